@@ -1,0 +1,59 @@
+// Package analysis finds lock mistakes in BPF C programs: it infers which
+// bpf_spin_lock guards each graph root and guarded_by datum (lock classes),
+// then checks every function flow-sensitively. Run is a pure function of a
+// parsed file; rendering findings is the caller's job.
+package analysis
+
+import "github.com/bpf-lsp/bpf-lsp/cparse"
+
+// Result is everything the analysis learned about one file.
+type Result struct {
+	Findings []Finding // sorted by position; suppressions applied
+	Locks    []*Lock
+	Guarded  []*Guarded
+	Refs     []Ref       // every use of a lock or guarded object in a function body
+	Held     []HeldRange // statements executed with at least one lock held
+}
+
+// Lock is a bpf_spin_lock or bpf_res_spin_lock declaration.
+type Lock struct {
+	Name       string      // "glock", or "bucket.lock" for a field
+	Span       cparse.Span // its declaration
+	Kind       string      // "bpf_spin_lock" | "bpf_res_spin_lock"
+	Allocation string      // "section .data.A", "map value struct bucket", "object struct node"
+}
+
+// Guarded is a graph root or a guarded_by datum.
+type Guarded struct {
+	Name     string // "groot", "bucket.head", "gcount"
+	Span     cparse.Span
+	Kind     string // "bpf_rb_root" | "bpf_list_head" | "data"
+	Lock     *Lock  // nil when no lock guards it (a finding says so)
+	Reason   string // "explicit __guarded_by(glock)", "same section .data.A", ...
+	Contains string // "struct node_data.node" for roots, "" otherwise
+	Kernel   string // the verifier message a violation produces
+}
+
+// Ref is one use of a lock or guarded object inside a function body.
+type Ref struct {
+	Span    cparse.Span
+	Lock    *Lock    // set when the reference names a lock
+	Guarded *Guarded // set when it names guarded data or a root
+	Held    []*Lock  // locks held on every path to this point
+}
+
+// HeldRange is one statement executed with at least one lock held.
+type HeldRange struct {
+	Func    string
+	Span    cparse.Span
+	Locks   []*Lock
+	TakenAt cparse.Span // where the innermost lock was taken
+}
+
+// Rule is a check's stable identity and documentation.
+type Rule struct {
+	Code, Name, Title string
+	Severity          Severity
+	Kernel            string // the verifier message it corresponds to; "" if the kernel does not check
+	Doc, Bad, Good    string
+}
