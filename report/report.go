@@ -1,0 +1,127 @@
+// Package report renders findings for people and tools: compiler-style text,
+// a JSON array, and SARIF 2.1.0. The check and verify commands share it.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/bpf-lsp/bpf-lsp/analysis"
+	"github.com/bpf-lsp/bpf-lsp/cparse"
+)
+
+// Paths turns absolute file names into the form shown to the user: relative
+// to Dir when the file lies below it, absolute otherwise.
+type Paths struct{ Dir string }
+
+// Show returns the displayed form of path.
+func (p Paths) Show(path string) string {
+	if p.Dir == "" || path == "" {
+		return path
+	}
+	rel, err := filepath.Rel(p.Dir, path)
+	if err != nil || !filepath.IsLocal(rel) {
+		return path
+	}
+	return rel
+}
+
+func (p Paths) pos(s cparse.Span) string {
+	return fmt.Sprintf("%s:%d:%d", p.Show(s.File), s.Start.Line, s.Start.Col)
+}
+
+// Text writes findings like a compiler does:
+//
+//	file:line:col: severity: message [code]
+//	file:line:col: note: related message
+func Text(w io.Writer, p Paths, findings []analysis.Finding) error {
+	for _, f := range findings {
+		msg := f.Message
+		if f.Kernel != "" {
+			msg += fmt.Sprintf(" (kernel: %q)", f.Kernel)
+		}
+		if _, err := fmt.Fprintf(w, "%s: %s: %s [%s]\n", p.pos(f.Span), f.Severity, msg, f.Code); err != nil {
+			return err
+		}
+		for _, r := range f.Related {
+			if _, err := fmt.Fprintf(w, "%s: note: %s\n", p.pos(r.Span), r.Message); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// JSONFinding is the stable JSON shape of one finding (1-based lines and
+// byte columns; the end is exclusive).
+type JSONFinding struct {
+	File      string        `json:"file"`
+	Line      int           `json:"line"`
+	Column    int           `json:"column"`
+	EndLine   int           `json:"endLine"`
+	EndColumn int           `json:"endColumn"`
+	Severity  string        `json:"severity"`
+	Code      string        `json:"code"`
+	Message   string        `json:"message"`
+	Kernel    string        `json:"kernel,omitempty"`
+	Function  string        `json:"function,omitempty"`
+	Related   []JSONRelated `json:"related"`
+	Fixes     []JSONFix     `json:"fixes,omitempty"`
+}
+
+// JSONRelated is a related location of a JSONFinding.
+type JSONRelated struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Message string `json:"message"`
+}
+
+// JSONFix is a suggested fix of a JSONFinding.
+type JSONFix struct {
+	Message   string     `json:"message"`
+	Preferred bool       `json:"preferred,omitempty"`
+	Edits     []JSONEdit `json:"edits"`
+}
+
+// JSONEdit replaces the bytes [Offset, Offset+Length) of File with NewText.
+type JSONEdit struct {
+	File    string `json:"file"`
+	Offset  int    `json:"offset"`
+	Length  int    `json:"length"`
+	NewText string `json:"newText"`
+}
+
+// ToJSON converts findings to their JSON shape.
+func ToJSON(p Paths, findings []analysis.Finding) []JSONFinding {
+	out := make([]JSONFinding, 0, len(findings))
+	for _, f := range findings {
+		j := JSONFinding{
+			File: p.Show(f.Span.File), Line: f.Span.Start.Line, Column: f.Span.Start.Col,
+			EndLine: f.Span.End.Line, EndColumn: f.Span.End.Col,
+			Severity: f.Severity.String(), Code: f.Code, Message: f.Message,
+			Kernel: f.Kernel, Function: f.Func, Related: []JSONRelated{},
+		}
+		for _, r := range f.Related {
+			j.Related = append(j.Related, JSONRelated{File: p.Show(r.Span.File), Line: r.Span.Start.Line, Column: r.Span.Start.Col, Message: r.Message})
+		}
+		for _, fx := range f.Fixes {
+			jf := JSONFix{Message: fx.Message, Preferred: fx.Preferred, Edits: []JSONEdit{}}
+			for _, e := range fx.Edits {
+				jf.Edits = append(jf.Edits, JSONEdit{File: p.Show(e.Span.File), Offset: e.Span.Start.Offset, Length: e.Span.End.Offset - e.Span.Start.Offset, NewText: e.NewText})
+			}
+			j.Fixes = append(j.Fixes, jf)
+		}
+		out = append(out, j)
+	}
+	return out
+}
+
+// JSON writes findings as one indented JSON array.
+func JSON(w io.Writer, p Paths, findings []analysis.Finding) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(ToJSON(p, findings))
+}
