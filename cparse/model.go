@@ -135,4 +135,7 @@ type File struct {
 	// Flags are the effective compile flags (-I, -D, -U, -include) for this
 	// file, usable to compile it with clang.
 	Flags []string
+
+	src   *sources // texts of the files positions point into
+	calls map[*cc.PostfixExpression]*Call
 }

@@ -1,0 +1,179 @@
+package cparse
+
+// region is a top-level piece of the main file: a declaration (up to its
+// ';') or a function definition, whose body is [bodyStart, bodyEnd).
+type region struct {
+	start, end         int
+	bodyStart, bodyEnd int // inside the braces; -1 when not a function definition
+}
+
+// topLevelRegions splits src into top-level declarations and function
+// definitions by scanning tokens lightly: comments, string and character
+// literals and preprocessor lines are skipped; nesting is tracked with
+// (), [] and {}. A '{' right after ')' (or an attribute list) at depth 0
+// opens a function body.
+func topLevelRegions(src []byte) []region {
+	var out []region
+	start := -1
+	depth := 0
+	body := -1
+	lastSig := byte(0) // last significant byte at depth 0
+	lineStart := true
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		switch {
+		case c == '\n':
+			lineStart = true
+			continue
+		case c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v':
+			continue
+		case c == '#' && lineStart:
+			i = skipDirective(src, i)
+			continue
+		case c == '/' && i+1 < len(src) && src[i+1] == '/':
+			for i < len(src) && src[i] != '\n' {
+				i++
+			}
+			i--
+			continue
+		case c == '/' && i+1 < len(src) && src[i+1] == '*':
+			j := indexFrom(src, i+2, "*/")
+			if j < 0 {
+				i = len(src)
+			} else {
+				i = j + 1
+			}
+			continue
+		}
+		lineStart = false
+		if start < 0 {
+			start = i
+		}
+		switch c {
+		case '"', '\'':
+			i = skipLiteral(src, i)
+		case '(', '[':
+			depth++
+		case ')', ']':
+			if depth > 0 {
+				depth--
+			}
+		case '{':
+			if depth == 0 && lastSig == ')' && body < 0 {
+				body = i + 1
+			}
+			depth++
+		case '}':
+			if depth > 0 {
+				depth--
+			}
+			if depth == 0 && body >= 0 {
+				out = append(out, region{start: start, end: i + 1, bodyStart: body, bodyEnd: i})
+				start, body = -1, -1
+			}
+		case ';':
+			if depth == 0 {
+				out = append(out, region{start: start, end: i + 1, bodyStart: -1, bodyEnd: -1})
+				start = -1
+			}
+		}
+		if depth == 0 && c != ' ' {
+			lastSig = c
+		}
+	}
+	if start >= 0 {
+		r := region{start: start, end: len(src), bodyStart: -1, bodyEnd: -1}
+		if body >= 0 {
+			r.bodyStart, r.bodyEnd = body, len(src)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// skipDirective returns the index of the newline ending the preprocessor
+// directive at i (backslash continuations included).
+func skipDirective(src []byte, i int) int {
+	for i < len(src) {
+		if src[i] == '\n' && (i == 0 || src[i-1] != '\\') {
+			return i - 1
+		}
+		i++
+	}
+	return len(src)
+}
+
+// skipLiteral returns the index of the closing quote of the literal at i
+// (or the end of the line for an unterminated one).
+func skipLiteral(src []byte, i int) int {
+	q := src[i]
+	for j := i + 1; j < len(src); j++ {
+		switch src[j] {
+		case '\\':
+			j++
+		case q:
+			return j
+		case '\n':
+			return j - 1
+		}
+	}
+	return len(src)
+}
+
+func indexFrom(src []byte, from int, s string) int {
+	for i := from; i+len(s) <= len(src); i++ {
+		if string(src[i:i+len(s)]) == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// blankErrors blanks, in text, the part of the main file that holds each
+// error: the body of a function definition (so the function stays declared)
+// or a whole declaration. Spaces replace everything but newlines so every
+// position stays valid. It reports whether anything changed.
+func blankErrors(text []byte, errs []Error, mainPath string) bool {
+	regions := topLevelRegions(text)
+	changed := false
+	for _, e := range errs {
+		if e.Span.File != mainPath {
+			continue
+		}
+		off := e.Span.Start.Offset
+		for _, r := range regions {
+			if off < r.start || off > r.end {
+				continue
+			}
+			lo, hi := r.start, r.end
+			if r.bodyStart >= 0 && off >= r.bodyStart && off <= r.bodyEnd && !isBlank(text[r.bodyStart:r.bodyEnd]) {
+				lo, hi = r.bodyStart, r.bodyEnd
+			}
+			if blank(text[lo:hi]) {
+				changed = true
+			}
+			break
+		}
+	}
+	return changed
+}
+
+func isBlank(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\n' {
+			return false
+		}
+	}
+	return true
+}
+
+func blank(b []byte) bool {
+	changed := false
+	for i, c := range b {
+		if c != ' ' && c != '\n' {
+			b[i] = ' '
+			changed = true
+		}
+	}
+	return changed
+}

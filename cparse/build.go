@@ -1,0 +1,440 @@
+package cparse
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"modernc.org/cc/v4"
+)
+
+// sources holds the text of every file positions may point into, so spans
+// can be computed (and macro-expanded tokens recognised) after parsing.
+type sources struct {
+	mu    sync.Mutex
+	files map[string][]byte
+}
+
+func (s *sources) text(path string) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.files[path]; ok {
+		return t
+	}
+	t, _ := os.ReadFile(path) // a file that cannot be read gives invocation-less spans
+	s.files[path] = t
+	return t
+}
+
+// isProjectFile reports whether a declaration in path belongs to the user's
+// project (main file or its own headers) rather than the system or the
+// generated vmlinux.h.
+func (f *File) isProjectFile(path string) bool {
+	if path == f.Path {
+		return true
+	}
+	if path == "" || strings.HasPrefix(path, "<") || filepath.Base(path) == "vmlinux.h" {
+		return false
+	}
+	for _, d := range systemIncludeDirs() {
+		if strings.HasPrefix(path, d+"/") {
+			return false
+		}
+	}
+	return true
+}
+
+// buildModel fills the File's Vars, Structs, Funcs and Calls from its AST.
+func buildModel(f *File) {
+	f.calls = map[*cc.PostfixExpression]*Call{}
+	for tu := f.AST.TranslationUnit; tu != nil; tu = tu.TranslationUnit {
+		ed := tu.ExternalDeclaration
+		if ed == nil || !f.isProjectFile(ed.Position().Filename) {
+			continue
+		}
+		switch {
+		case ed.FunctionDefinition != nil:
+			f.addFunc(ed.FunctionDefinition)
+		case ed.Declaration != nil:
+			f.addDeclaration(ed.Declaration)
+		}
+	}
+}
+
+func (f *File) addDeclaration(d *cc.Declaration) {
+	f.addStructs(d)
+	common := f.tagsIn(d.DeclarationSpecifiers, false)
+	section := attrString(d.DeclarationSpecifiers, "section")
+	declSpan := f.SpanOf(d)
+	for l := d.InitDeclaratorList; l != nil; l = l.InitDeclaratorList {
+		id := l.InitDeclarator
+		if id == nil || id.Declarator == nil {
+			continue
+		}
+		decl := id.Declarator
+		if decl.IsTypename() || decl.Name() == "__bpf_lsp_eof" || decl.Type() == nil || decl.Type().Kind() == cc.Function {
+			continue
+		}
+		v := &Var{
+			Name: decl.Name(), Span: f.tokenSpan(decl.NameTok()), DeclSpan: declSpan, Decl: decl,
+			Type: decl.Type(), TypeName: decl.Type().String(),
+			Static: decl.IsStatic(), Extern: decl.IsExtern(),
+			Section: section,
+		}
+		if s := attrString(id, "section"); s != "" {
+			v.Section = s
+		}
+		v.Tags = append(append(v.Tags, common...), f.tagsIn(id.AttributeSpecifierList, false)...)
+		v.Tags = append(v.Tags, f.declaratorTags(decl)...)
+		f.Vars = append(f.Vars, v)
+	}
+}
+
+// addStructs records every tagged struct/union defined inside n.
+func (f *File) addStructs(n cc.Node) {
+	Inspect(n, func(n cc.Node) bool {
+		s, ok := n.(*cc.StructOrUnionSpecifier)
+		if !ok || s.Case != cc.StructOrUnionSpecifierDef || s.StructDeclarationList == nil {
+			return true
+		}
+		name := s.Token.SrcStr()
+		st, _ := s.Type().(*cc.StructType)
+		if name == "" || st == nil || f.Structs[name] != nil || !f.isProjectFile(s.Token.Position().Filename) {
+			return true
+		}
+		str := &Struct{Name: name, Union: s.StructOrUnion != nil && s.StructOrUnion.Case == cc.StructOrUnionUnion,
+			Span: f.tokenSpan(s.Token), Type: s.Type()}
+		for l := s.StructDeclarationList; l != nil; l = l.StructDeclarationList {
+			sd := l.StructDeclaration
+			if sd == nil {
+				continue
+			}
+			common := append(f.tagsIn(sd.SpecifierQualifierList, false), f.tagsIn(sd.AttributeSpecifierList, false)...)
+			for dl := sd.StructDeclaratorList; dl != nil; dl = dl.StructDeclaratorList {
+				if dl.StructDeclarator == nil || dl.StructDeclarator.Declarator == nil {
+					continue
+				}
+				decl := dl.StructDeclarator.Declarator
+				fd := &Field{Name: decl.Name(), Span: f.tokenSpan(decl.NameTok()), DeclSpan: f.SpanOf(sd),
+					Type: decl.Type(), Parent: str}
+				if fd.Type != nil {
+					fd.TypeName = fd.Type.String()
+				}
+				if cf := st.FieldByName(fd.Name); cf != nil {
+					fd.Offset = cf.Offset()
+				}
+				fd.Tags = append(append([]Tag{}, common...), f.declaratorTags(decl)...)
+				str.Fields = append(str.Fields, fd)
+			}
+		}
+		f.Structs[name] = str
+		return true
+	})
+}
+
+func (f *File) addFunc(fd *cc.FunctionDefinition) {
+	decl := fd.Declarator
+	if decl == nil || fd.CompoundStatement == nil {
+		return
+	}
+	fn := &Func{Name: decl.Name(), Span: f.tokenSpan(decl.NameTok()), Def: fd, Static: decl.IsStatic(),
+		Section: attrString(fd.DeclarationSpecifiers, "section")}
+	body := fd.CompoundStatement
+	fn.BodySpan = Span{File: f.Path, Start: f.tokenSpan(body.Token).Start, End: f.tokenSpan(body.Token2).End}
+	Inspect(body, func(n cc.Node) bool {
+		if pe, ok := n.(*cc.PostfixExpression); ok && pe.Case == cc.PostfixExpressionCall {
+			if c := f.newCall(pe); c != nil {
+				fn.Calls = append(fn.Calls, c)
+				f.calls[pe] = c
+			}
+		}
+		return true
+	})
+	sort.SliceStable(fn.Calls, func(i, j int) bool { return fn.Calls[i].Span.Start.Offset < fn.Calls[j].Span.Start.Offset })
+	f.Funcs = append(f.Funcs, fn)
+}
+
+func (f *File) newCall(pe *cc.PostfixExpression) *Call {
+	c := &Call{Expr: pe, Span: f.SpanOf(pe)}
+	if pr, ok := pe.PostfixExpression.(*cc.PrimaryExpression); ok && pr.Case == cc.PrimaryExpressionIdent {
+		c.Name = pr.Token.SrcStr()
+		c.Callee, _ = pr.ResolvedTo().(*cc.Declarator)
+		c.NameSpan = f.tokenSpan(pr.Token)
+	} else {
+		c.NameSpan = f.SpanOf(pe.PostfixExpression)
+	}
+	c.Spelled = c.Name
+	text := f.src.text(c.NameSpan.File)
+	if c.NameSpan.File == f.Path {
+		text = f.Src
+	}
+	if s := identAt(text, c.NameSpan.Start.Offset); s != "" && s != c.Name {
+		c.Spelled = s // written through a macro such as bpf_rbtree_add
+	}
+	var macroArgs []Span
+	expanded := c.Spelled != c.Name
+	if expanded {
+		_, macroArgs = invocationArgs(text, c.NameSpan.Start.Offset, c.NameSpan.File)
+	}
+	for l := pe.ArgumentExpressionList; l != nil; l = l.ArgumentExpressionList {
+		if l.AssignmentExpression == nil {
+			continue
+		}
+		a := Arg{Expr: l.AssignmentExpression, Span: f.SpanOf(l.AssignmentExpression)}
+		if expanded {
+			a.Span = matchMacroArg(text, macroArgs, cc.NodeSource(l.AssignmentExpression), c.NameSpan)
+		}
+		a.Text = spanText(text, a.Span)
+		c.Args = append(c.Args, a)
+	}
+	return c
+}
+
+// matchMacroArg finds the macro argument whose text is the call argument's
+// (bpf_rbtree_add(r, n, less) passes r, n, less on to the _impl kfunc); an
+// argument the macro made up itself spans the whole invocation.
+func matchMacroArg(text []byte, args []Span, src string, whole Span) Span {
+	want := squeeze(src)
+	for _, a := range args {
+		if squeeze(spanText(text, a)) == want {
+			return a
+		}
+	}
+	return whole
+}
+
+func squeeze(s string) string {
+	return strings.Join(strings.Fields(s), "")
+}
+
+func spanText(text []byte, s Span) string {
+	if s.Start.Offset < 0 || s.End.Offset > len(text) || s.Start.Offset > s.End.Offset {
+		return ""
+	}
+	return string(text[s.Start.Offset:s.End.Offset])
+}
+
+// SpanOf returns the source span of an AST node. Tokens produced by a macro
+// expansion are placed at the macro invocation (cc/v4 reports them there).
+func (f *File) SpanOf(n cc.Node) Span {
+	toks := cc.NodeTokens(n)
+	var first, last *cc.Token
+	for i := range toks {
+		if toks[i].Seq() == 0 || toks[i].Position().Filename == "" {
+			continue
+		}
+		if first == nil {
+			first = &toks[i]
+		}
+		last = &toks[i]
+	}
+	if first == nil {
+		return Span{File: f.Path}
+	}
+	a, b := f.tokenSpan(*first), f.tokenSpan(*last)
+	if a.File != b.File || b.End.Offset < a.Start.Offset {
+		return a
+	}
+	return Span{File: a.File, Start: a.Start, End: b.End}
+}
+
+// tokenSpan is the span of one token; a macro-expanded token gets the span
+// of the invocation that produced it.
+func (f *File) tokenSpan(t cc.Token) Span {
+	pos := t.Position()
+	path := pos.Filename
+	if path == "" {
+		return Span{File: f.Path}
+	}
+	text := f.Src
+	if path != f.Path {
+		text = f.src.text(path)
+	}
+	off := pos.Offset
+	src := t.Src()
+	if off < 0 || off > len(text) {
+		p := Pos{Line: pos.Line, Col: pos.Column, Offset: -1}
+		return Span{File: path, Start: p, End: p}
+	}
+	if off+len(src) <= len(text) && bytes.Equal(text[off:off+len(src)], src) {
+		return Span{File: path, Start: posAt(text, off), End: posAt(text, off+len(src))}
+	}
+	end, _ := invocationArgs(text, off, path)
+	return Span{File: path, Start: posAt(text, off), End: posAt(text, end)}
+}
+
+// identAt returns the identifier starting at off in text, or "".
+func identAt(text []byte, off int) string {
+	if off < 0 || off >= len(text) {
+		return ""
+	}
+	end := off
+	for end < len(text) && isIdentByte(text[end]) {
+		end++
+	}
+	return string(text[off:end])
+}
+
+// invocationArgs re-lexes a macro invocation `NAME(a, b)` at off: it returns
+// the end offset of the invocation (after ')', or after NAME when no
+// argument list follows) and the spans of its top-level arguments.
+func invocationArgs(text []byte, off int, path string) (int, []Span) {
+	i := off
+	for i < len(text) && isIdentByte(text[i]) {
+		i++
+	}
+	if i == off {
+		return min(off+1, len(text)), nil
+	}
+	nameEnd := i
+	for i < len(text) && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n') {
+		i++
+	}
+	if i >= len(text) || text[i] != '(' {
+		return nameEnd, nil
+	}
+	var args []Span
+	depth := 0
+	start := i + 1
+	add := func(lo, hi int) {
+		for lo < hi && isSpace(text[lo]) {
+			lo++
+		}
+		for hi > lo && isSpace(text[hi-1]) {
+			hi--
+		}
+		args = append(args, Span{File: path, Start: posAt(text, lo), End: posAt(text, hi)})
+	}
+	for ; i < len(text); i++ {
+		switch c := text[i]; c {
+		case '(', '[', '{':
+			depth++
+		case ')', ']', '}':
+			depth--
+			if depth == 0 {
+				add(start, i)
+				return i + 1, args
+			}
+		case ',':
+			if depth == 1 {
+				add(start, i)
+				start = i + 1
+			}
+		case '"', '\'':
+			i = skipLiteral(text, i)
+		}
+	}
+	return nameEnd, nil
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// tagsIn collects btf_decl_tag/btf_type_tag attributes below n, without
+// entering nested struct bodies, parameter lists or initializers (their
+// attributes belong to other declarations).
+func (f *File) tagsIn(n cc.Node, pointee bool) []Tag {
+	var tags []Tag
+	if n == nil || reflectNil(n) {
+		return nil
+	}
+	Inspect(n, func(n cc.Node) bool {
+		switch x := n.(type) {
+		case *cc.StructDeclarationList, *cc.ParameterTypeList, *cc.Initializer:
+			return false
+		case *cc.AttributeValue:
+			name := x.Token.SrcStr()
+			if name != "btf_decl_tag" && name != "btf_type_tag" {
+				return false
+			}
+			if v, ok := firstStringArg(x); ok {
+				tags = append(tags, Tag{Kind: name, Value: v, Span: f.tokenSpan(x.Token), Pointee: pointee})
+			}
+			return false
+		}
+		return true
+	})
+	return tags
+}
+
+// declaratorTags returns the tags of a declarator: those among its pointer
+// qualifiers apply to the pointee.
+func (f *File) declaratorTags(d *cc.Declarator) []Tag {
+	tags := f.tagsIn(d.Pointer, true)
+	return append(tags, f.tagsIn(d.DirectDeclarator, false)...)
+}
+
+// attrString returns the string argument of the first attribute called name
+// below n (e.g. "section").
+func attrString(n cc.Node, name string) string {
+	if n == nil || reflectNil(n) {
+		return ""
+	}
+	var out string
+	Inspect(n, func(n cc.Node) bool {
+		switch x := n.(type) {
+		case *cc.StructDeclarationList, *cc.ParameterTypeList, *cc.Initializer, *cc.CompoundStatement:
+			return false
+		case *cc.AttributeValue:
+			if out == "" && x.Token.SrcStr() == name {
+				out, _ = firstStringArg(x)
+			}
+			return false
+		}
+		return out == ""
+	})
+	return out
+}
+
+// firstStringArg returns the (concatenated, unquoted) string literal that is
+// the attribute's first argument.
+func firstStringArg(a *cc.AttributeValue) (string, bool) {
+	if a.ArgumentExpressionList == nil {
+		return "", false
+	}
+	l := a.ArgumentExpressionList
+	for l.ArgumentExpressionList != nil {
+		l = l.ArgumentExpressionList
+	}
+	var b strings.Builder
+	found := false
+	for _, t := range cc.NodeTokens(l.AssignmentExpression) {
+		s := t.SrcStr()
+		if !strings.HasPrefix(s, `"`) {
+			continue
+		}
+		u, err := strconv.Unquote(s)
+		if err != nil {
+			continue
+		}
+		b.WriteString(u)
+		found = true
+	}
+	return strings.TrimSuffix(b.String(), "\x00"), found
+}
+
+// CallOf returns the call recorded for a call expression, or nil.
+func (f *File) CallOf(e *cc.PostfixExpression) *Call { return f.calls[e] }
+
+// Func returns the function definition called name, or nil.
+func (f *File) Func(name string) *Func {
+	for _, fn := range f.Funcs {
+		if fn.Name == name {
+			return fn
+		}
+	}
+	return nil
+}
+
+// Var returns the file-scope variable called name, or nil.
+func (f *File) Var(name string) *Var {
+	for _, v := range f.Vars {
+		if v.Name == name {
+			return v
+		}
+	}
+	return nil
+}

@@ -1,0 +1,84 @@
+package cparse
+
+import (
+	_ "embed"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"modernc.org/cc/v4"
+)
+
+// bpfPredefined is what `clang -target bpf` predefines, so parsing needs no
+// clang at run time and sees __bpf__/__clang__ (not __x86_64__), as libbpf's
+// headers expect.
+//
+//go:generate sh -c "clang-19 -target bpf -x c -dM -E - </dev/null | sort > bpf_predefined.h"
+//go:embed bpf_predefined.h
+var bpfPredefined string
+
+// bpfABI is the ABI cc/v4 lays out types with. There is no BPF ABI in cc/v4;
+// linux/amd64 is LP64 little-endian like BPF, which is what layout needs.
+var bpfABI = sync.OnceValues(func() (*cc.ABI, error) { return cc.NewABI("linux", "amd64") })
+
+// systemIncludeDirs lists the directories searched after the project's:
+// /usr/local/include, clang's resource directory when installed, the
+// multiarch directory and /usr/include. Directories that do not exist are
+// left out.
+var systemIncludeDirs = sync.OnceValue(func() []string {
+	var dirs []string
+	add := func(d string) {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			dirs = append(dirs, d)
+		}
+	}
+	add("/usr/local/include")
+	res, _ := filepath.Glob("/usr/lib/llvm-*/lib/clang/*/include")
+	sort.Sort(sort.Reverse(sort.StringSlice(res))) // newest clang first
+	if len(res) > 0 {
+		add(res[0])
+	}
+	add("/usr/include/x86_64-linux-gnu")
+	add("/usr/include")
+	return dirs
+})
+
+// newConfig builds a fresh cc.Config for one parse. Each parse gets its own
+// Config: cc/v4 fills a private keyword table on first use, which races when
+// a Config is shared between goroutines.
+func newConfig(flags flagSet, fsys *overlayFS) (*cc.Config, error) {
+	abi, err := bpfABI()
+	if err != nil {
+		return nil, fmt.Errorf("BPF ABI: %w", err)
+	}
+	var pre strings.Builder
+	pre.WriteString(bpfPredefined)
+	for _, d := range flags.Defines {
+		name, value, ok := strings.Cut(d, "=")
+		if !ok {
+			value = "1"
+		}
+		fmt.Fprintf(&pre, "#define %s %s\n", name, value)
+	}
+	for _, u := range flags.Undefines {
+		fmt.Fprintf(&pre, "#undef %s\n", u)
+	}
+	sys := append(append([]string{}, flags.System...), systemIncludeDirs()...)
+	cfg := &cc.Config{
+		ABI:             abi,
+		FS:              fsys,
+		Predefined:      pre.String(),
+		IncludePaths:    append(append([]string{""}, flags.Includes...), sys...),
+		SysIncludePaths: sys,
+		// Bounds macro expansion work: a few hundred bytes of hostile
+		// macros can otherwise take hours.
+		ExpansionLimit: 50_000_000,
+	}
+	if err := cfg.AdjustLongDouble(); err != nil {
+		return nil, fmt.Errorf("BPF config: %w", err)
+	}
+	return cfg, nil
+}
