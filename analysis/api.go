@@ -21,6 +21,11 @@ type Lock struct {
 	Span       cparse.Span // its declaration
 	Kind       string      // "bpf_spin_lock" | "bpf_res_spin_lock"
 	Allocation string      // "section .data.A", "map value struct bucket", "object struct node"
+
+	section string // for a global lock: its section
+	strct   string // for a field lock: the struct that holds it
+	field   string // for a field lock: the field name
+	offset  int64  // offset in its allocation (the kernel's "off=")
 }
 
 // Guarded is a graph root or a guarded_by datum.
@@ -32,6 +37,11 @@ type Guarded struct {
 	Reason   string // "explicit __guarded_by(glock)", "same section .data.A", ...
 	Contains string // "struct node_data.node" for roots, "" otherwise
 	Kernel   string // the verifier message a violation produces
+
+	root    bool // a bpf_rb_root or bpf_list_head
+	pointee bool // the guard covers what the pointer points to
+	strct   string
+	field   string
 }
 
 // Ref is one use of a lock or guarded object inside a function body.

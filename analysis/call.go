@@ -1,0 +1,360 @@
+package analysis
+
+import (
+	"fmt"
+	"strings"
+
+	"modernc.org/cc/v4"
+
+	"github.com/bpf-lsp/bpf-lsp/cparse"
+)
+
+// call interprets a call: lock operations, graph kfuncs, allocation and
+// release, helpers under a lock, and static functions (analysed in the
+// caller's state, so lock state flows through them).
+func (a *analyzer) call(st *state, pe *cc.PostfixExpression, m mode) value {
+	c := a.f.CallOf(pe)
+	if c == nil {
+		a.evalArgs(st, pe, m)
+		return value{}
+	}
+	args := make([]value, len(c.Args))
+	for i, arg := range c.Args {
+		args[i] = a.eval(st, arg.Expr, m)
+	}
+	name := displayName(c)
+	held, holding := st.anyHeld()
+	kind := classify(a.f, c)
+	switch kind {
+	case callLock, callResLock:
+		return a.lock(st, c, pe, kind == callResLock, m)
+	case callUnlock, callResUnlock:
+		a.unlock(st, c, kind == callResUnlock, m)
+		return value{}
+	case callGraph:
+		return a.graph(st, c, pe, args, m)
+	case callStatic:
+		return a.inline(st, c, args, m)
+	case callGlobal:
+		if holding {
+			a.report(codeCallUnderLock, c.NameSpan, fmt.Sprintf("calling global function %s while holding '%s': only static functions may be called in a critical section", name, held.lock.Name), m,
+				related(held.takenAt, fmt.Sprintf("'%s' taken here", held.lock.Name)),
+				"global function calls are not allowed while holding a lock")
+		}
+		return value{}
+	case callHelper, callKfunc:
+		if holding {
+			what := "helper"
+			if kind == callKfunc {
+				what = "kfunc"
+			}
+			verb := "is"
+			if m.callback {
+				verb = "is called from the rbtree callback '" + m.fn.Name + "', which runs"
+			}
+			msg := fmt.Sprintf("%s %s not allowed while holding '%s'", name, verb, held.lock.Name)
+			if !m.callback {
+				msg = fmt.Sprintf("%s (a %s) is not allowed while holding '%s'", name, what, held.lock.Name)
+			}
+			a.report(codeCallUnderLock, c.NameSpan, msg, m, related(held.takenAt, fmt.Sprintf("'%s' taken here", held.lock.Name)))
+		}
+		switch {
+		case allocators[c.Name]:
+			id := a.id(pe)
+			st.objs[id] = objState{ref: refOwning, maybeNull: true, acquired: c.Span, from: name, fn: m.fn.Name}
+			return value{obj: id}
+		case releasers[c.Name] && len(args) > 0:
+			a.release(st, args[0], c.Args[0].Expr, m)
+		case c.Name == "bpf_map_lookup_elem":
+			id := a.id(pe)
+			st.objs[id] = objState{maybeNull: true, acquired: c.Span, from: name, fn: m.fn.Name}
+			return value{obj: id}
+		}
+	}
+	return value{}
+}
+
+func (a *analyzer) evalArgs(st *state, pe *cc.PostfixExpression, m mode) {
+	for l := pe.ArgumentExpressionList; l != nil; l = l.ArgumentExpressionList {
+		a.eval(st, l.AssignmentExpression, m)
+	}
+}
+
+// lockArg resolves the lock an argument names: &glock or &v->lock.
+func (a *analyzer) lockArg(st *state, arg cparse.Arg) (lockKey, *Lock) {
+	e := unparen(arg.Expr)
+	if u, ok := e.(*cc.UnaryExpression); ok && u.Case == cc.UnaryExpressionAddrof {
+		e = unparen(u.CastExpression)
+	}
+	switch x := e.(type) {
+	case *cc.PrimaryExpression:
+		if x.Case == cc.PrimaryExpressionIdent {
+			if l := a.cl.globalLock[x.Token.SrcStr()]; l != nil {
+				return lockKey{global: l.Name}, l
+			}
+		}
+	case *cc.PostfixExpression:
+		if x.Case == cc.PostfixExpressionPSelect && x.Field() != nil {
+			fd := x.Field()
+			l := a.cl.fieldLock[structName(fd.ParentType())+"."+fd.Name()]
+			base := a.quietEval(st, x.PostfixExpression)
+			if l != nil {
+				return lockKey{obj: base.obj, field: l.field}, l
+			}
+		}
+	}
+	// An unknown lock expression still gets an identity of its own text.
+	text := strings.TrimPrefix(strings.Join(strings.Fields(arg.Text), ""), "&")
+	return lockKey{global: "?" + text}, &Lock{Name: text, Span: arg.Span, Kind: "bpf_spin_lock", Allocation: "unknown"}
+}
+
+// quietEval evaluates an expression for its value only.
+func (a *analyzer) quietEval(st *state, e cc.ExpressionNode) value {
+	return a.eval(st.clone(), e, mode{fn: &cparse.Func{}})
+}
+
+func lockDisplay(arg cparse.Arg) string {
+	return strings.TrimPrefix(strings.Join(strings.Fields(arg.Text), ""), "&")
+}
+
+func (a *analyzer) lock(st *state, c *cparse.Call, pe *cc.PostfixExpression, res bool, m mode) value {
+	if len(c.Args) == 0 {
+		return value{}
+	}
+	key, l := a.lockArg(st, c.Args[0])
+	name := displayName(c)
+	if m.callback {
+		a.report(codeLockInCallback, c.NameSpan, fmt.Sprintf("%s inside the rbtree callback '%s', which already runs with the tree's lock held", name, m.fn.Name), m,
+			"can't spin_lock in rbtree cb")
+		return value{}
+	}
+	if h, ok := st.held[key]; ok && res && h.res {
+		a.report(codeResLockMisuse, c.NameSpan, fmt.Sprintf("'%s' is taken again while held: AA deadlock", l.Name), m,
+			related(h.takenAt, "taken here"), "Acquiring the same lock again, AA deadlock detected")
+	} else if held, holding := st.anyHeld(); holding && !res {
+		what := "another lock"
+		if held.lock == l {
+			what = "it"
+		}
+		a.report(codeDoubleLock, c.NameSpan, fmt.Sprintf("%s(&%s) while '%s' is held: a program may hold one bpf_spin_lock at a time, and taking %s again deadlocks", name, lockDisplay(c.Args[0]), held.lock.Name, what), m,
+			related(held.takenAt, fmt.Sprintf("'%s' taken here", held.lock.Name)))
+	}
+	st.seq++
+	h := heldLock{lock: l, expr: lockDisplay(c.Args[0]), takenAt: c.Span, must: true, order: st.seq, res: res}
+	if res {
+		h.pending = pe // held only where the result is known to be 0
+	}
+	st.held[key] = h
+	if res {
+		return value{res: &key}
+	}
+	return value{}
+}
+
+func (a *analyzer) unlock(st *state, c *cparse.Call, res bool, m mode) {
+	if len(c.Args) == 0 {
+		return
+	}
+	key, l := a.lockArg(st, c.Args[0])
+	name := displayName(c)
+	if m.callback {
+		a.report(codeLockInCallback, c.NameSpan, fmt.Sprintf("%s inside the rbtree callback '%s', which must return with the tree's lock still held", name, m.fn.Name), m,
+			"can't spin_unlock in rbtree cb")
+		return
+	}
+	h, ok := st.held[key]
+	switch {
+	case ok && (h.pending != nil || h.pendingVar != nil):
+		a.report(codeResLockMisuse, c.NameSpan, fmt.Sprintf("%s of '%s', but the result of bpf_res_spin_lock was not checked: it returns non-zero when it did not take the lock", name, l.Name), m,
+			related(h.takenAt, "taken here"))
+	case ok && !h.must:
+		a.report(codeUnlockWithoutLock, c.NameSpan, fmt.Sprintf("%s of '%s', which is not held on every path to here", name, l.Name), m,
+			related(h.takenAt, fmt.Sprintf("'%s' taken here on some paths", l.Name)), strings.TrimSuffix(name, "_unlock")+"_unlock without taking a lock")
+	case ok && res:
+		for _, o := range st.held {
+			if o.res && o.order > h.order {
+				a.report(codeResLockMisuse, c.NameSpan, fmt.Sprintf("'%s' is released before '%s', which was taken after it: resilient locks unlock in reverse order", l.Name, o.lock.Name), m,
+					related(o.takenAt, fmt.Sprintf("'%s' taken here", o.lock.Name)), "bpf_res_spin_unlock cannot be out of order")
+				break
+			}
+		}
+	case !ok:
+		held, holding := st.anyHeld()
+		if !holding {
+			a.report(codeUnlockWithoutLock, c.NameSpan, fmt.Sprintf("%s of '%s', which is not held", name, l.Name), m,
+				strings.TrimSuffix(name, "_unlock")+"_unlock without taking a lock")
+		} else {
+			a.report(codeUnlockDifferent, c.NameSpan, fmt.Sprintf("%s of '%s', but the lock held is '%s'", name, l.Name, held.lock.Name), m,
+				related(held.takenAt, fmt.Sprintf("'%s' taken here", held.lock.Name)), strings.TrimSuffix(name, "_unlock")+"_unlock of different lock")
+			key = lockKey{} // the held lock stays held
+		}
+	}
+	delete(st.held, key)
+	// The kernel turns every non-owning reference into a scalar at unlock.
+	for id, o := range st.objs {
+		if o.ref == refNonOwning && !o.invalid {
+			o.invalid, o.unlockAt = true, c.Span
+			st.objs[id] = o
+		}
+	}
+}
+
+// graph checks a graph kfunc: the root's lock must be held, the node must
+// be an owned, checked reference, and the result is a new reference.
+func (a *analyzer) graph(st *state, c *cparse.Call, pe *cc.PostfixExpression, args []value, m mode) value {
+	op := graphOps[c.Name]
+	name := displayName(c)
+	if m.callback && !op.inCallback {
+		a.report(codeLockInCallback, c.NameSpan, fmt.Sprintf("%s is not allowed in the rbtree callback '%s'", name, m.fn.Name), m,
+			strings.TrimPrefix(c.Name, "bpf_")+" not allowed in rbtree cb")
+	}
+	if op.root >= 0 && op.root < len(c.Args) {
+		a.checkRoot(st, c, op, m)
+	}
+	if op.node >= 0 && op.node < len(args) {
+		v := args[op.node]
+		if o, ok := st.objs[v.obj]; ok {
+			switch {
+			case o.maybeNull:
+				a.report(codeRefUnchecked, c.Args[op.node].Span, fmt.Sprintf("'%s' (from %s) may be NULL when passed to %s: check it first", strings.TrimPrefix(c.Args[op.node].Text, "&"), o.from, name), m,
+					related(o.acquired, "obtained here"))
+				o.maybeNull = false
+			case o.invalid:
+				a.report(codeUseAfterUnlock, c.Args[op.node].Span, fmt.Sprintf("'%s' (from %s) is passed to %s after the lock was released", strings.TrimPrefix(c.Args[op.node].Text, "&"), o.from, name), m,
+					related(o.unlockAt, "lock released here"))
+				o.invalid = false
+			}
+			if op.consumes && o.ref == refOwning {
+				o.ref = refNonOwning // the collection owns it now; valid until unlock
+			}
+			st.objs[v.obj] = o
+		}
+	}
+	if op.callback >= 0 && op.callback < len(c.Args) {
+		a.callback(st, c.Args[op.callback], m)
+	}
+	if op.result == refNone {
+		return value{}
+	}
+	id := a.id(pe)
+	st.objs[id] = objState{ref: op.result, maybeNull: true, acquired: c.Span, from: name, fn: m.fn.Name}
+	return value{obj: id}
+}
+
+// checkRoot reports a graph call whose root's lock is not held.
+func (a *analyzer) checkRoot(st *state, c *cparse.Call, op graphOp, m mode) {
+	arg := c.Args[op.root]
+	g, key := a.rootArg(st, arg)
+	if g == nil || g.Lock == nil {
+		return // an unknown root, or one without a lock (reported at its declaration)
+	}
+	if a.holds(st, key, g.Lock) {
+		return
+	}
+	name := displayName(c)
+	root := strings.TrimPrefix(lockDisplay(arg), "&")
+	lockText := g.Lock.Name
+	if key.global == "" {
+		lockText = replaceField(root, g.Lock.field)
+	}
+	rel := related(g.Span, fmt.Sprintf("'%s' is guarded by '%s' (%s)", g.Name, g.Lock.Name, g.Reason))
+	fix := a.fixWrap(a.curStmt, lockText)
+	if h, ok := st.held[key]; ok {
+		a.report(codeGraphUnlocked, c.NameSpan, fmt.Sprintf("%s on '%s' requires holding '%s', which is not held on every path to here", name, root, lockText), m,
+			rel, related(h.takenAt, fmt.Sprintf("'%s' taken here on some paths", lockText)), g.Kernel, fix)
+		return
+	}
+	if held, holding := st.anyHeld(); holding {
+		a.report(codeGraphWrongLock, c.NameSpan, fmt.Sprintf("%s on '%s' requires holding '%s', but the lock held is '%s' (another allocation)", name, root, lockText, held.lock.Name), m,
+			rel, related(held.takenAt, fmt.Sprintf("'%s' taken here", held.lock.Name)))
+		return
+	}
+	a.report(codeGraphUnlocked, c.NameSpan, fmt.Sprintf("%s on '%s' requires holding '%s'", name, root, lockText), m, rel, g.Kernel, fix)
+}
+
+// rootArg resolves a root argument (&groot, &v->head) to its Guarded and
+// the key of the lock that must be held.
+func (a *analyzer) rootArg(st *state, arg cparse.Arg) (*Guarded, lockKey) {
+	e := unparen(arg.Expr)
+	if u, ok := e.(*cc.UnaryExpression); ok && u.Case == cc.UnaryExpressionAddrof {
+		e = unparen(u.CastExpression)
+	}
+	switch x := e.(type) {
+	case *cc.PrimaryExpression:
+		if g := a.cl.globalGuard[x.Token.SrcStr()]; g != nil && g.root && g.Lock != nil {
+			return g, lockKey{global: g.Lock.Name}
+		}
+	case *cc.PostfixExpression:
+		if x.Case == cc.PostfixExpressionPSelect && x.Field() != nil {
+			fd := x.Field()
+			if g := a.cl.fieldGuard[structName(fd.ParentType())+"."+fd.Name()]; g != nil && g.root && g.Lock != nil {
+				base := a.quietEval(st, x.PostfixExpression)
+				return g, lockKey{obj: base.obj, field: g.Lock.field}
+			}
+		}
+	}
+	return nil, lockKey{}
+}
+
+// release handles bpf_obj_drop.
+func (a *analyzer) release(st *state, v value, e cc.ExpressionNode, m mode) {
+	o, ok := st.objs[v.obj]
+	if !ok {
+		return
+	}
+	if o.maybeNull {
+		span := a.f.SpanOf(e)
+		a.report(codeRefUnchecked, span, fmt.Sprintf("'%s' (from %s) may be NULL when dropped: check it first", a.text(span), o.from), m,
+			related(o.acquired, "obtained here"))
+	}
+	o.released, o.maybeNull = true, false
+	st.objs[v.obj] = o
+}
+
+// inline analyses a static callee in the caller's state.
+func (a *analyzer) inline(st *state, c *cparse.Call, args []value, m mode) value {
+	fn := a.f.Func(c.Name)
+	if fn == nil || a.depth >= 8 {
+		return value{}
+	}
+	entry := st.clone()
+	bindParams(entry, fn, args, a)
+	a.depth++
+	exit, ret := a.analyzeFunc(fn, entry, mode{callback: m.callback, report: m.report})
+	a.depth--
+	*st = *exit
+	return ret
+}
+
+func bindParams(st *state, fn *cparse.Func, args []value, a *analyzer) {
+	ft, ok := fn.Def.Declarator.Type().(*cc.FunctionType)
+	if !ok {
+		return
+	}
+	for i, p := range ft.Parameters() {
+		if p.Declarator == nil {
+			continue
+		}
+		if i < len(args) {
+			a.bind(st, p.Declarator, args[i])
+		} else {
+			delete(st.vars, p.Declarator)
+		}
+	}
+}
+
+// callback analyses the less() callback of bpf_rbtree_add with the lock
+// held, as the kernel does.
+func (a *analyzer) callback(st *state, arg cparse.Arg, m mode) {
+	p, ok := unparen(arg.Expr).(*cc.PrimaryExpression)
+	if !ok || p.Case != cc.PrimaryExpressionIdent {
+		return
+	}
+	fn := a.f.Func(p.Token.SrcStr())
+	if fn == nil || a.depth >= 8 {
+		return
+	}
+	a.depth++
+	a.analyzeFunc(fn, st.clone(), mode{callback: true, report: m.report})
+	a.depth--
+}
