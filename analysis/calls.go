@@ -12,26 +12,26 @@ import (
 type callKind int
 
 const (
-	callIgnored    callKind = iota // compiler builtins (__builtin_btf_type_id, ...)
-	callLock                       // bpf_spin_lock
-	callUnlock                     // bpf_spin_unlock
-	callResLock                    // bpf_res_spin_lock (returns 0 when taken)
-	callResUnlock                  // bpf_res_spin_unlock
-	callGraph                      // a graph kfunc allowed under the lock
-	callHelper                     // any other helper: forbidden under a lock
-	callKfunc                      // any other kfunc: forbidden under a lock
-	callStatic                     // a static function of this file: allowed, analysed in context
-	callGlobal                     // a global function: forbidden under a lock
-	callIndirect                   // through a function pointer we cannot resolve
+	callIgnored   callKind = iota // compiler builtins (__builtin_btf_type_id, ...)
+	callLock                      // bpf_spin_lock
+	callUnlock                    // bpf_spin_unlock
+	callResLock                   // bpf_res_spin_lock (returns 0 when taken)
+	callResUnlock                 // bpf_res_spin_unlock
+	callGraph                     // a graph kfunc allowed under the lock
+	callHelper                    // any other helper: forbidden under a lock
+	callKfunc                     // any other kfunc: forbidden under a lock
+	callStatic                    // a static function of this file: allowed, analysed in context
+	callGlobal                    // a global function: forbidden under a lock
+	callIndirect                  // through a function pointer we cannot resolve
 )
 
 // refKind is what a graph kfunc returns.
 type refKind int
 
 const (
-	refNone     refKind = iota
-	refOwning           // must be released on every path
-	refNonOwning        // valid until the lock is released
+	refNone      refKind = iota
+	refOwning            // must be released on every path
+	refNonOwning         // valid until the lock is released
 )
 
 // graphOp describes a graph kfunc: which argument is the root, which the
@@ -41,7 +41,7 @@ type graphOp struct {
 	root, node int // argument indexes; -1 when absent
 	result     refKind
 	consumes   bool
-	callback   int // index of the less() callback, -1 when none
+	callback   int  // index of the less() callback, -1 when none
 	inCallback bool // allowed inside an rbtree less() callback
 }
 

@@ -16,10 +16,10 @@ type classes struct {
 	f           *cparse.File
 	locks       []*Lock
 	guarded     []*Guarded
-	globalLock  map[string]*Lock     // global variable name -> lock
-	fieldLock   map[string]*Lock     // "struct.field" -> lock
-	globalGuard map[string]*Guarded  // global variable name -> guarded
-	fieldGuard  map[string]*Guarded  // "struct.field" -> guarded
+	globalLock  map[string]*Lock    // global variable name -> lock
+	fieldLock   map[string]*Lock    // "struct.field" -> lock
+	globalGuard map[string]*Guarded // global variable name -> guarded
+	fieldGuard  map[string]*Guarded // "struct.field" -> guarded
 	findings    []Finding
 }
 

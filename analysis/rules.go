@@ -80,9 +80,9 @@ var ruleTable = []*Rule{{
 }, {
 	Code: codeGraphUnlocked, Name: "graph-op-unlocked", Title: "graph call without the root's lock",
 	Kernel: "bpf_spin_lock at off=N must be held for bpf_rb_root",
-	Doc: "Every bpf_rbtree_* and bpf_list_* call needs the lock of the root's allocation held.",
-	Bad:  "bpf_rbtree_add(&groot, &n->node, less);",
-	Good: "bpf_spin_lock(&glock);\nbpf_rbtree_add(&groot, &n->node, less);\nbpf_spin_unlock(&glock);",
+	Doc:    "Every bpf_rbtree_* and bpf_list_* call needs the lock of the root's allocation held.",
+	Bad:    "bpf_rbtree_add(&groot, &n->node, less);",
+	Good:   "bpf_spin_lock(&glock);\nbpf_rbtree_add(&groot, &n->node, less);\nbpf_spin_unlock(&glock);",
 }, {
 	Code: codeGraphWrongLock, Name: "graph-op-wrong-lock", Title: "graph call under another allocation's lock",
 	Kernel: "held lock and object are not in the same allocation",

@@ -21,7 +21,7 @@ func TestCheckDemo(t *testing.T) {
 		t.Fatalf("exit code %d, want 1; stderr:\n%s\nstdout:\n%s", code, errs, out)
 	}
 	var got []struct {
-		File, Code, Severity, Message string
+		File, Code, Severity, Message    string
 		Line, Column, EndLine, EndColumn int
 		Related                          []struct {
 			File         string
