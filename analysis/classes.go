@@ -114,9 +114,10 @@ func (c *classes) globals() {
 		}
 		bySection[s] = append(bySection[s], v)
 	}
+	emitted := emissionOrder(c.f)
 	for _, s := range order {
 		vars := bySection[s]
-		offsets := sectionLayout(vars)
+		offsets := sectionLayout(vars, emitted)
 		var locks []*Lock
 		for _, v := range vars {
 			if tn := structName(v.Type); isLockType(tn) {
@@ -180,25 +181,6 @@ func (c *classes) explicitGlobalGuard(g *Guarded, v *cparse.Var, tag cparse.Tag,
 		c.report(codeGuardedByOtherAlloc, tag.Span, fmt.Sprintf("'%s' is in section %s but its lock '%s' is in section %s: a lock only protects its own allocation", v.Name, section, l.Name, l.section),
 			related(l.Span, fmt.Sprintf("'%s' declared here", l.Name)))
 	}
-}
-
-// sectionLayout computes each global's offset in its section the way clang
-// lays it out: declaration order, each aligned (private() asks for 8).
-func sectionLayout(vars []*cparse.Var) map[*cparse.Var]int64 {
-	out := map[*cparse.Var]int64{}
-	var off int64
-	for _, v := range vars {
-		align := int64(v.Type.Align())
-		if strings.HasPrefix(v.Section, ".data.") || strings.HasPrefix(v.Section, ".bss.") {
-			align = max(align, 8)
-		}
-		if align > 0 {
-			off = (off + align - 1) / align * align
-		}
-		out[v] = off
-		off += v.Type.Size()
-	}
-	return out
 }
 
 // structFields finds locks, roots and guarded_by fields of one struct.

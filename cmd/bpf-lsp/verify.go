@@ -1,6 +1,192 @@
 package main
 
-import "io"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
 
-// runVerify is replaced by the verifier work.
-func runVerify(args []string, stdout, stderr io.Writer) int { return 2 }
+	"github.com/bpf-lsp/bpf-lsp/cparse"
+	"github.com/bpf-lsp/bpf-lsp/report"
+	"github.com/bpf-lsp/bpf-lsp/verifier"
+)
+
+func runVerify(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("verify", "verify [--clang PATH] [--format text|json] [-I dir] [-D name[=value]] PATH... | --log FILE", stderr)
+	var includes, defines, undefines listFlag
+	fs.Var(&includes, "I", "add `dir` to the include path")
+	fs.Var(&defines, "D", "define macro `name[=value]`")
+	fs.Var(&undefines, "U", "undefine macro `name`")
+	clang := fs.String("clang", "", "the C compiler to use (`path`); default clang-19, then clang")
+	format := fs.String("format", "text", "output `format`: text or json")
+	logFile := fs.String("log", "", "parse a saved verifier log `file` (bpftool -d, veristat, libbpf) instead of loading programs")
+	paths, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		return 2
+	}
+	if *format != "text" && *format != "json" {
+		fmt.Fprintf(stderr, "bpf-lsp verify: unknown format %q (want text or json)\n", *format)
+		return 2
+	}
+	if *logFile != "" {
+		return verifyLog(*logFile, *format, stdout, stderr)
+	}
+	if len(paths) == 0 {
+		fs.Usage()
+		return 2
+	}
+	var files []string
+	for _, p := range paths {
+		if strings.HasSuffix(p, ".o") {
+			files = append(files, p)
+			continue
+		}
+		expanded, err := expandPaths([]string{p})
+		if err != nil {
+			fmt.Fprintf(stderr, "bpf-lsp verify: %v\n", err)
+			return 2
+		}
+		files = append(files, expanded...)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	parser := cparse.NewParser(cparse.Options{IncludeDirs: includes, Defines: defines, Undefines: undefines})
+	results, err := verifier.Run(ctx, verifier.Options{Clang: *clang, Parser: parser}, files)
+	var capErr *verifier.CapabilityError
+	if errors.As(err, &capErr) {
+		fmt.Fprintln(stderr, capErr.Msg)
+		return 3
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "bpf-lsp verify: %v\n", err)
+		return 2
+	}
+	cwd, _ := os.Getwd()
+	paths2 := report.Paths{Dir: cwd}
+	if *format == "json" {
+		err = writeVerifyJSON(stdout, paths2, results)
+	} else {
+		err = writeVerifyText(stdout, paths2, results)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "bpf-lsp verify: %v\n", err)
+		return 2
+	}
+	for _, r := range results {
+		if r.Verdict != verifier.Accept {
+			return 1
+		}
+	}
+	return 0
+}
+
+// verifyJSON is the stable JSON shape of one program's result.
+type verifyJSON struct {
+	File      string               `json:"file"`
+	Object    string               `json:"object"`
+	Program   string               `json:"program"`
+	Section   string               `json:"section"`
+	Verdict   string               `json:"verdict"`
+	Message   string               `json:"message,omitempty"`
+	Line      int                  `json:"line,omitempty"`
+	Column    int                  `json:"column,omitempty"`
+	Insn      *int                 `json:"insn,omitempty"`
+	Code      string               `json:"code,omitempty"`
+	Note      string               `json:"note,omitempty"`
+	Static    []report.JSONFinding `json:"static"`
+	Agreement string               `json:"agreement,omitempty"`
+	Reason    string               `json:"reason,omitempty"`
+}
+
+func writeVerifyJSON(w io.Writer, p report.Paths, rs []verifier.Result) error {
+	out := make([]verifyJSON, 0, len(rs))
+	for _, r := range rs {
+		j := verifyJSON{File: p.Show(r.File), Object: r.Object, Program: r.Program, Section: r.Section, Verdict: r.Verdict,
+			Message: r.Message, Line: r.Line, Column: r.Column, Code: r.Code, Note: r.Note,
+			Static: report.ToJSON(p, r.Static), Agreement: r.Agreement, Reason: r.Reason}
+		if r.Insn >= 0 {
+			insn := r.Insn
+			j.Insn = &insn
+		}
+		out = append(out, j)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func writeVerifyText(w io.Writer, p report.Paths, rs []verifier.Result) error {
+	for _, r := range rs {
+		where := p.Show(r.File)
+		if r.Line > 0 {
+			where = fmt.Sprintf("%s:%d:%d", p.Show(sourceOr(r.SourceFile, r.File)), r.Line, max(r.Column, 1))
+		}
+		var err error
+		switch r.Verdict {
+		case verifier.Accept:
+			_, err = fmt.Fprintf(w, "%s: %s: accepted by the kernel [%s: %s]\n", p.Show(r.File), r.Program, r.Agreement, r.Reason)
+		case verifier.Reject:
+			msg := strings.ReplaceAll(r.Message, "\n", " / ")
+			_, err = fmt.Fprintf(w, "%s: %s: rejected by the kernel: %s [%s] [%s: %s]\n", where, r.Program, msg, r.Code, r.Agreement, r.Reason)
+			if err == nil && r.Note != "" {
+				_, err = fmt.Fprintf(w, "  note: %s\n", r.Note)
+			}
+		default:
+			_, err = fmt.Fprintf(w, "%s: %s: not verified: %s\n", where, r.Program, r.Message)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sourceOr prefers the path from line info, made absolute against the
+// source's directory.
+func sourceOr(lineFile, src string) string {
+	if lineFile == "" {
+		return src
+	}
+	if !filepath.IsAbs(lineFile) && src != "" {
+		return filepath.Join(filepath.Dir(src), filepath.Base(lineFile))
+	}
+	return lineFile
+}
+
+func verifyLog(path, format string, stdout, stderr io.Writer) int {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "bpf-lsp verify: %v\n", err)
+		return 2
+	}
+	progs := verifier.ParseLog(string(data))
+	if format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if progs == nil {
+			progs = []verifier.LogProgram{}
+		}
+		enc.Encode(progs)
+	} else {
+		for _, pr := range progs {
+			loc := path
+			if pr.Line > 0 {
+				loc = fmt.Sprintf("%s:%d", pr.SourceFile, pr.Line)
+			}
+			fmt.Fprintf(stdout, "%s: %s: rejected by the kernel: %s [%s]\n", loc, pr.Program, strings.ReplaceAll(pr.Message, "\n", " / "), pr.Code)
+		}
+	}
+	if len(progs) > 0 {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,121 @@
+package verifier
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bpf-lsp/bpf-lsp/cparse"
+)
+
+// needKernel skips, naming what is missing, when this machine cannot load
+// BPF programs or compile them.
+func needKernel(t *testing.T) {
+	t.Helper()
+	if _, err := clangPath(""); err != nil {
+		t.Skip(err)
+	}
+	if err := Probe(); err != nil {
+		t.Skip(err)
+	}
+}
+
+func verifyFile(t *testing.T, path string) []Result {
+	t.Helper()
+	rs, err := Run(context.Background(), Options{Parser: cparse.NewParser(cparse.Options{IncludeDirs: []string{"../testdata/include"}})}, []string{path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+// The case stock cilium/ebpf gets wrong: lock and root in one private(A)
+// section, node type only known to the kernel through the root's
+// __contains. With one shared BTF object the kernel accepts it, in .data.A
+// and in .bss.A alike. (clang places glock first: it is referenced before
+// groot, so the kernel reports off=0.)
+func TestPrivateSectionRbtreeLoads(t *testing.T) {
+	needKernel(t)
+	for _, section := range []string{"private", "private_bss"} {
+		t.Run(section, func(t *testing.T) {
+			src := strings.ReplaceAll(rbtreeProgram, "PRIVATE", section)
+			path := filepath.Join(t.TempDir(), "rbtree.bpf.c")
+			if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			rs := verifyFile(t, path)
+			if len(rs) != 2 {
+				t.Fatalf("got %d programs, want 2: %+v", len(rs), rs)
+			}
+			for _, r := range rs {
+				switch r.Program {
+				case "add_locked":
+					if r.Verdict != Accept {
+						t.Errorf("add_locked: %s: %s\n%s", r.Verdict, r.Message, r.Log)
+					}
+				case "add_unlocked":
+					if r.Verdict != Reject || !strings.Contains(r.Message, "bpf_spin_lock at off=0 must be held for bpf_rb_root") {
+						t.Errorf("add_unlocked: %s: %q", r.Verdict, r.Message)
+					}
+					if r.Line != 33 || r.Code != "BL201" || r.Agreement != Agree {
+						t.Errorf("add_unlocked: line %d code %s agreement %s (%s), want 33 BL201 agree", r.Line, r.Code, r.Agreement, r.Reason)
+					}
+				}
+			}
+		})
+	}
+}
+
+const rbtreeProgram = `#include "bpf_lsp.h"
+struct node_data {
+	long key;
+	struct bpf_rb_node node;
+};
+PRIVATE(A) struct bpf_rb_root groot __contains(node_data, node);
+PRIVATE(A) struct bpf_spin_lock glock;
+
+static bool less(struct bpf_rb_node *a, const struct bpf_rb_node *b)
+{
+	struct node_data *na = container_of(a, struct node_data, node);
+	struct node_data *nb = container_of(b, struct node_data, node);
+	return na->key < nb->key;
+}
+
+SEC("tc") int add_locked(struct __sk_buff *ctx)
+{
+	struct node_data *n = bpf_obj_new(typeof(*n));
+	if (!n)
+		return 0;
+	n->key = ctx->len;
+	bpf_spin_lock(&glock);
+	bpf_rbtree_add(&groot, &n->node, less);
+	bpf_spin_unlock(&glock);
+	return 0;
+}
+
+SEC("tc") int add_unlocked(struct __sk_buff *ctx)
+{
+	struct node_data *n = bpf_obj_new(typeof(*n));
+	if (!n)
+		return 0;
+	bpf_rbtree_add(&groot, &n->node, less);
+	return 0;
+}
+char _license[] SEC("license") = "GPL";
+`
+
+func TestCompileErrorIsReported(t *testing.T) {
+	if _, err := exec.LookPath("clang-19"); err != nil {
+		t.Skip("clang-19 not installed")
+	}
+	needKernel(t)
+	path := filepath.Join(t.TempDir(), "broken.bpf.c")
+	os.WriteFile(path, []byte("int f(void) { return x; }\n"), 0o644)
+	rs := verifyFile(t, path)
+	if len(rs) != 1 || rs[0].Verdict != Failed || !strings.Contains(rs[0].Message, "undeclared") {
+		t.Fatalf("want one error result naming the compile error, got %+v", rs)
+	}
+}

@@ -1,0 +1,388 @@
+// Package verifier cross-checks bpf-lsp's static verdicts against the
+// running kernel: it compiles BPF C with clang, loads every program of the
+// object separately into the verifier (with one BTF object shared by maps
+// and programs, as libbpf does), maps each rejection to its source line
+// through BTF line info, classifies it into the static rule codes and says
+// where the two verdicts agree. It pins nothing and closes every object.
+package verifier
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cilium/ebpf/btf"
+
+	"github.com/bpf-lsp/bpf-lsp/analysis"
+	"github.com/bpf-lsp/bpf-lsp/cparse"
+)
+
+// Options configure a cross-check.
+type Options struct {
+	// Clang is the compiler to run. Empty means clang-19, then clang, from
+	// PATH. It is only ever what the user configured: never a compiler
+	// named by files in the workspace.
+	Clang string
+	// Parser parses sources for their compile flags and static findings.
+	Parser *cparse.Parser
+}
+
+// Verdicts and agreements.
+const (
+	Accept = "accept"
+	Reject = "reject"
+	Failed = "error" // the program could not be verified (compile or load error)
+
+	Agree        = "agree"
+	StaticOnly   = "static-only"
+	VerifierOnly = "verifier-only"
+)
+
+// Result is the kernel's verdict on one program, set against the static one.
+type Result struct {
+	File    string // the source file ("" for a prebuilt object without line info)
+	Object  string
+	Program string
+	Section string
+	Verdict string
+	Message string // the kernel's message for a reject, or the error
+	Insn    int    // failing instruction (raw offset), -1 if unknown
+	// Where the kernel reports the rejection (from BTF line info, else the
+	// log's source annotations); 0 when unknown.
+	SourceFile   string
+	Line, Column int
+	Code         string // rule code the rejection corresponds to
+	Log          string // the whole verifier log
+	Note         string // e.g. "object built without -g: no line info"
+	Static       []analysis.Finding
+	Agreement    string
+	Reason       string
+}
+
+// CapabilityError says what the machine lacks for a cross-check and how to
+// get it.
+type CapabilityError struct{ Msg string }
+
+func (e *CapabilityError) Error() string { return e.Msg }
+
+var kernelSpec = sync.OnceValues(btf.LoadKernelSpec)
+
+// clangPath resolves the configured compiler.
+func clangPath(configured string) (string, error) {
+	candidates := []string{"clang-19", "clang"}
+	if configured != "" {
+		candidates = []string{configured}
+	}
+	for _, c := range candidates {
+		if p, err := exec.LookPath(c); err == nil {
+			return p, nil
+		}
+	}
+	return "", &CapabilityError{Msg: fmt.Sprintf("kernel verifier cross-check disabled: %s not found -> install clang (apt-get install clang-19) or pass --clang PATH", strings.Join(candidates, " or "))}
+}
+
+// Run compiles (for .c files) and verifies every program of every path.
+// A directory means every *.bpf.c under it.
+func Run(ctx context.Context, opts Options, paths []string) ([]Result, error) {
+	needClang := false
+	for _, p := range paths {
+		if !strings.HasSuffix(p, ".o") {
+			needClang = true
+		}
+	}
+	clang := ""
+	if needClang {
+		var err error
+		if clang, err = clangPath(opts.Clang); err != nil {
+			return nil, err
+		}
+	}
+	if err := Probe(); err != nil {
+		return nil, err
+	}
+	if opts.Parser == nil {
+		opts.Parser = cparse.NewParser(cparse.Options{})
+	}
+	var out []Result
+	for _, p := range paths {
+		rs, err := verifyPath(ctx, opts, clang, p)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, rs...)
+	}
+	return out, nil
+}
+
+func verifyPath(ctx context.Context, opts Options, clang, path string) ([]Result, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasSuffix(abs, ".o") {
+		obj, err := os.ReadFile(abs)
+		if err != nil {
+			return nil, err
+		}
+		return verifyObject(obj, abs, "", nil)
+	}
+	f, err := opts.Parser.Parse(ctx, abs, nil)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", "bpf-lsp-verify-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	objPath := filepath.Join(tmp, strings.TrimSuffix(filepath.Base(abs), ".c")+".o")
+	if err := compile(ctx, clang, f.Flags, abs, objPath); err != nil {
+		return []Result{{File: abs, Verdict: Failed, Message: err.Error(), Insn: -1}}, nil
+	}
+	obj, err := os.ReadFile(objPath)
+	if err != nil {
+		return nil, err
+	}
+	return verifyObject(obj, abs, filepath.Base(objPath), f)
+}
+
+// compile runs clang for the BPF target with the file's own flags.
+func compile(ctx context.Context, clang string, flags []string, src, out string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	args := append([]string{"-target", "bpf", "-g", "-O2"}, flags...)
+	args = append(args, "-c", src, "-o", out)
+	cmd := exec.CommandContext(ctx, clang, args...)
+	msg, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s failed: %v\n%s", filepath.Base(clang), err, strings.TrimSpace(string(msg)))
+	}
+	return nil
+}
+
+// verifyObject loads every program of obj and compares with the static
+// findings of f (nil for a prebuilt object).
+func verifyObject(obj []byte, src, objName string, f *cparse.File) ([]Result, error) {
+	kernel, err := kernelSpec()
+	if err != nil {
+		return nil, &CapabilityError{Msg: fmt.Sprintf("kernel verifier cross-check disabled: kernel BTF unavailable (%v) -> a kernel built with CONFIG_DEBUG_INFO_BTF=y is needed", err)}
+	}
+	progs, err := loadObject(obj, kernel)
+	if err != nil {
+		return []Result{{File: src, Object: objName, Verdict: Failed, Message: err.Error(), Insn: -1}}, nil
+	}
+	var static []analysis.Finding
+	if f != nil {
+		static = append(analysis.FrontendFindings(f), analysis.Run(f).Findings...)
+	}
+	var out []Result
+	for _, p := range progs {
+		r := Result{File: src, Object: objName, Program: p.name, Section: p.section, Insn: -1, Log: p.log}
+		switch {
+		case p.err != nil:
+			r.Verdict, r.Message = Failed, p.err.Error()
+		case p.accepted:
+			r.Verdict = Accept
+		default:
+			r.Verdict = Reject
+			le := parseProgramLog(p.log)
+			r.Message, r.Insn = le.message, le.insn
+			if r.Message == "" {
+				r.Message = p.errno.Error()
+			}
+			r.SourceFile, r.Line, r.Column = le.file, le.line, 0
+			if file, line, col, ok := sourceOf(p, le.insn); ok {
+				r.SourceFile, r.Line, r.Column = file, line, col
+			} else if le.line == 0 {
+				r.Note = "no line info (object built without -g?)"
+			}
+			r.Code = classify(r.Message, le.insnText)
+		}
+		if f != nil {
+			r.Static = programFindings(f, p.name, static)
+		}
+		compare(&r)
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// sourceOf maps a raw instruction offset to its source line via BTF line
+// info (the line of the nearest preceding instruction that has one).
+func sourceOf(p loadedProgram, insn int) (string, int, int, bool) {
+	if insn < 0 {
+		return "", 0, 0, false
+	}
+	var last *btf.Line
+	it := p.insns.Iterate()
+	for it.Next() {
+		if l, ok := it.Ins.Source().(*btf.Line); ok {
+			last = l
+		}
+		if int(it.Offset) == insn {
+			if last == nil {
+				return "", 0, 0, false
+			}
+			return last.FileName(), int(last.LineNumber()), int(last.LineColumn()), true
+		}
+	}
+	return "", 0, 0, false
+}
+
+// programFindings returns the static findings that belong to one program:
+// those in its function or the static functions it reaches, and
+// declaration-level ones about objects it uses.
+func programFindings(f *cparse.File, prog string, all []analysis.Finding) []analysis.Finding {
+	reach := map[string]bool{}
+	var visit func(string)
+	visit = func(name string) {
+		fn := f.Func(name)
+		if fn == nil || reach[name] {
+			return
+		}
+		reach[name] = true
+		for _, c := range fn.Calls {
+			if callee := f.Func(c.Name); callee != nil && callee.Static {
+				visit(c.Name)
+			}
+			for _, a := range c.Args {
+				if cb := f.Func(strings.TrimSpace(a.Text)); cb != nil && cb.Static {
+					visit(cb.Name)
+				}
+			}
+		}
+	}
+	visit(prog)
+	var uses []string
+	for name := range reach {
+		for _, c := range f.Func(name).Calls {
+			for _, a := range c.Args {
+				uses = append(uses, a.Text)
+			}
+		}
+	}
+	var out []analysis.Finding
+	for _, fd := range all {
+		if fd.Func != "" {
+			if reach[fd.Func] {
+				out = append(out, fd)
+			}
+			continue
+		}
+		name := spanText(f, fd.Span)
+		for _, u := range uses {
+			if name != "" && containsWord(u, name) {
+				out = append(out, fd)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func spanText(f *cparse.File, s cparse.Span) string {
+	if s.File != f.Path || s.Start.Offset < 0 || s.End.Offset > len(f.Src) || s.Start.Offset >= s.End.Offset {
+		return ""
+	}
+	return string(f.Src[s.Start.Offset:s.End.Offset])
+}
+
+func containsWord(s, w string) bool {
+	for i := strings.Index(s, w); i >= 0; {
+		before := i == 0 || !isIdent(s[i-1])
+		after := i+len(w) == len(s) || !isIdent(s[i+len(w)])
+		if before && after {
+			return true
+		}
+		j := strings.Index(s[i+1:], w)
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+func isIdent(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// compatible lists, for a kernel rule code, the static codes that describe
+// the same bug (the kernel reports several bugs with one message).
+var compatible = map[string][]string{
+	"BL201": {"BL201", "BL202"},
+	"BL202": {"BL202", "BL201"},
+	"BL203": {"BL203"},
+	"BL204": {"BL204"},
+	"BL205": {"BL205"},
+	"BL206": {"BL206"},
+	"BL207": {"BL207", "BL206", "BL212"},
+	"BL209": {"BL209"},
+	"BL210": {"BL210"},
+	"BL211": {"BL211"},
+	"BL212": {"BL212", "BL207"},
+	"BL213": {"BL213"},
+	"BL101": {"BL101", "BL104"},
+	"BL107": {"BL107"},
+}
+
+// compare sets the agreement between the kernel's verdict and the static
+// findings of the program.
+func compare(r *Result) {
+	var errs, guarded []analysis.Finding
+	for _, fd := range r.Static {
+		switch {
+		case fd.Code == "BL208":
+			guarded = append(guarded, fd)
+		case fd.Severity == analysis.SevError:
+			errs = append(errs, fd)
+		}
+	}
+	switch r.Verdict {
+	case Accept:
+		switch {
+		case len(errs) == 0 && len(guarded) == 0:
+			r.Agreement, r.Reason = Agree, "both find the program correct"
+		case len(errs) == 0:
+			r.Agreement, r.Reason = StaticOnly, "guarded_by data touched without its lock: the kernel does not check __guarded_by"
+		default:
+			r.Agreement, r.Reason = StaticOnly, fmt.Sprintf("bpf-lsp reports %s at line %d; the kernel accepts the program", errs[0].Code, errs[0].Span.Start.Line)
+		}
+	case Reject:
+		for _, fd := range errs {
+			for _, c := range compatible[r.Code] {
+				if fd.Code == c {
+					r.Agreement = Agree
+					r.Reason = fmt.Sprintf("both report %s", r.Code)
+					if len(errs) > 1 {
+						r.Reason += fmt.Sprintf("; bpf-lsp finds %d more (the kernel stops at its first error)", len(errs)-1)
+					}
+					return
+				}
+			}
+		}
+		if len(errs) == 0 {
+			r.Agreement, r.Reason = VerifierOnly, "bpf-lsp finds nothing here: a limit of its model (see README)"
+		} else {
+			r.Agreement, r.Reason = VerifierOnly, fmt.Sprintf("the kernel reports %s, bpf-lsp reports %s", r.Code, errs[0].Code)
+		}
+	default:
+		r.Agreement, r.Reason = "", "not verified"
+	}
+}
+
+// SortResults orders results by file and program.
+func SortResults(rs []Result) {
+	sort.SliceStable(rs, func(i, j int) bool {
+		if rs[i].File != rs[j].File {
+			return rs[i].File < rs[j].File
+		}
+		return rs[i].Program < rs[j].Program
+	})
+}
