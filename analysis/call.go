@@ -186,7 +186,13 @@ func (a *analyzer) unlock(st *state, c *cparse.Call, res bool, m mode) {
 		} else {
 			a.report(codeUnlockDifferent, c.NameSpan, fmt.Sprintf("%s of '%s', but the lock held is '%s'", name, l.Name, held.lock.Name), m,
 				related(held.takenAt, fmt.Sprintf("'%s' taken here", held.lock.Name)), strings.TrimSuffix(name, "_unlock")+"_unlock of different lock")
-			key = lockKey{} // the held lock stays held
+			// The program meant to release the lock it holds: carry on as if
+			// it had, so this one bug is reported once.
+			for k, h := range st.held {
+				if h == held {
+					key = k
+				}
+			}
 		}
 	}
 	delete(st.held, key)

@@ -1,0 +1,45 @@
+// kernel: accept
+// The corrected use_after_unlock: read the key while the lock is held.
+#include "bpf_lsp.h"
+
+struct node_data {
+	long key;
+	struct bpf_rb_node node;
+};
+
+private(A) struct bpf_spin_lock glock;
+private(A) struct bpf_rb_root groot __contains(node_data, node);
+
+static bool less(struct bpf_rb_node *a, const struct bpf_rb_node *b)
+{
+	return container_of(a, struct node_data, node)->key < container_of(b, struct node_data, node)->key;
+}
+
+SEC("tc")
+int peek(struct __sk_buff *ctx)
+{
+	struct bpf_rb_node *n;
+	long key = 0;
+
+	bpf_spin_lock(&glock);
+	n = bpf_rbtree_first(&groot);
+	if (n)
+		key = container_of(n, struct node_data, node)->key;
+	bpf_spin_unlock(&glock);
+	return key;
+}
+
+SEC("tc")
+int add(struct __sk_buff *ctx)
+{
+	struct node_data *n = bpf_obj_new(typeof(*n));
+
+	if (!n)
+		return 0;
+	bpf_spin_lock(&glock);
+	bpf_rbtree_add(&groot, &n->node, less);
+	bpf_spin_unlock(&glock);
+	return 0;
+}
+
+char _license[] SEC("license") = "GPL";

@@ -1,0 +1,22 @@
+// kernel: accept
+// The corrected double_lock_two: one lock at a time.
+#include "bpf_lsp.h"
+
+private(A) struct bpf_spin_lock a_lock;
+private(A) __u64 a_count __guarded_by(a_lock);
+private(B) struct bpf_spin_lock b_lock;
+private(B) __u64 b_count __guarded_by(b_lock);
+
+SEC("tc")
+int both(struct __sk_buff *ctx)
+{
+	bpf_spin_lock(&a_lock);
+	a_count++;
+	bpf_spin_unlock(&a_lock);
+	bpf_spin_lock(&b_lock);
+	b_count++;
+	bpf_spin_unlock(&b_lock);
+	return 0;
+}
+
+char _license[] SEC("license") = "GPL";
