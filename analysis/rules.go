@@ -46,12 +46,14 @@ var ruleTable = []*Rule{{
 	Good: "private(A) struct bpf_spin_lock l1;\nprivate(B) struct bpf_spin_lock l2;",
 }, {
 	Code: codeGuardedByUnknown, Name: "guarded-by-unknown", Title: "__guarded_by names no lock",
+	Severity: SevWarning,
 	Doc: "__guarded_by(lock) must name a bpf_spin_lock in the same scope: a sibling field for a field, " +
 		"a global for a global. Otherwise nothing is checked.",
 	Bad:  "private(A) __u64 count __guarded_by(glokc);",
 	Good: "private(A) __u64 count __guarded_by(glock);",
 }, {
 	Code: codeGuardedByOtherAlloc, Name: "guarded-by-other-allocation", Title: "__guarded_by names a lock of another allocation",
+	Severity: SevWarning,
 	Doc: "A lock protects only its own allocation. The kernel ignores the guarded_by tag and applies " +
 		"its own rule, so a root tagged with a lock of another section is still rejected, and data " +
 		"in another section is not made safe by holding that lock.",

@@ -10,7 +10,8 @@ import (
 )
 
 // suppressRE matches `// bpf-lsp:ignore CODE[,CODE] reason`.
-var suppressRE = regexp.MustCompile(`//\s*bpf-lsp:ignore\s+([A-Z]+[0-9]+(?:,[A-Z]+[0-9]+)*)[ \t]*(.*)`)
+// The reason runs to the end of the line or to another comment.
+var suppressRE = regexp.MustCompile(`//\s*bpf-lsp:ignore\s+([A-Z]+[0-9]+(?:,[A-Z]+[0-9]+)*)[ \t]*((?:[^/]|/[^/])*)`)
 
 type suppression struct {
 	span   cparse.Span

@@ -1,0 +1,28 @@
+// kernel: reject
+// __contains names an rb_node field for a list head.
+#include "bpf_lsp.h"
+
+struct item {
+	struct bpf_rb_node rb;
+	struct bpf_list_node link;
+	struct bpf_refcount ref;
+	__u64 value;
+};
+
+private(L) struct bpf_spin_lock lock;
+private(L) struct bpf_list_head head __contains(item, rb); // want "BL106 __contains\\(item, rb\\) on 'head': a bpf_list_head holds bpf_list_node nodes"
+
+SEC("tc")
+int push(struct __sk_buff *ctx)
+{
+	struct item *it = bpf_obj_new(typeof(*it));
+
+	if (!it)
+		return 0;
+	bpf_spin_lock(&lock); // verifier "map '.data.L' has no valid bpf_spin_lock"
+	bpf_list_push_back(&head, &it->link);
+	bpf_spin_unlock(&lock);
+	return 0;
+}
+
+char _license[] SEC("license") = "GPL";
