@@ -231,7 +231,9 @@ func (a *analyzer) graph(st *state, c *cparse.Call, pe *cc.PostfixExpression, ar
 				o.invalid = false
 			}
 			if op.consumes && o.ref == refOwning {
-				o.ref = refNonOwning // the collection owns it now; valid until unlock
+				// The collection owns it now; the pointer stays usable,
+				// as a non-owning reference, until the unlock.
+				o.ref, o.released = refNonOwning, true
 			}
 			st.objs[v.obj] = o
 		}

@@ -265,6 +265,13 @@ func (b *cfgBuilder) labeled(s *cc.LabeledStatement) {
 // looked through.
 func (b *cfgBuilder) cond(e cc.ExpressionNode, t, f *block) {
 	switch x := e.(type) {
+	case *cc.ExpressionList:
+		// a, b, c: evaluate all but the last, branch on the last.
+		for ; x.ExpressionList != nil; x = x.ExpressionList {
+			b.cur.atoms = append(b.cur.atoms, atom{kind: atomExpr, node: x.AssignmentExpression})
+		}
+		b.cond(x.AssignmentExpression, t, f)
+		return
 	case *cc.PrimaryExpression:
 		if x.Case == cc.PrimaryExpressionExpr {
 			b.cond(x.ExpressionList, t, f)

@@ -82,7 +82,9 @@ func (a *analyzer) analyzeFunc(fn *cparse.Func, in *state, m mode) (*state, valu
 			outs[bl.index] = out
 			for _, e := range bl.succs {
 				next := out.clone()
-				a.refine(next, e)
+				if !a.refine(next, e) {
+					continue // cannot be taken (a NULL pointer tested non-NULL)
+				}
 				if ins[e.to.index] == nil {
 					ins[e.to.index] = next
 					changed = true
@@ -218,10 +220,10 @@ func (a *analyzer) exit(st *state, span cparse.Span, ret value, m mode, fallOff 
 }
 
 // refine applies what taking edge e implies: a NULL check or the result of
-// bpf_res_spin_lock.
-func (a *analyzer) refine(st *state, e edge) {
+// bpf_res_spin_lock. It reports false when the edge cannot be taken.
+func (a *analyzer) refine(st *state, e edge) bool {
 	if e.cond == nil {
-		return
+		return true
 	}
 	subj, nonZero := condSubject(e.cond, e.when)
 	switch x := subj.(type) {
@@ -234,7 +236,7 @@ func (a *analyzer) refine(st *state, e edge) {
 	case *cc.PrimaryExpression:
 		d, _ := x.ResolvedTo().(*cc.Declarator)
 		if d == nil {
-			return
+			return true
 		}
 		for k, h := range st.held {
 			if h.pendingVar == d {
@@ -243,9 +245,12 @@ func (a *analyzer) refine(st *state, e edge) {
 		}
 		id, ok := st.vars[d]
 		if !ok {
-			return
+			return true
 		}
 		o := st.objs[id]
+		if o.isNull {
+			return !nonZero
+		}
 		if nonZero {
 			o.maybeNull, o.isNull = false, false
 		} else if o.maybeNull {
@@ -253,6 +258,7 @@ func (a *analyzer) refine(st *state, e edge) {
 		}
 		st.objs[id] = o
 	}
+	return true
 }
 
 // resolvePending settles a bpf_res_spin_lock: a non-zero result means the

@@ -72,7 +72,7 @@ func corpusFiles(t *testing.T, dirs ...string) []string {
 }
 
 func TestGolden(t *testing.T) {
-	files := corpusFiles(t, "../testdata", "testdata")
+	files := corpusFiles(t, "../testdata")
 	if len(files) == 0 {
 		t.Fatal("no test programs found")
 	}
@@ -139,7 +139,7 @@ func checkWants(t *testing.T, path string, wants []*want, findings []Finding) {
 func TestFixesResolveFindings(t *testing.T) {
 	parser := cparse.NewParser(cparse.Options{IncludeDirs: []string{"../testdata/include"}})
 	fixed := 0
-	for _, path := range corpusFiles(t, "../testdata", "testdata") {
+	for _, path := range corpusFiles(t, "../testdata") {
 		f, err := parser.Parse(context.Background(), path, nil)
 		if err != nil {
 			t.Fatal(err)

@@ -110,29 +110,53 @@ func (s *state) join(o *state, phi func(*cc.Declarator) objID) {
 			s.held[k] = b
 		}
 	}
-	for id, b := range o.objs {
-		a, ok := s.objs[id]
-		if !ok {
-			s.objs[id] = b
-			continue
-		}
-		s.objs[id] = joinObj(a, b)
-	}
+	// Variables first, with each side's own view of its objects: a variable
+	// pointing to different objects on the two paths gets a phi object.
+	phis := map[objID]objState{}
+	var escaped []objID
 	for d, b := range o.vars {
 		a, ok := s.vars[d]
 		switch {
 		case !ok || a == b:
 			s.vars[d] = b
+		case s.objs[a].isNull || o.objs[b].isNull:
+			// NULL on one path (p = NULL; if (c) p = alloc();): the same
+			// object, which may be NULL.
+			keep, other := b, o.objs[b]
+			if o.objs[b].isNull {
+				keep, other = a, s.objs[a]
+			}
+			other.maybeNull = true
+			s.vars[d] = keep
+			phis[keep] = other
 		default:
 			id := phi(d)
-			sa, sb := s.objs[a], s.objs[b]
-			sa.escaped, sb.escaped = true, true
-			s.objs[a], s.objs[b] = sa, sb
-			m := joinObj(sa, sb)
+			m := joinObj(s.objs[a], o.objs[b])
 			m.escaped = true
-			s.objs[id] = m
+			phis[id] = m
 			s.vars[d] = id
+			escaped = append(escaped, a, b)
 		}
+	}
+	for id, b := range o.objs {
+		if a, ok := s.objs[id]; ok {
+			s.objs[id] = joinObj(a, b)
+		} else {
+			s.objs[id] = b
+		}
+	}
+	for _, id := range escaped {
+		o := s.objs[id]
+		o.escaped = true // now tracked through the phi object
+		s.objs[id] = o
+	}
+	for id, m := range phis {
+		if old, ok := s.objs[id]; ok {
+			esc := m.escaped
+			m = joinObj(old, m)
+			m.escaped = esc
+		}
+		s.objs[id] = m
 	}
 	s.seq = max(s.seq, o.seq)
 }
