@@ -148,8 +148,7 @@ func (c *classes) globals() {
 			case explicit:
 				c.explicitGlobalGuard(g, v, tag, s)
 			case len(locks) == 0:
-				c.report(codeRootWithoutLock, v.Span, fmt.Sprintf("%s '%s' has no bpf_spin_lock in its allocation (section %s); the kernel rejects every use of it", tn, v.Name, s),
-					fixMoveToLockSection(c, v))
+				c.report(codeRootWithoutLock, v.Span, fmt.Sprintf("%s '%s' has no bpf_spin_lock in its allocation (section %s); the kernel rejects every use of it", tn, v.Name, s))
 			default:
 				g.Lock, g.Reason = locks[0], "same section "+s
 			}
@@ -322,14 +321,6 @@ func (c *classes) typeEmitted(typ string) bool {
 		}
 	}
 	return false
-}
-
-// fixMoveToLockSection offers to move a root into the section of the only
-// lock there is, when there is exactly one candidate.
-func fixMoveToLockSection(c *classes, v *cparse.Var) []Fix {
-	_ = c
-	_ = v
-	return nil
 }
 
 func (c *classes) report(code string, span cparse.Span, msg string, extra ...any) {

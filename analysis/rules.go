@@ -40,6 +40,7 @@ var ruleTable = []*Rule{{
 	Good: "private(A) struct bpf_spin_lock glock;\nprivate(A) struct bpf_rb_root groot __contains(node, rb);",
 }, {
 	Code: codeTwoLocks, Name: "two-locks", Title: "two locks in one allocation",
+	Kernel: "map '.data.A' has no valid bpf_spin_lock",
 	Doc: "The kernel allows one bpf_spin_lock per map value, section or object (its field parser " +
 		"fails with -E2BIG). Put the second lock and what it guards in their own private(NAME) section.",
 	Bad:  "private(A) struct bpf_spin_lock l1;\nprivate(A) struct bpf_spin_lock l2;",
@@ -61,12 +62,14 @@ var ruleTable = []*Rule{{
 	Good: "private(A) struct bpf_spin_lock glock;\nprivate(A) struct bpf_rb_root groot __contains(node, rb);",
 }, {
 	Code: codeRootWithoutContains, Name: "root-without-contains", Title: "graph root without __contains",
+	Kernel: "map '.data.A' has no valid bpf_spin_lock",
 	Doc: "The kernel needs __contains(type, node_field) on every bpf_rb_root and bpf_list_head to know " +
 		"what it holds; without it the BTF field parser fails (-EINVAL).",
 	Bad:  "private(A) struct bpf_list_head head;",
 	Good: "private(A) struct bpf_list_head head __contains(item, link);",
 }, {
 	Code: codeContainsInvalid, Name: "contains-invalid", Title: "__contains names a missing type or a wrong field",
+	Kernel: "map '.data.A' has no valid bpf_spin_lock",
 	Doc: "__contains(T, m) must name a struct T with a field m of type bpf_rb_node (for a bpf_rb_root) " +
 		"or bpf_list_node (for a bpf_list_head).",
 	Bad:  "struct item { struct bpf_rb_node rb; };\nprivate(A) struct bpf_list_head head __contains(item, rb);",
