@@ -127,19 +127,89 @@ func (fs flagSet) args() []string {
 	return a
 }
 
-// translate runs cc.Translate, recovering from errors: a missing header gets
-// an empty stand-in, and broken function bodies or declarations of the main
-// file are blanked (spaces, newlines kept) before retrying, so the rest of
-// the file keeps a typed AST. Errors of the first complete round are reported.
+// translate parses with a trimmed vmlinux.h when the program includes one:
+// with the declarations it names (pointer targets only forward-declared),
+// plus the types that errors show to be needed complete, and finally, if
+// errors remain, with the whole header.
 func (p *Parser) translate(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte) {
+	if p.opts.NoTrim {
+		p.translateWith(ctx, f, flags, overlay, nil)
+		return
+	}
+	seeds, usesVmlinux := p.vmlinuxSeeds(f, flags, overlay)
+	if !usesVmlinux {
+		p.translateWith(ctx, f, flags, overlay, nil)
+		return
+	}
+	// Incomplete types named in errors ("struct mm_struct has no member")
+	// are added to the seeds: a pointer chase needs the pointee complete.
+	for round := 0; round < 4; round++ {
+		g := *f
+		p.translateWith(ctx, &g, flags, overlay, p.vmlinux.trimmer(seeds, 0))
+		if g.AST != nil && len(g.Errors) == len(f.Errors) {
+			*f = g
+			return
+		}
+		grown := false
+		for _, e := range g.Errors[len(f.Errors):] {
+			for _, m := range vmTagRE.FindAllStringSubmatch(e.Message, -1) {
+				if k := m[1] + " " + m[2]; !seeds[k] {
+					seeds[k], grown = true, true
+				}
+			}
+		}
+		if !grown {
+			break
+		}
+	}
+	p.translateWith(ctx, f, flags, overlay, nil)
+}
+
+// vmlinuxSeeds preprocesses the file with vmlinux.h served empty and
+// collects the identifiers and struct/union/enum tags the program uses:
+// the roots of the trimmed header's closure.
+func (p *Parser) vmlinuxSeeds(f *File, flags flagSet, overlay map[string][]byte) (map[string]bool, bool) {
+	used := false
+	fsys := &overlayFS{files: overlay, headers: p.headers, vmlinux: func(string, []byte) []byte {
+		used = true
+		return nil
+	}}
+	cfg, err := newConfig(flags, fsys)
+	if err != nil {
+		return nil, false
+	}
+	var out bytes.Buffer
+	sources := []cc.Source{{Name: "<predefined>", Value: cfg.Predefined}, {Name: "<builtin>", Value: cc.Builtin}}
+	for _, h := range flags.Forced {
+		sources = append(sources, cc.Source{Name: h})
+	}
+	sources = append(sources, cc.Source{Name: f.Path, Value: append(append([]byte{}, f.Src...), eofGuard...)})
+	cc.Preprocess(cfg, sources, &out) // errors show up again in Translate
+	if !used {
+		return nil, false
+	}
+	seeds := map[string]bool{}
+	text := out.Bytes()
+	for _, m := range vmTagRE.FindAllSubmatch(text, -1) {
+		seeds[string(m[1])+" "+string(m[2])] = true
+	}
+	for _, id := range vmIdentRE.FindAll(text, -1) {
+		seeds[string(id)] = true
+	}
+	return seeds, true
+}
+
+// translateWith runs cc.Translate, recovering from errors: a missing header
+// gets an empty stand-in, and broken function bodies or declarations of the
+// main file are blanked (spaces, newlines kept) before retrying, so the rest
+// of the file keeps a typed AST. Errors of the first complete round are
+// reported. vmlinux, when set, serves a trimmed vmlinux.h.
+func (p *Parser) translateWith(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, vmlinux func(string, []byte) []byte) {
 	files := map[string][]byte{}
 	for k, v := range overlay {
 		files[k] = v
 	}
-	fsys := &overlayFS{files: files, headers: p.headers}
-	if !p.opts.NoTrim {
-		fsys.vmlinux = p.vmlinux.trimmer(f.Path, f.Src)
-	}
+	fsys := &overlayFS{files: files, headers: p.headers, vmlinux: vmlinux}
 	text := append([]byte{}, f.Src...)
 	var reported []Error
 	primary := false
@@ -184,7 +254,7 @@ func (p *Parser) translate(ctx context.Context, f *File, flags flagSet, overlay 
 			break // nothing left that blanking can fix (e.g. an error in a header)
 		}
 	}
-	f.Errors = append(f.Errors, dedupeErrors(reported)...)
+	f.Errors = append(f.Errors[:len(f.Errors):len(f.Errors)], dedupeErrors(reported)...)
 }
 
 // standInPath is where an empty file is served for a missing header: beside
