@@ -315,6 +315,18 @@ func parseErrors(text, mainPath string, mainSrc []byte) []Error {
 		}
 		out = append(out, e)
 	}
+	// "unexpected <EOF>" after another error is that error's cascade.
+	if len(out) > 1 {
+		kept := out[:0]
+		for _, e := range out {
+			if !strings.Contains(e.Message, "<EOF>") {
+				kept = append(kept, e)
+			}
+		}
+		if len(kept) > 0 {
+			out = kept
+		}
+	}
 	return out
 }
 
