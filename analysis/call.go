@@ -311,7 +311,7 @@ func (a *analyzer) release(st *state, v value, e cc.ExpressionNode, m mode) {
 		return
 	}
 	if o.maybeNull {
-		span := a.f.SpanOf(e)
+		span := a.span(e)
 		a.report(codeRefUnchecked, span, fmt.Sprintf("'%s' (from %s) may be NULL when dropped: check it first", a.text(span), o.from), m,
 			related(o.acquired, "obtained here"))
 	}

@@ -193,7 +193,7 @@ func (a *analyzer) ident(st *state, p *cc.PrimaryExpression, m mode, ctx evalCtx
 		return value{}
 	}
 	name := d.Name()
-	span := a.f.SpanOf(p)
+	span := a.span(p)
 	if l := a.cl.globalLock[name]; l != nil {
 		a.ref(st, span, l, nil, m)
 	}
@@ -214,7 +214,7 @@ func (a *analyzer) fieldAccess(st *state, pe *cc.PostfixExpression, base value, 
 	}
 	parent := structName(fd.ParentType())
 	key := parent + "." + fd.Name()
-	span := a.f.SpanOf(pe)
+	span := a.span(pe)
 	if l := a.cl.fieldLock[key]; l != nil {
 		a.ref(st, span, l, nil, m)
 	}
@@ -226,7 +226,7 @@ func (a *analyzer) fieldAccess(st *state, pe *cc.PostfixExpression, base value, 
 	if g.root || g.pointee || ctx.addr || g.Lock == nil {
 		return
 	}
-	lockText := replaceField(a.text(a.f.SpanOf(pe)), g.Lock.field)
+	lockText := replaceField(a.text(a.span(pe)), g.Lock.field)
 	a.checkGuarded(st, g, lockKey{obj: base.obj, field: g.Lock.field}, lockText, span, ctx.write, m)
 }
 
@@ -269,7 +269,7 @@ func (a *analyzer) deref(st *state, v value, e cc.ExpressionNode, m mode) {
 	if !ok {
 		return
 	}
-	span := a.f.SpanOf(e)
+	span := a.span(e)
 	switch {
 	case o.invalid:
 		a.report(codeUseAfterUnlock, span, fmt.Sprintf("'%s' (from %s) is used after the lock was released: the unlock invalidated it", a.text(span), o.from), m,

@@ -21,6 +21,18 @@ type analyzer struct {
 	heldSeen map[cparse.Span]bool
 	depth    int
 	curStmt  cparse.Span // the statement being interpreted (fixes wrap it)
+	spans    map[cc.Node]cparse.Span
+}
+
+// span memoises File.SpanOf: the fixpoint visits each node many times, and
+// computing a span walks the node's tokens.
+func (a *analyzer) span(n cc.Node) cparse.Span {
+	if s, ok := a.spans[n]; ok {
+		return s
+	}
+	s := a.f.SpanOf(n)
+	a.spans[n] = s
+	return s
 }
 
 // mode says how a function body is being analysed.
@@ -124,7 +136,7 @@ func (m mode) quiet() mode { m.report = false; return m }
 // atom applies one atom's effects; for a return it also checks the exit and
 // reports whether it was one (with the returned value).
 func (a *analyzer) atom(st *state, at atom, m mode) (value, bool) {
-	a.curStmt = a.f.SpanOf(at.node)
+	a.curStmt = a.span(at.node)
 	switch at.kind {
 	case atomDecl:
 		a.declaration(st, at.node.(*cc.Declaration), m)
@@ -137,11 +149,11 @@ func (a *analyzer) atom(st *state, at atom, m mode) (value, bool) {
 		if js.ExpressionList != nil {
 			v = a.eval(st, js.ExpressionList, m)
 		}
-		a.exit(st, a.f.SpanOf(js), v, m, false)
+		a.exit(st, a.span(js), v, m, false)
 		return v, true
 	case atomEnd:
 		body := at.node.(*cc.CompoundStatement)
-		a.exit(st, a.f.SpanOf(body), value{}, m, true)
+		a.exit(st, a.span(body), value{}, m, true)
 		return value{}, true
 	}
 	return value{}, false
@@ -338,7 +350,7 @@ func (a *analyzer) recordHeld(st *state, n cc.Node, m mode) {
 	if !m.report || len(st.held) == 0 {
 		return
 	}
-	span := a.f.SpanOf(n)
+	span := a.span(n)
 	if a.heldSeen[span] {
 		return
 	}

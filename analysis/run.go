@@ -18,7 +18,7 @@ func Run(f *cparse.File) *Result {
 		return r
 	}
 	cl := buildClasses(f)
-	a := &analyzer{f: f, cl: cl, ids: map[any]objID{}, seen: map[string]bool{}, heldSeen: map[cparse.Span]bool{}}
+	a := &analyzer{f: f, cl: cl, ids: map[any]objID{}, seen: map[string]bool{}, heldSeen: map[cparse.Span]bool{}, spans: map[cc.Node]cparse.Span{}}
 	called := calledFuncs(f)
 	for _, fn := range f.Funcs {
 		if fn.Def == nil || fn.Def.CompoundStatement == nil {

@@ -2,6 +2,7 @@ package cparse
 
 import (
 	"bytes"
+	"reflect"
 	"os"
 	"path/filepath"
 	"sort"
@@ -221,21 +222,12 @@ func spanText(text []byte, s Span) string {
 // SpanOf returns the source span of an AST node. Tokens produced by a macro
 // expansion are placed at the macro invocation (cc/v4 reports them there).
 func (f *File) SpanOf(n cc.Node) Span {
-	toks := cc.NodeTokens(n)
-	var first, last *cc.Token
-	for i := range toks {
-		if toks[i].Seq() == 0 || toks[i].Position().Filename == "" {
-			continue
-		}
-		if first == nil {
-			first = &toks[i]
-		}
-		last = &toks[i]
-	}
-	if first == nil {
+	var first, last cc.Token
+	tokenBounds(reflect.ValueOf(n), &first, &last)
+	if first.Seq() == 0 || first.Position().Filename == "" {
 		return Span{File: f.Path}
 	}
-	a, b := f.tokenSpan(*first), f.tokenSpan(*last)
+	a, b := f.tokenSpan(first), f.tokenSpan(last)
 	if a.File != b.File || b.End.Offset < a.Start.Offset {
 		return a
 	}

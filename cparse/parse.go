@@ -136,7 +136,11 @@ func (p *Parser) translate(ctx context.Context, f *File, flags flagSet, overlay 
 		p.translateWith(ctx, f, flags, overlay, nil)
 		return
 	}
-	seeds, usesVmlinux := p.vmlinuxSeeds(f, flags, overlay)
+	var seeds map[string]bool
+	usesVmlinux := mentionsVmlinux(f.Path, f.Src, overlay)
+	if usesVmlinux {
+		seeds, usesVmlinux = p.vmlinuxSeeds(f, flags, overlay)
+	}
 	if !usesVmlinux {
 		p.translateWith(ctx, f, flags, overlay, nil)
 		return
@@ -146,8 +150,8 @@ func (p *Parser) translate(ctx context.Context, f *File, flags flagSet, overlay 
 	for round := 0; round < 4; round++ {
 		g := *f
 		p.translateWith(ctx, &g, flags, overlay, p.vmlinux.trimmer(seeds, 0))
-		if g.AST != nil && len(g.Errors) == len(f.Errors) {
-			*f = g
+		if g.AST != nil && !trimmingSuspect(g.Errors[len(f.Errors):]) {
+			*f = g // clean, or errors of the program's own making
 			return
 		}
 		grown := false
@@ -163,6 +167,42 @@ func (p *Parser) translate(ctx context.Context, f *File, flags flagSet, overlay 
 		}
 	}
 	p.translateWith(ctx, f, flags, overlay, nil)
+}
+
+// mentionsVmlinux is a cheap check before preprocessing for seeds: the
+// file, or a header it includes with quotes from its own directory, names
+// vmlinux.h.
+func mentionsVmlinux(path string, src []byte, overlay map[string][]byte) bool {
+	if bytes.Contains(src, []byte("vmlinux.h")) {
+		return true
+	}
+	for _, m := range quotedInclude.FindAllSubmatch(src, -1) {
+		h := filepath.Join(filepath.Dir(path), string(m[1]))
+		text, ok := overlay[h]
+		if !ok {
+			text, _ = os.ReadFile(h)
+		}
+		if bytes.Contains(text, []byte("vmlinux.h")) {
+			return true
+		}
+	}
+	return false
+}
+
+var quotedInclude = regexp.MustCompile(`(?m)^\s*#\s*include\s*"([^"]+)"`)
+
+// trimmingSuspect reports errors a trimmed vmlinux.h can cause (a type
+// left incomplete, a name left out); only those justify a retry with more.
+func trimmingSuspect(errs []Error) bool {
+	for _, e := range errs {
+		m := e.Message
+		if strings.Contains(m, "no member named") || strings.Contains(m, "incomplete") ||
+			strings.Contains(m, "undefined") || strings.Contains(m, "unknown type") || strings.Contains(m, "vmlinux.h") ||
+			strings.HasSuffix(e.Span.File, "vmlinux.h") {
+			return true
+		}
+	}
+	return false
 }
 
 // vmlinuxSeeds preprocesses the file with vmlinux.h served empty and

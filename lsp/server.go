@@ -43,7 +43,7 @@ type Options struct {
 	Debounce time.Duration // delay before re-analysing after an edit; 0 = default
 }
 
-const defaultDebounce = 80 * time.Millisecond
+const defaultDebounce = 30 * time.Millisecond
 
 // Server is one language-server session.
 type Server struct {
