@@ -2,9 +2,9 @@ package cparse
 
 import (
 	"bytes"
-	"reflect"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
