@@ -18,6 +18,12 @@ import (
 // publish sends the diagnostics of one analysed version (an empty list
 // clears earlier ones), plus any kernel verdicts from the last save.
 func (s *Server) publish(ctx context.Context, u uri.URI, snap *snapshot, extra []protocol.Diagnostic) {
+	s.mu.Lock()
+	pull := s.pull
+	s.mu.Unlock()
+	if pull {
+		return // the client asks with textDocument/diagnostic
+	}
 	diags := s.toDiagnostics(snap, u)
 	diags = append(diags, extra...)
 	err := s.client.PublishDiagnostics(ctx, &protocol.PublishDiagnosticsParams{

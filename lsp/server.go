@@ -62,6 +62,7 @@ type Server struct {
 	shutdown  bool
 	exitCode  chan int
 	related   bool // client supports relatedInformation
+	pull      bool // client pulls diagnostics: do not also push them (it would show each twice)
 	versioned bool // client supports versioned documentChanges
 }
 
@@ -100,10 +101,10 @@ func Serve(ctx context.Context, rw io.ReadWriteCloser, opts Options) int {
 	s := &Server{log: opts.Logger, opts: opts, settings: opts.Settings, docs: map[uri.URI]*document{}, exitCode: make(chan int, 1)}
 	s.parser = s.newParser(opts.Settings)
 
-	var canceller func(jsonrpc2.ID)
-	handler, canceller := jsonrpc2.CancelHandler(s.safe(protocol.ServerHandler(s, nil)))
+	calls := &inFlight{cancel: map[jsonrpc2.ID]context.CancelFunc{}}
+	handler := calls.wrap(s.safe(protocol.ServerHandler(s, nil)))
 	stream := tolerantStream{Stream: jsonrpc2.NewStream(rw), log: s.log}
-	s.conn = jsonrpc2.NewConn(stream, jsonrpc2.WithCodec(codec{}), jsonrpc2.WithPreempter(cancelPreempter{cancel: canceller, log: s.log}))
+	s.conn = jsonrpc2.NewConn(stream, jsonrpc2.WithCodec(codec{}), jsonrpc2.WithPreempter(cancelPreempter{cancel: calls.cancelID, log: s.log}))
 	s.client = protocol.ClientDispatcher(s.conn)
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -157,6 +158,59 @@ func (s *Server) safe(next jsonrpc2.Handler) jsonrpc2.Handler {
 		}
 		return result, err
 	}
+}
+
+// inFlight makes calls cancellable by id. (jsonrpc2.CancelHandler derives
+// the cancellable context from the pooled request context; the goroutine
+// that context.WithCancel starts for it can outlive the request and panic
+// on the recycled value. Here the cancellable part derives from the
+// connection's detached context, and only values come from the request.)
+type inFlight struct {
+	mu     sync.Mutex
+	cancel map[jsonrpc2.ID]context.CancelFunc
+}
+
+func (f *inFlight) wrap(next jsonrpc2.Handler) jsonrpc2.Handler {
+	return func(ctx context.Context, req *jsonrpc2.Request) (any, error) {
+		if !req.IsCall() {
+			return next(ctx, req)
+		}
+		id := req.ID()
+		cctx, cancel := context.WithCancel(jsonrpc2.DetachContext(ctx))
+		f.mu.Lock()
+		f.cancel[id] = cancel
+		f.mu.Unlock()
+		defer func() {
+			f.mu.Lock()
+			delete(f.cancel, id)
+			f.mu.Unlock()
+			cancel()
+		}()
+		return next(requestContext{Context: cctx, req: ctx}, req)
+	}
+}
+
+func (f *inFlight) cancelID(id jsonrpc2.ID) {
+	f.mu.Lock()
+	cancel := f.cancel[id]
+	f.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+// requestContext is cancellable like its embedded context and carries the
+// request context's values (jsonrpc2.Async finds its release token there).
+type requestContext struct {
+	context.Context
+	req context.Context
+}
+
+func (c requestContext) Value(key any) any {
+	if v := c.Context.Value(key); v != nil {
+		return v
+	}
+	return c.req.Value(key)
 }
 
 // tolerantStream drops frames that are not valid JSON-RPC instead of
@@ -257,6 +311,9 @@ func (s *Server) Initialize(ctx context.Context, params *protocol.InitializePara
 	}
 	if td := caps.TextDocument; td != nil && td.PublishDiagnostics != nil && td.PublishDiagnostics.RelatedInformation != nil {
 		s.related = *td.PublishDiagnostics.RelatedInformation
+	}
+	if td := caps.TextDocument; td != nil && td.Diagnostic != nil {
+		s.pull = true
 	}
 	if ws := caps.Workspace; ws != nil && ws.WorkspaceEdit != nil && ws.WorkspaceEdit.DocumentChanges != nil {
 		s.versioned = *ws.WorkspaceEdit.DocumentChanges

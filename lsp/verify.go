@@ -93,6 +93,15 @@ func (s *Server) verifyDocument(ctx context.Context, u uri.URI, onSave bool) (st
 	if snap != nil {
 		s.publish(ctx, u, snap, diags)
 	}
+	s.mu.Lock()
+	pull := s.pull
+	s.mu.Unlock()
+	if pull {
+		// Pulling clients re-ask for diagnostics, now with the kernel's.
+		if err := s.client.DiagnosticRefresh(ctx); err != nil {
+			s.log.Debug("diagnostic refresh", "err", err)
+		}
+	}
 	return strings.Join(lines, "\n"), nil
 }
 

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Editor tests: Neovim (headless), Emacs + eglot (batch) and VS Code
+# (code-server 4.100.3 in headless Chromium) against the real server.
+# Installs what it needs when missing (apt packages as root, npm packages
+# pinned), builds the server, runs each test with a time limit, and ends
+# with "N passed, N failed".
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+cache="$here/.cache"
+mkdir -p "$cache"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+
+need_apt=()
+command -v nvim >/dev/null || need_apt+=(neovim)
+command -v emacs >/dev/null || need_apt+=(emacs-nox)
+[ -d /usr/share/emacs/site-lisp/elpa-src ] && ls /usr/share/emacs/site-lisp/elpa-src | grep -q '^eglot' || need_apt+=(elpa-eglot)
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v rg >/dev/null || need_apt+=(ripgrep)
+dpkg -s libkrb5-dev >/dev/null 2>&1 || need_apt+=(libkrb5-dev pkg-config)
+if [ ${#need_apt[@]} -gt 0 ]; then
+	if [ "$(id -u)" -eq 0 ]; then
+		echo "editors: installing ${need_apt[*]}"
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+	else
+		echo "editors: missing ${need_apt[*]} (run as root to install)"
+	fi
+fi
+
+echo "editors: building bpf-lsp"
+(cd "$repo" && go build -o "$work/bpf-lsp" ./cmd/bpf-lsp) || { echo "0 passed, 1 failed"; exit 1; }
+export BPF_LSP="$work/bpf-lsp" BPF_LSP_EDITORS="$here"
+
+result() { # name rc
+	if [ "$2" -eq 0 ]; then
+		echo "--- PASS: editor $1"
+		passed=$((passed + 1))
+	else
+		echo "--- FAIL: editor $1"
+		failed=$((failed + 1))
+	fi
+}
+
+# Neovim.
+if command -v nvim >/dev/null; then
+	(
+		export XDG_CONFIG_HOME=$work/nv/c XDG_DATA_HOME=$work/nv/d XDG_STATE_HOME=$work/nv/s XDG_CACHE_HOME=$work/nv/k
+		cd "$here/testdata" && timeout 120 nvim --headless -n -i NONE -u ../tests/nvim_init.lua demo.bpf.c +'luafile ../tests/nvim_test.lua'
+	)
+	result "neovim $(nvim --version | head -1)" $?
+else
+	result "neovim (not installed)" 1
+fi
+
+# Emacs + eglot.
+if command -v emacs >/dev/null; then
+	(cd "$here/tests" && HOME=$work/emacs-home timeout 120 emacs --batch -l emacs_test.el 2>&1 | grep -v '^Loading')
+	result "emacs $(emacs --version | head -1 | cut -d' ' -f3) + eglot" "${PIPESTATUS[0]}"
+else
+	result "emacs (not installed)" 1
+fi
+
+# VS Code: package the extension, install it into code-server, drive it.
+vscode_test() {
+	set -e
+	(cd "$here/vscode" && npm ci --no-audit --no-fund >/dev/null && npm run -s package </dev/null >/dev/null)
+	echo "vscode: packaged $(ls "$here/vscode"/*.vsix)"
+	(cd "$here/tests" && npm ci --no-audit --no-fund >/dev/null)
+	bash "$here/tests/install-code-server.sh" "$cache/code-server"
+	local cs="node $cache/code-server/node_modules/code-server/out/node/entry.js"
+	local d=$work/cs
+	mkdir -p "$d/ws" "$d/user/User" "$d/ext" "$repo/out"
+	cp "$here/testdata/demo.bpf.c" "$d/ws/"
+	printf -- '-I%s\n' "$repo/testdata/include" > "$d/ws/compile_flags.txt"
+	cat > "$d/user/User/settings.json" <<JSON
+{"workbench.startupEditor": "none", "telemetry.telemetryLevel": "off", "extensions.autoCheckUpdates": false,
+ "extensions.autoUpdate": false, "workbench.enableExperiments": false, "update.mode": "none",
+ "security.workspace.trust.enabled": false, "workbench.tips.enabled": false, "bpfLsp.path": "$BPF_LSP"}
+JSON
+	export XDG_CONFIG_HOME=$d/xdgconfig XDG_DATA_HOME=$d/xdgdata
+	$cs --extensions-dir "$d/ext" --user-data-dir "$d/user" --install-extension "$here/vscode/bpf-lsp.vsix"
+	local port=$((20000 + RANDOM % 20000))
+	setsid $cs --bind-addr "127.0.0.1:$port" --auth none --disable-telemetry --disable-update-check \
+		--disable-workspace-trust --extensions-dir "$d/ext" --user-data-dir "$d/user" "$d/ws" >"$d/cs.log" 2>&1 </dev/null &
+	local pgid=$!
+	trap "kill -- -$pgid 2>/dev/null" RETURN
+	for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+	timeout 240 node "$here/tests/vscode_test.js" "http://127.0.0.1:$port/?folder=$d/ws" "$repo/out"
+}
+if command -v node >/dev/null && command -v chromium >/dev/null; then
+	(vscode_test)
+	result "vscode (code-server 4.100.3)" $?
+else
+	result "vscode (node or chromium missing)" 1
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

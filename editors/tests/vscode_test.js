@@ -1,0 +1,83 @@
+// Drives VS Code (code-server) in headless Chromium: the bpf-lsp diagnostic
+// reaches the Problems panel, hover names the lock, the quick fix applies
+// and the diagnostic clears. Exits non-zero on failure and saves
+// screenshots in the given directory either way.
+const { chromium } = require('playwright-core');
+
+const [url, shots] = process.argv.slice(2);
+const MSG = "requires holding 'glock'";
+
+async function main() {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const step = (s) => console.log(`vscode: ${s}`);
+  try {
+    await page.goto(url);
+    await page.waitForSelector('.monaco-workbench', { timeout: 90000 });
+    step('workbench loaded');
+    await page.waitForTimeout(2000);
+    await page.click('.monaco-workbench');
+    await page.keyboard.press('Control+P');
+    await page.keyboard.type('demo.bpf.c');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'demo.bpf.c' }).first().click({ timeout: 30000 });
+    await page.waitForSelector('.editor-instance .monaco-editor .view-lines', { timeout: 30000 });
+    step('file open');
+    await page.keyboard.press('Control+Shift+M');
+    await page.waitForFunction((m) => {
+      const p = document.querySelector('.markers-panel');
+      return p && p.textContent.includes(m);
+    }, MSG, { timeout: 60000 });
+    const problems = await page.textContent('.markers-panel');
+    step('problems panel: ' + problems.replace(/\s+/g, ' ').slice(0, 200));
+    await page.screenshot({ path: `${shots}/vscode-problems.png` });
+
+    // Hover on nr_nodes (line 28): the hover names its lock.
+    await page.locator('.editor-instance .view-lines').first().click();
+    await page.keyboard.press('Control+G');
+    await page.keyboard.type('28');
+    await page.keyboard.press('Enter');
+    await page.waitForTimeout(500);
+    const token = page.locator('.editor-instance .view-lines span', { hasText: /^nr_nodes$/ }).first();
+    await token.hover();
+    await page.waitForFunction(() => {
+      const h = [...document.querySelectorAll('.monaco-hover')].map((e) => e.textContent).join(' ');
+      return h.includes('Guarded by') && h.includes('glock');
+    }, null, { timeout: 30000 });
+    const hoverText = await page.evaluate(() => [...document.querySelectorAll('.monaco-hover')].map((e) => e.textContent).join(' '));
+    step('hover: ' + hoverText.replace(/\s+/g, ' ').trim().slice(0, 200));
+    await page.waitForTimeout(500); // let the hover finish fading in
+    await page.screenshot({ path: `${shots}/vscode-hover.png` });
+    await page.keyboard.press('Escape');
+
+    // Quick fix on the unlocked bpf_rbtree_add (line 26).
+    await page.keyboard.press('Control+G');
+    await page.keyboard.type('26');
+    await page.keyboard.press('Enter');
+    await page.waitForTimeout(500);
+    await page.locator('.editor-instance .view-lines span', { hasText: /^bpf_rbtree_add$/ }).first().click();
+    await page.keyboard.press('Control+.');
+    await page.waitForFunction(() => document.body.textContent.includes('Wrap in bpf_spin_lock/unlock'), null, { timeout: 30000 });
+    await page.screenshot({ path: `${shots}/vscode-quickfix.png` });
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((m) => {
+      const p = document.querySelector('.markers-panel');
+      return p && !p.textContent.includes(m);
+    }, MSG, { timeout: 60000 });
+    step('quick fix applied, diagnostic cleared');
+    await page.screenshot({ path: `${shots}/vscode-fixed.png` });
+    console.log(`vscode: screenshots in ${shots}`);
+    console.log('vscode: OK');
+  } catch (e) {
+    await page.screenshot({ path: `${shots}/vscode-fail.png` }).catch(() => {});
+    console.error(`vscode: FAIL: ${e.message} (screenshot ${shots}/vscode-fail.png)`);
+    process.exitCode = 1;
+  } finally {
+    await browser.close();
+  }
+}
+
+main();
