@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -19,6 +20,8 @@ import (
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
+
+	"github.com/bpf-lsp/bpf-lsp/verifier"
 )
 
 // testClient drives a server over a pipe like an editor does.
@@ -386,5 +389,48 @@ func TestExitWithoutShutdownIsError(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("server did not exit")
+	}
+}
+
+// The kernel cross-check from the editor: bpf-lsp.verify publishes the
+// kernel's rejection (source bpf-verifier) at the mapped line.
+func TestVerifyCommandPublishesKernelVerdict(t *testing.T) {
+	if err := verifier.Probe(); err != nil {
+		t.Skip(err)
+	}
+	if _, err := exec.LookPath("clang-19"); err != nil {
+		t.Skip("clang-19 not installed")
+	}
+	c := startServer(t, time.Millisecond)
+	path, src := fixture(t, "rb_add_unlocked.bpf.c")
+	u := c.open(path, src)
+	c.waitDiags(u, 1)
+	var summary json.RawMessage
+	if err := c.call("workspace/executeCommand", map[string]any{"command": "bpf-lsp.verify", "arguments": []any{string(u)}}, &summary); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(60 * time.Second)
+	for {
+		c.mu.Lock()
+		var found *protocol.Diagnostic
+		for _, p := range c.diags[u] {
+			for i, d := range p.Diagnostics {
+				if s, _ := d.Source.Get(); s == "bpf-verifier" {
+					found = &p.Diagnostics[i]
+				}
+			}
+		}
+		c.mu.Unlock()
+		if found != nil {
+			if found.Range.Start.Line != 25 || codeOf(*found) != "BL201" || !strings.Contains(fmt.Sprint(found.Message), "agree") {
+				t.Fatalf("kernel diagnostic %+v", found)
+			}
+			return
+		}
+		select {
+		case <-c.notify:
+		case <-deadline:
+			t.Fatalf("no bpf-verifier diagnostic; command said %s", summary)
+		}
 	}
 }

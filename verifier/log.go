@@ -101,12 +101,12 @@ func classify(msg, insnText string) string {
 
 // LogProgram is one rejected program found in a saved log.
 type LogProgram struct {
-	Program    string // "" when the log does not name it
-	Message    string
-	Insn       int
-	SourceFile string
-	Line       int
-	Code       string
+	Program    string `json:"program"` // "" when the log does not name it
+	Message    string `json:"message"`
+	Insn       int    `json:"insn"`
+	SourceFile string `json:"file,omitempty"`
+	Line       int    `json:"line,omitempty"`
+	Code       string `json:"code"`
 }
 
 var (
