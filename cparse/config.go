@@ -22,7 +22,20 @@ var bpfPredefined string
 
 // bpfABI is the ABI cc/v4 lays out types with. There is no BPF ABI in cc/v4;
 // linux/amd64 is LP64 little-endian like BPF, which is what layout needs.
-var bpfABI = sync.OnceValues(func() (*cc.ABI, error) { return cc.NewABI("linux", "amd64") })
+// BPF's long double is 8 bytes; AdjustLongDouble makes the ABI agree. It
+// writes the ABI's type table, so it runs once here, not per parse (parses
+// run concurrently and share the ABI).
+var bpfABI = sync.OnceValues(func() (*cc.ABI, error) {
+	abi, err := cc.NewABI("linux", "amd64")
+	if err != nil {
+		return nil, err
+	}
+	cfg := &cc.Config{ABI: abi, Predefined: bpfPredefined}
+	if err := cfg.AdjustLongDouble(); err != nil {
+		return nil, err
+	}
+	return abi, nil
+})
 
 // systemIncludeDirs lists the directories searched after the project's:
 // /usr/local/include, clang's resource directory when installed, the
@@ -76,9 +89,6 @@ func newConfig(flags flagSet, fsys *overlayFS) (*cc.Config, error) {
 		// Bounds macro expansion work: a few hundred bytes of hostile
 		// macros can otherwise take hours.
 		ExpansionLimit: 50_000_000,
-	}
-	if err := cfg.AdjustLongDouble(); err != nil {
-		return nil, fmt.Errorf("BPF config: %w", err)
 	}
 	return cfg, nil
 }
