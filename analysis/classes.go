@@ -137,12 +137,7 @@ func (c *classes) globals() {
 			if !isRootType(tn) && !explicit {
 				continue
 			}
-			g := &Guarded{Name: v.Name, Span: v.Span, Kind: "data", root: isRootType(tn)}
-			if g.root {
-				g.Kind = tn
-			}
-			g.pointee = explicit && tag.Pointee
-			c.guarded = append(c.guarded, g)
+			g := c.newGuarded(v.Name, v.Span, tn, explicit && tag.Pointee)
 			c.globalGuard[v.Name] = g
 			switch {
 			case explicit:
@@ -204,12 +199,8 @@ func (c *classes) structFields(s *cparse.Struct) {
 		if !isRootType(tn) && !explicit {
 			continue
 		}
-		g := &Guarded{Name: s.Name + "." + fd.Name, Span: fd.Span, Kind: "data", root: isRootType(tn), strct: s.Name, field: fd.Name}
-		if g.root {
-			g.Kind = tn
-		}
-		g.pointee = explicit && tag.Pointee
-		c.guarded = append(c.guarded, g)
+		g := c.newGuarded(s.Name+"."+fd.Name, fd.Span, tn, explicit && tag.Pointee)
+		g.strct, g.field = s.Name, fd.Name
 		c.fieldGuard[g.Name] = g
 		switch {
 		case explicit:
@@ -242,6 +233,17 @@ func (c *classes) structFields(s *cparse.Struct) {
 			}
 		}
 	}
+}
+
+// newGuarded records a root (typeName is bpf_rb_root or bpf_list_head) or
+// a guarded_by datum.
+func (c *classes) newGuarded(name string, span cparse.Span, typeName string, pointee bool) *Guarded {
+	g := &Guarded{Name: name, Span: span, Kind: "data", root: isRootType(typeName), pointee: pointee}
+	if g.root {
+		g.Kind = typeName
+	}
+	c.guarded = append(c.guarded, g)
+	return g
 }
 
 // checkContains validates a root's __contains(T, m) and returns "struct T.m".

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
 
@@ -113,9 +112,7 @@ func (s *Server) location(snap *snapshot, path string, sp cparse.Span) protocol.
 
 // Diagnostic answers a pull request (textDocument/diagnostic).
 func (s *Server) Diagnostic(ctx context.Context, params *protocol.DocumentDiagnosticParams) (protocol.DocumentDiagnosticReport, error) {
-	jsonrpc2.Async(ctx)
-	u := params.TextDocument.URI
-	snap, err := s.current(ctx, u)
+	snap, u, err := s.snapshotFor(ctx, params.TextDocument)
 	if err != nil {
 		return nil, err
 	}

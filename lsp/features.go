@@ -24,6 +24,14 @@ type target struct {
 	span    cparse.Span
 }
 
+// snapshotFor releases the read loop (the request may wait for the
+// analysis) and returns the analysis of the document's current version.
+func (s *Server) snapshotFor(ctx context.Context, td protocol.TextDocumentIdentifier) (*snapshot, uri.URI, error) {
+	jsonrpc2.Async(ctx)
+	snap, err := s.current(ctx, td.URI)
+	return snap, td.URI, err
+}
+
 func within(sp cparse.Span, path string, off int) bool {
 	return sp.File == path && sp.Start.Offset <= off && off <= sp.End.Offset
 }
@@ -70,9 +78,7 @@ func targetAt(snap *snapshot, path string, off int) *target {
 }
 
 func (s *Server) Hover(ctx context.Context, params *protocol.HoverParams) (*protocol.Hover, error) {
-	jsonrpc2.Async(ctx)
-	u := params.TextDocument.URI
-	snap, err := s.current(ctx, u)
+	snap, u, err := s.snapshotFor(ctx, params.TextDocument)
 	if err != nil {
 		return nil, err
 	}
@@ -144,9 +150,7 @@ func hoverText(t *target) string {
 
 // Definition goes from a guarded object (or a graph call) to its lock.
 func (s *Server) Definition(ctx context.Context, params *protocol.DefinitionParams) (protocol.DefinitionResult, error) {
-	jsonrpc2.Async(ctx)
-	u := params.TextDocument.URI
-	snap, err := s.current(ctx, u)
+	snap, u, err := s.snapshotFor(ctx, params.TextDocument)
 	if err != nil {
 		return nil, err
 	}
@@ -167,9 +171,7 @@ func (s *Server) Definition(ctx context.Context, params *protocol.DefinitionPara
 // CodeAction offers each finding's suggested fixes as quick fixes for the
 // version they were computed on.
 func (s *Server) CodeAction(ctx context.Context, params *protocol.CodeActionParams) ([]protocol.CommandOrCodeAction, error) {
-	jsonrpc2.Async(ctx)
-	u := params.TextDocument.URI
-	snap, err := s.current(ctx, u)
+	snap, u, err := s.snapshotFor(ctx, params.TextDocument)
 	if err != nil {
 		return nil, err
 	}
@@ -215,9 +217,7 @@ func (s *Server) workspaceEdit(u uri.URI, version int32, edits []protocol.TextEd
 
 // InlayHint shows the locks held at graph calls and guarded accesses.
 func (s *Server) InlayHint(ctx context.Context, params *protocol.InlayHintParams) ([]protocol.InlayHint, error) {
-	jsonrpc2.Async(ctx)
-	u := params.TextDocument.URI
-	snap, err := s.current(ctx, u)
+	snap, u, err := s.snapshotFor(ctx, params.TextDocument)
 	if err != nil {
 		return nil, err
 	}
@@ -258,9 +258,7 @@ func graphOrGuarded(snap *snapshot, sp cparse.Span) bool {
 
 // DocumentSymbol lists locks, roots and guarded data.
 func (s *Server) DocumentSymbol(ctx context.Context, params *protocol.DocumentSymbolParams) (protocol.DocumentSymbolResult, error) {
-	jsonrpc2.Async(ctx)
-	u := params.TextDocument.URI
-	snap, err := s.current(ctx, u)
+	snap, u, err := s.snapshotFor(ctx, params.TextDocument)
 	if err != nil {
 		return nil, err
 	}

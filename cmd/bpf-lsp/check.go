@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,18 +18,13 @@ import (
 
 func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("check", "check [-I dir] [-D name[=value]] [--format text|json|sarif] PATH...", stderr)
-	var includes, defines, undefines listFlag
-	fs.Var(&includes, "I", "add `dir` to the include path (before the compile database's)")
-	fs.Var(&defines, "D", "define macro `name[=value]`")
-	fs.Var(&undefines, "U", "undefine macro `name`")
+	var cf cFlags
+	cf.register(fs)
 	format := fs.String("format", "text", "output `format`: text, json or sarif")
 	compileDB := fs.String("compile-commands", "", "use this compile_commands.json or compile_flags.txt `path` instead of searching upward")
-	paths, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		return 2
+	paths, code, ok := parseArgs(fs, args)
+	if !ok {
+		return code
 	}
 	if *format != "text" && *format != "json" && *format != "sarif" {
 		fmt.Fprintf(stderr, "bpf-lsp check: unknown format %q (want text, json or sarif)\n", *format)
@@ -48,7 +42,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	parser := cparse.NewParser(cparse.Options{IncludeDirs: includes, Defines: defines, Undefines: undefines, CompileDB: *compileDB})
+	parser := cparse.NewParser(cf.parserOptions(*compileDB))
 	findings, err := checkFiles(ctx, parser, files)
 	if err != nil {
 		fmt.Fprintf(stderr, "bpf-lsp check: %v\n", err)

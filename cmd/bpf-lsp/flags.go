@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/bpf-lsp/bpf-lsp/cparse"
 )
 
 // listFlag collects a repeatable flag such as -I or -D.
@@ -44,6 +47,19 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, rest[0])
 		split = rest[1:]
 	}
+}
+
+// parseArgs parses a subcommand's arguments; when ok is false the command
+// ends with exit code (0 after -h, 2 for a usage error, already reported).
+func parseArgs(fs *flag.FlagSet, args []string) (paths []string, code int, ok bool) {
+	paths, err := parseInterspersed(fs, args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return nil, 0, false
+	case err != nil:
+		return nil, 2, false
+	}
+	return paths, 0, true
 }
 
 // expandPaths turns the command line's paths into files: a directory means
@@ -86,6 +102,22 @@ func expandPaths(paths []string) ([]string, error) {
 		files = append(files, found...)
 	}
 	return files, nil
+}
+
+// cFlags are the preprocessor flags check, verify and serve share.
+type cFlags struct {
+	includes, defines, undefines listFlag
+}
+
+func (c *cFlags) register(fs *flag.FlagSet) {
+	fs.Var(&c.includes, "I", "add `dir` to the include path (before the compile database's)")
+	fs.Var(&c.defines, "D", "define macro `name[=value]`")
+	fs.Var(&c.undefines, "U", "undefine macro `name`")
+}
+
+// parserOptions returns the cparse options for these flags.
+func (c *cFlags) parserOptions(compileDB string) cparse.Options {
+	return cparse.Options{IncludeDirs: c.includes, Defines: c.defines, Undefines: c.undefines, CompileDB: compileDB}
 }
 
 // newFlagSet returns a FlagSet that reports errors instead of exiting and

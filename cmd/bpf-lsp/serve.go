@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,11 +20,8 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	verify := fs.Bool("verify-on-save", false, "run the kernel cross-check when a file is saved")
 	clang := fs.String("clang", "", "the C compiler for the cross-check (`path`)")
 	fs.Bool("stdio", true, "speak LSP on stdin/stdout (the only transport; accepted for editors that pass it)")
-	if _, err := parseInterspersed(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if _, code, ok := parseArgs(fs, args); !ok {
+		return code
 	}
 	logOut := stderr
 	if *logFile != "" {

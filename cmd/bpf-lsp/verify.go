@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,19 +18,14 @@ import (
 
 func runVerify(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("verify", "verify [--clang PATH] [--format text|json] [-I dir] [-D name[=value]] PATH... | --log FILE", stderr)
-	var includes, defines, undefines listFlag
-	fs.Var(&includes, "I", "add `dir` to the include path")
-	fs.Var(&defines, "D", "define macro `name[=value]`")
-	fs.Var(&undefines, "U", "undefine macro `name`")
+	var cf cFlags
+	cf.register(fs)
 	clang := fs.String("clang", "", "the C compiler to use (`path`); default clang-19, then clang")
 	format := fs.String("format", "text", "output `format`: text or json")
 	logFile := fs.String("log", "", "parse a saved verifier log `file` (bpftool -d, veristat, libbpf) instead of loading programs")
-	paths, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		return 2
+	paths, code, ok := parseArgs(fs, args)
+	if !ok {
+		return code
 	}
 	if *format != "text" && *format != "json" {
 		fmt.Fprintf(stderr, "bpf-lsp verify: unknown format %q (want text or json)\n", *format)
@@ -59,7 +53,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	parser := cparse.NewParser(cparse.Options{IncludeDirs: includes, Defines: defines, Undefines: undefines})
+	parser := cparse.NewParser(cf.parserOptions(""))
 	results, err := verifier.Run(ctx, verifier.Options{Clang: *clang, Parser: parser}, files)
 	var capErr *verifier.CapabilityError
 	if errors.As(err, &capErr) {
