@@ -17,9 +17,10 @@ failed=0
 need_apt=()
 command -v nvim >/dev/null || need_apt+=(neovim)
 command -v emacs >/dev/null || need_apt+=(emacs-nox)
-[ -d /usr/share/emacs/site-lisp/elpa-src ] && ls /usr/share/emacs/site-lisp/elpa-src | grep -q '^eglot' || need_apt+=(elpa-eglot)
+ls /usr/share/emacs/site-lisp/elpa-src 2>/dev/null | grep -q "^eglot" || need_apt+=(elpa-eglot)
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v rg >/dev/null || need_apt+=(ripgrep)
+command -v curl >/dev/null || need_apt+=(curl)
 dpkg -s libkrb5-dev >/dev/null 2>&1 || need_apt+=(libkrb5-dev pkg-config)
 if [ ${#need_apt[@]} -gt 0 ]; then
 	if [ "$(id -u)" -eq 0 ]; then

@@ -26,6 +26,7 @@ type document struct {
 	result    *snapshot          // latest analysis of the current version, nil while pending
 	waiters   []chan struct{}    // requests waiting for result
 	verifier  []protocol.Diagnostic
+	edited    time.Time // when the last change arrived
 }
 
 // snapshot is the analysis of one document version.
@@ -79,9 +80,15 @@ func (s *Server) DidChange(ctx context.Context, params *protocol.DidChangeTextDo
 			text = next
 		}
 	}
-	d.text, d.version, d.result, d.verifier = text, params.TextDocument.Version, nil, nil
+	// The first edit after a pause is analysed at once; edits that follow
+	// closely (typing) wait for the debounce, so a burst costs one analysis.
+	delay := s.opts.Debounce
+	if now := time.Now(); now.Sub(d.edited) > 2*s.opts.Debounce {
+		delay = 0
+	}
+	d.text, d.version, d.result, d.verifier, d.edited = text, params.TextDocument.Version, nil, nil, time.Now()
 	s.mu.Unlock()
-	s.schedule(u, s.opts.Debounce)
+	s.schedule(u, delay)
 	return nil
 }
 

@@ -307,7 +307,8 @@ func TestCancelRequest(t *testing.T) {
 	c := startServer(t, 5*time.Second) // the analysis waits: the hover blocks on it
 	path, src := fixture(t, "rb_add_locked.bpf.c")
 	u := c.open(path, src)
-	c.change(u, 2, src+"\n") // analysed only after the 5s debounce
+	c.change(u, 2, src+"\n")
+	c.change(u, 3, src+"\n\n") // typing: this one waits for the 5s debounce
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
