@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"modernc.org/cc/v4"
 )
@@ -31,6 +32,9 @@ type Parser struct {
 	opts    Options
 	headers *headerCache
 	vmlinux *vmlinuxCache
+
+	mu      sync.Mutex
+	learned map[string][]string // per file: types earlier parses found they need complete
 }
 
 // NewParser returns a Parser with the given options.
@@ -40,7 +44,7 @@ func NewParser(opts Options) *Parser {
 			opts.IncludeDirs[i] = abs
 		}
 	}
-	return &Parser{opts: opts, headers: &headerCache{}, vmlinux: newVmlinuxCache(opts.CacheDir)}
+	return &Parser{opts: opts, headers: &headerCache{}, vmlinux: newVmlinuxCache(opts.CacheDir), learned: map[string][]string{}}
 }
 
 // eofGuard is appended to the main file. cc/v4 v4.31.0 loops forever (and
@@ -145,6 +149,13 @@ func (p *Parser) translate(ctx context.Context, f *File, flags flagSet, overlay 
 		p.translateWith(ctx, f, flags, overlay, nil)
 		return
 	}
+	// Start from what earlier parses of this file learned (the next edit
+	// usually chases the same pointers), saving a round.
+	p.mu.Lock()
+	for _, k := range p.learned[f.Path] {
+		seeds[k] = true
+	}
+	p.mu.Unlock()
 	// Incomplete types named in errors ("struct mm_struct has no member")
 	// are added to the seeds: a pointer chase needs the pointee complete.
 	for round := 0; round < 4; round++ {
@@ -159,6 +170,9 @@ func (p *Parser) translate(ctx context.Context, f *File, flags flagSet, overlay 
 			for _, m := range vmTagRE.FindAllStringSubmatch(e.Message, -1) {
 				if k := m[1] + " " + m[2]; !seeds[k] {
 					seeds[k], grown = true, true
+					p.mu.Lock()
+					p.learned[f.Path] = append(p.learned[f.Path], k)
+					p.mu.Unlock()
 				}
 			}
 		}
