@@ -51,6 +51,7 @@ func (a *analyzer) evalx(st *state, e cc.ExpressionNode, m mode, ctx evalCtx) va
 			base := a.eval(st, x.PostfixExpression, m)
 			if !ctx.addr {
 				a.deref(st, base, x.PostfixExpression, m)
+				a.pointeeAccess(st, x.PostfixExpression, x, ctx.write, m)
 			}
 			a.fieldAccess(st, x, base, m, ctx)
 			if ctx.addr {
@@ -65,6 +66,7 @@ func (a *analyzer) evalx(st *state, e cc.ExpressionNode, m mode, ctx evalCtx) va
 			a.eval(st, x.ExpressionList, m)
 			if !ctx.addr {
 				a.deref(st, base, x.PostfixExpression, m)
+				a.pointeeAccess(st, x.PostfixExpression, x, ctx.write, m)
 			}
 			return value{}
 		case cc.PostfixExpressionInc, cc.PostfixExpressionDec:
@@ -79,6 +81,7 @@ func (a *analyzer) evalx(st *state, e cc.ExpressionNode, m mode, ctx evalCtx) va
 			base := a.eval(st, x.CastExpression, m)
 			if !ctx.addr {
 				a.deref(st, base, x.CastExpression, m)
+				a.pointeeAccess(st, x.CastExpression, x, ctx.write, m)
 			}
 			return base
 		case cc.UnaryExpressionInc, cc.UnaryExpressionDec:
@@ -228,6 +231,35 @@ func (a *analyzer) fieldAccess(st *state, pe *cc.PostfixExpression, base value, 
 	}
 	lockText := replaceField(a.text(a.span(pe)), g.Lock.field)
 	a.checkGuarded(st, g, lockKey{obj: base.obj, field: g.Lock.field}, lockText, span, ctx.write, m)
+}
+
+// pointeeAccess checks a dereference of a pointer whose pointee is guarded
+// (`long *__guarded_by(lock) p`): *p, p->f and p[i] need the lock, reading p
+// itself does not.
+func (a *analyzer) pointeeAccess(st *state, ptr cc.ExpressionNode, whole cc.Node, write bool, m mode) {
+	var g *Guarded
+	var key lockKey
+	lockText := ""
+	switch x := unparen(ptr).(type) {
+	case *cc.PrimaryExpression:
+		if x.Case == cc.PrimaryExpressionIdent && localVar(x) == nil {
+			if g = a.cl.globalGuard[x.Token.SrcStr()]; g != nil && g.Lock != nil {
+				key, lockText = lockKey{global: g.Lock.Name}, g.Lock.Name
+			}
+		}
+	case *cc.PostfixExpression:
+		if x.Case == cc.PostfixExpressionPSelect && x.Field() != nil {
+			fd := x.Field()
+			if g = a.cl.fieldGuard[structName(fd.ParentType())+"."+fd.Name()]; g != nil && g.Lock != nil {
+				key = lockKey{obj: a.quietEval(st, x.PostfixExpression).obj, field: g.Lock.field}
+				lockText = replaceField(a.text(a.span(x)), g.Lock.field)
+			}
+		}
+	}
+	if g == nil || !g.pointee || g.Lock == nil {
+		return
+	}
+	a.checkGuarded(st, g, key, lockText, a.span(whole), write, m)
 }
 
 // checkGuarded reports an access to guarded data without its lock.
