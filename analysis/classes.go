@@ -23,6 +23,15 @@ type classes struct {
 	findings    []Finding
 }
 
+func sortedStructs(f *cparse.File) []string {
+	names := make([]string, 0, len(f.Structs))
+	for n := range f.Structs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
 // structName returns the tag of a struct type ("" for anything else).
 func structName(t cc.Type) string {
 	if t == nil {
@@ -86,12 +95,7 @@ func buildClasses(f *cparse.File) *classes {
 	c := &classes{f: f, globalLock: map[string]*Lock{}, fieldLock: map[string]*Lock{},
 		globalGuard: map[string]*Guarded{}, fieldGuard: map[string]*Guarded{}}
 	c.globals()
-	names := make([]string, 0, len(f.Structs))
-	for n := range f.Structs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range sortedStructs(f) {
 		c.structFields(f.Structs[n])
 	}
 	return c
@@ -143,12 +147,13 @@ func (c *classes) globals() {
 			case explicit:
 				c.explicitGlobalGuard(g, v, tag, s)
 			case len(locks) == 0:
-				c.report(codeRootWithoutLock, v.Span, fmt.Sprintf("%s '%s' has no bpf_spin_lock in its allocation (section %s); the kernel rejects every use of it", tn, v.Name, s))
+				c.report(codeRootWithoutLock, v.Span, fmt.Sprintf("%s '%s' has no bpf_spin_lock in its allocation (section %s); the kernel rejects every use of it", tn, v.Name, s),
+					c.fixMoveToSection(v.DeclSpan, c.onlyLockSection()))
 			default:
 				g.Lock, g.Reason = locks[0], "same section "+s
 			}
 			if g.root {
-				g.Contains = c.checkContains(v.Name, v.Span, tn, v.Tags, s)
+				g.Contains = c.checkContains(v.Name, v.Span, v.DeclSpan, tn, v.Tags, s)
 				if g.Lock != nil {
 					g.Kernel = fmt.Sprintf("bpf_spin_lock at off=%d must be held for %s", g.Lock.offset, tn)
 				} else {
@@ -167,13 +172,14 @@ func (c *classes) explicitGlobalGuard(g *Guarded, v *cparse.Var, tag cparse.Tag,
 		if c.f.Var(tag.Value) != nil {
 			what = "is not a bpf_spin_lock"
 		}
-		c.report(codeGuardedByUnknown, tag.Span, fmt.Sprintf("__guarded_by(%s) on '%s': '%s' %s", tag.Value, v.Name, tag.Value, what))
+		c.report(codeGuardedByUnknown, tag.Span, fmt.Sprintf("__guarded_by(%s) on '%s': '%s' %s", tag.Value, v.Name, tag.Value, what),
+			c.fixGuardedBy(tag, onlyLock(c.sectionLocks(section))))
 		return
 	}
 	g.Lock = l
 	if l.section != section {
 		c.report(codeGuardedByOtherAlloc, tag.Span, fmt.Sprintf("'%s' is in section %s but its lock '%s' is in section %s: a lock only protects its own allocation", v.Name, section, l.Name, l.section),
-			related(l.Span, fmt.Sprintf("'%s' declared here", l.Name)))
+			related(l.Span, fmt.Sprintf("'%s' declared here", l.Name)), c.fixMoveToSection(v.DeclSpan, l.section))
 	}
 }
 
@@ -218,7 +224,8 @@ func (c *classes) structFields(s *cparse.Struct) {
 					c.report(codeGuardedByOtherAlloc, tag.Span, fmt.Sprintf("'%s' is a field of struct %s but its lock '%s' is a global: a lock only protects its own allocation", fd.Name, s.Name, tag.Value),
 						related(gl.Span, fmt.Sprintf("'%s' declared here", gl.Name)))
 				} else {
-					c.report(codeGuardedByUnknown, tag.Span, fmt.Sprintf("__guarded_by(%s) on '%s': '%s' %s", tag.Value, fd.Name, tag.Value, what))
+					c.report(codeGuardedByUnknown, tag.Span, fmt.Sprintf("__guarded_by(%s) on '%s': '%s' %s", tag.Value, fd.Name, tag.Value, what),
+						c.fixGuardedBy(tag, onlyLock(locks)))
 				}
 			}
 		case len(locks) == 0:
@@ -227,12 +234,37 @@ func (c *classes) structFields(s *cparse.Struct) {
 			g.Lock, g.Reason = locks[0], "same struct "+s.Name
 		}
 		if g.root {
-			g.Contains = c.checkContains(fd.Name, fd.Span, tn, fd.Tags, "")
+			g.Contains = c.checkContains(fd.Name, fd.Span, fd.DeclSpan, tn, fd.Tags, "")
 			if g.Lock != nil {
 				g.Kernel = fmt.Sprintf("bpf_spin_lock at off=%d must be held for %s", g.Lock.offset, tn)
 			}
 		}
 	}
+}
+
+// sectionLocks returns the global locks of a section.
+func (c *classes) sectionLocks(section string) []*Lock {
+	var out []*Lock
+	for _, l := range c.locks {
+		if l.section == section && l.field == "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// onlyLockSection returns the section of the file's only global lock, or "".
+func (c *classes) onlyLockSection() string {
+	var sections []string
+	for _, l := range c.locks {
+		if l.field == "" {
+			sections = append(sections, l.section)
+		}
+	}
+	if len(sections) != 1 {
+		return ""
+	}
+	return sections[0]
 }
 
 // newGuarded records a root (typeName is bpf_rb_root or bpf_list_head) or
@@ -247,10 +279,11 @@ func (c *classes) newGuarded(name string, span cparse.Span, typeName string, poi
 }
 
 // checkContains validates a root's __contains(T, m) and returns "struct T.m".
-func (c *classes) checkContains(name string, span cparse.Span, rootType string, tags []cparse.Tag, section string) string {
+func (c *classes) checkContains(name string, span, decl cparse.Span, rootType string, tags []cparse.Tag, section string) string {
 	tag, ok := containsTag(tags)
 	if !ok {
-		c.report(codeRootWithoutContains, span, fmt.Sprintf("%s '%s' has no __contains(type, node): the kernel cannot know what it holds", rootType, name))
+		c.report(codeRootWithoutContains, span, fmt.Sprintf("%s '%s' has no __contains(type, node): the kernel cannot know what it holds", rootType, name),
+			c.fixAddContains(decl, rootType))
 		return ""
 	}
 	parts := strings.SplitN(strings.TrimPrefix(tag.Value, "contains:"), ":", 2)
@@ -277,11 +310,11 @@ func (c *classes) checkContains(name string, span cparse.Span, rootType string, 
 	switch {
 	case node == nil:
 		c.report(codeContainsInvalid, tag.Span, fmt.Sprintf("__contains(%s, %s) on '%s': struct %s has no field '%s'", typ, member, name, typ, member),
-			related(st.Span, "struct "+typ+" declared here"))
+			related(st.Span, "struct "+typ+" declared here"), c.fixContains(tag, typ, rootType))
 		return ""
 	case structName(node.Type) != wantNode:
 		c.report(codeContainsInvalid, tag.Span, fmt.Sprintf("__contains(%s, %s) on '%s': a %s holds %s nodes, but '%s' is %s", typ, member, name, rootType, wantNode, member, node.TypeName),
-			related(node.Span, "'"+member+"' declared here"))
+			related(node.Span, "'"+member+"' declared here"), c.fixContains(tag, typ, rootType))
 		return ""
 	}
 	if section != "" && !c.typeEmitted(typ) {
