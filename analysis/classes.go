@@ -118,19 +118,23 @@ func (c *classes) globals() {
 		}
 		bySection[s] = append(bySection[s], v)
 	}
+	// Every section's locks first: fixes for one section may point to
+	// another's lock.
 	emitted := emissionOrder(c.f)
+	offsets := map[string]map[*cparse.Var]int64{}
 	for _, s := range order {
-		vars := bySection[s]
-		offsets := sectionLayout(vars, emitted)
-		var locks []*Lock
-		for _, v := range vars {
+		offsets[s] = sectionLayout(bySection[s], emitted)
+		for _, v := range bySection[s] {
 			if tn := structName(v.Type); isLockType(tn) {
-				l := &Lock{Name: v.Name, Span: v.Span, Kind: tn, Allocation: "section " + s, section: s, offset: offsets[v]}
-				locks = append(locks, l)
+				l := &Lock{Name: v.Name, Span: v.Span, Kind: tn, Allocation: "section " + s, section: s, offset: offsets[s][v]}
 				c.locks = append(c.locks, l)
 				c.globalLock[v.Name] = l
 			}
 		}
+	}
+	for _, s := range order {
+		vars := bySection[s]
+		locks := c.sectionLocks(s)
 		if len(locks) > 1 {
 			c.report(codeTwoLocks, locks[1].Span, fmt.Sprintf("section %s already has lock '%s'; the kernel allows one lock per allocation", s, locks[0].Name),
 				related(locks[0].Span, fmt.Sprintf("'%s' declared here", locks[0].Name)))
@@ -157,7 +161,7 @@ func (c *classes) globals() {
 				if g.Lock != nil {
 					g.Kernel = fmt.Sprintf("bpf_spin_lock at off=%d must be held for %s", g.Lock.offset, tn)
 				} else {
-					g.Kernel = fmt.Sprintf("%s not found at offset=%d", tn, offsets[v])
+					g.Kernel = fmt.Sprintf("%s not found at offset=%d", tn, offsets[s][v])
 				}
 			}
 		}
