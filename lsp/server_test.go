@@ -435,3 +435,53 @@ func TestVerifyCommandPublishesKernelVerdict(t *testing.T) {
 		}
 	}
 }
+
+func TestInlayHintsPullDiagnosticsAndSymbols(t *testing.T) {
+	c := startServer(t, time.Millisecond)
+	path, src := fixture(t, "static_lock_helpers.bpf.c")
+	u := c.open(path, src)
+	c.waitDiags(u, 1)
+	var hints []struct {
+		Position protocol.Position
+		Label    string
+	}
+	if err := c.callJSON("textDocument/inlayHint", map[string]any{"textDocument": map[string]any{"uri": u},
+		"range": map[string]any{"start": map[string]any{"line": 0, "character": 0}, "end": map[string]any{"line": 100, "character": 0}}}, &hints); err != nil {
+		t.Fatal(err)
+	}
+	// deliver() runs with mq_lock taken in mq_lock_take(): lock state flows
+	// through static calls, and the hints say so.
+	found := false
+	for _, h := range hints {
+		if h.Label == "holds mq_lock:" && h.Position.Line == 26 {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no 'holds mq_lock:' hint at the list push: %+v", hints)
+	}
+	var report struct {
+		Kind  string
+		Items []json.RawMessage
+	}
+	if err := c.callJSON("textDocument/diagnostic", map[string]any{"textDocument": map[string]any{"uri": u}}, &report); err != nil {
+		t.Fatal(err)
+	}
+	if report.Kind != "full" || len(report.Items) != 0 {
+		t.Errorf("pull diagnostics: %+v", report)
+	}
+	var syms []struct {
+		Name   string
+		Detail string
+	}
+	if err := c.callJSON("textDocument/documentSymbol", map[string]any{"textDocument": map[string]any{"uri": u}}, &syms); err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]string{}
+	for _, s := range syms {
+		names[s.Name] = s.Detail
+	}
+	if names["mq_lock"] == "" || names["inbox"] != "bpf_list_head guarded by mq_lock" || names["inbox_len"] != "data guarded by mq_lock" {
+		t.Errorf("symbols: %+v", syms)
+	}
+}

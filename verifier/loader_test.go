@@ -119,3 +119,23 @@ func TestCompileErrorIsReported(t *testing.T) {
 		t.Fatalf("want one error result naming the compile error, got %+v", rs)
 	}
 }
+
+// An object built without -g has no BTF line info: it is still verified,
+// with a note that lines are unavailable.
+func TestObjectWithoutDebugInfo(t *testing.T) {
+	needKernel(t)
+	clang, _ := clangPath("")
+	obj := filepath.Join(t.TempDir(), "nog.o")
+	if out, err := exec.Command(clang, "-target", "bpf", "-O2", "-I", "../testdata/include", "-c", "../testdata/held_at_return.bpf.c", "-o", obj).CombinedOutput(); err != nil {
+		t.Fatalf("clang: %v\n%s", err, out)
+	}
+	rs, err := Run(context.Background(), Options{}, []string{obj})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without BTF a map cannot carry a lock either: the kernel's own verdict.
+	if len(rs) != 1 || rs[0].Verdict != Reject || rs[0].Line != 0 || rs[0].Note == "" || rs[0].Insn < 0 ||
+		!strings.Contains(rs[0].Message, "has to have BTF in order to use bpf_spin_lock") {
+		t.Fatalf("without -g: %+v", rs)
+	}
+}
