@@ -70,6 +70,20 @@ func TestVmlinuxProgram(t *testing.T) {
 	if printk == nil {
 		t.Fatal("no bpf_printk call recorded")
 	}
+
+	// Edits parse on the trimmed header too: one that names new kernel
+	// types, and one that uses a macro the file did not use before.
+	p := NewParser(Options{CacheDir: t.TempDir()})
+	parse(t, p, path, nil)
+	for _, extra := range []string{
+		"\nint more(struct sock *sk) { return sk->__sk_common.skc_family; }\n",
+		"\nint more2(struct task_struct *t) { return BPF_CORE_READ(t, real_parent, tgid) + bpf_core_field_exists(t->pid); }\n",
+	} {
+		g := parse(t, p, path, map[string][]byte{path: []byte(vmlinuxBody + extra)})
+		if g.AST == nil || len(g.Errors) > 0 {
+			t.Fatalf("after an edit: %+v", g.Errors)
+		}
+	}
 }
 
 func cparseInspectDecls(n cc.Node, fn func(*cc.Declarator)) {

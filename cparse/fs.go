@@ -20,6 +20,7 @@ type overlayFS struct {
 	files   map[string][]byte // unsaved buffers and stand-ins, by absolute path
 	headers *headerCache
 	vmlinux func(path string, text []byte) []byte // trims vmlinux.h; nil = serve as is
+	opened  map[string][]byte                     // headers served from disk, when non-nil
 }
 
 func (o *overlayFS) Open(name string) (fs.File, error) {
@@ -33,6 +34,8 @@ func (o *overlayFS) Open(name string) (fs.File, error) {
 	}
 	if o.vmlinux != nil && filepath.Base(name) == "vmlinux.h" {
 		data = o.vmlinux(name, data)
+	} else if o.opened != nil {
+		o.opened[name] = data
 	}
 	return newMemFile(name, data), nil
 }

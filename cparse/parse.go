@@ -35,6 +35,16 @@ type Parser struct {
 
 	mu      sync.Mutex
 	learned map[string][]string // per file: types earlier parses found they need complete
+	seeded  map[string]*seedCache
+}
+
+// seedCache is what the last seed preprocessing of a file found, so an
+// edit that adds no #include and no macro use can skip preprocessing.
+type seedCache struct {
+	includes string          // the file's #include lines
+	seeds    map[string]bool // identifiers and tags after preprocessing
+	macros   map[string]bool // macro names defined while preprocessing
+	raw      map[string]bool // identifiers of the file's text then
 }
 
 // NewParser returns a Parser with the given options.
@@ -44,7 +54,7 @@ func NewParser(opts Options) *Parser {
 			opts.IncludeDirs[i] = abs
 		}
 	}
-	return &Parser{opts: opts, headers: &headerCache{}, vmlinux: newVmlinuxCache(opts.CacheDir), learned: map[string][]string{}}
+	return &Parser{opts: opts, headers: &headerCache{}, vmlinux: newVmlinuxCache(opts.CacheDir), learned: map[string][]string{}, seeded: map[string]*seedCache{}}
 }
 
 // eofGuard is appended to the main file. cc/v4 v4.31.0 loops forever (and
@@ -143,7 +153,9 @@ func (p *Parser) translate(ctx context.Context, f *File, flags flagSet, overlay 
 	var seeds map[string]bool
 	usesVmlinux := mentionsVmlinux(f.Path, f.Src, overlay)
 	if usesVmlinux {
-		seeds, usesVmlinux = p.vmlinuxSeeds(f, flags, overlay)
+		if seeds = p.reuseSeeds(f); seeds == nil {
+			seeds, usesVmlinux = p.vmlinuxSeeds(f, flags, overlay)
+		}
 	}
 	if !usesVmlinux {
 		p.translateWith(ctx, f, flags, overlay, nil)
@@ -219,12 +231,42 @@ func trimmingSuspect(errs []Error) bool {
 	return false
 }
 
+var defineName = regexp.MustCompile(`(?m)^\s*#\s*define\s+([A-Za-z_]\w*)`)
+
+var includeLine = regexp.MustCompile(`(?m)^\s*#\s*include\b.*$`)
+
+// reuseSeeds returns the last seeds of this file, plus the identifiers of
+// its current text, when the edit cannot have changed what preprocessing
+// yields: the same #include lines and no name that is a macro. Else nil.
+func (p *Parser) reuseSeeds(f *File) map[string]bool {
+	p.mu.Lock()
+	c := p.seeded[f.Path]
+	p.mu.Unlock()
+	if c == nil || c.includes != strings.Join(includeLine.FindAllString(string(f.Src), -1), "\n") {
+		return nil
+	}
+	seeds := make(map[string]bool, len(c.seeds)+64)
+	for k := range c.seeds {
+		seeds[k] = true
+	}
+	for _, id := range vmIdentRE.FindAll(f.Src, -1) {
+		if c.macros[string(id)] && !c.raw[string(id)] {
+			return nil // a macro the last text did not use: expand it properly
+		}
+		seeds[string(id)] = true
+	}
+	for _, m := range vmTagRE.FindAllSubmatch(f.Src, -1) {
+		seeds[string(m[1])+" "+string(m[2])] = true
+	}
+	return seeds
+}
+
 // vmlinuxSeeds preprocesses the file with vmlinux.h served empty and
 // collects the identifiers and struct/union/enum tags the program uses:
 // the roots of the trimmed header's closure.
 func (p *Parser) vmlinuxSeeds(f *File, flags flagSet, overlay map[string][]byte) (map[string]bool, bool) {
 	used := false
-	fsys := &overlayFS{files: overlay, headers: p.headers, vmlinux: func(string, []byte) []byte {
+	fsys := &overlayFS{files: overlay, headers: p.headers, opened: map[string][]byte{}, vmlinux: func(string, []byte) []byte {
 		used = true
 		return nil
 	}}
@@ -250,7 +292,31 @@ func (p *Parser) vmlinuxSeeds(f *File, flags flagSet, overlay map[string][]byte)
 	for _, id := range vmIdentRE.FindAll(text, -1) {
 		seeds[string(id)] = true
 	}
-	return seeds, true
+	// Macro names: everything #defined in the file and its headers.
+	macros := map[string]bool{}
+	for _, src := range [][]byte{f.Src} {
+		for _, m := range defineName.FindAllSubmatch(src, -1) {
+			macros[string(m[1])] = true
+		}
+	}
+	for path := range fsys.opened {
+		for _, m := range defineName.FindAllSubmatch(fsys.opened[path], -1) {
+			macros[string(m[1])] = true
+		}
+	}
+	raw := map[string]bool{}
+	for _, id := range vmIdentRE.FindAll(f.Src, -1) {
+		raw[string(id)] = true
+	}
+	cached := &seedCache{includes: strings.Join(includeLine.FindAllString(string(f.Src), -1), "\n"), seeds: seeds, macros: macros, raw: raw}
+	p.mu.Lock()
+	p.seeded[f.Path] = cached
+	p.mu.Unlock()
+	out2 := make(map[string]bool, len(seeds))
+	for k := range seeds {
+		out2[k] = true
+	}
+	return out2, true
 }
 
 // translateWith runs cc.Translate, recovering from errors: a missing header
