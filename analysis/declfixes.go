@@ -64,11 +64,9 @@ func (c *classes) fixMoveToSection(decl cparse.Span, to string) []Fix {
 	} else {
 		repl = `SEC("` + to + `")`
 	}
-	at := cparse.Span{File: decl.File, Start: offsetPos(c.f.Src, decl.Start.Offset+m[0]), End: offsetPos(c.f.Src, decl.Start.Offset+m[1])}
+	at := cparse.Span{File: decl.File, Start: cparse.PosAt(c.f.Src, decl.Start.Offset+m[0]), End: cparse.PosAt(c.f.Src, decl.Start.Offset+m[1])}
 	return c.replace("Move it to section "+to+", beside its lock", at, repl)
 }
-
-func offsetPos(src []byte, off int) cparse.Pos { return posOf(src, off) }
 
 // nodeFields lists "T, m" for every struct field of the given node type.
 func (c *classes) nodeFields(nodeType string) []string {
@@ -98,7 +96,7 @@ func (c *classes) fixAddContains(decl cparse.Span, rootType string) []Fix {
 	if len(cands) != 1 || !strings.HasSuffix(text, ";") {
 		return nil
 	}
-	at := offsetPos(c.f.Src, decl.End.Offset-1)
+	at := cparse.PosAt(c.f.Src, decl.End.Offset-1)
 	return c.replace(fmt.Sprintf("Add __contains(%s)", cands[0]), cparse.Span{File: decl.File, Start: at, End: at}, " __contains("+cands[0]+")")
 }
 

@@ -71,15 +71,8 @@ func (a *analyzer) fixUnlockBefore(at cparse.Span, h heldLock, fallOff bool) []F
 
 // point is an empty span at offset off of the main file.
 func (a *analyzer) point(off int) cparse.Span {
-	p := posOf(a.f.Src, off)
+	p := cparse.PosAt(a.f.Src, off)
 	return cparse.Span{File: a.f.Path, Start: p, End: p}
-}
-
-func posOf(src []byte, off int) cparse.Pos {
-	off = min(max(off, 0), len(src))
-	line := 1 + bytes.Count(src[:off], []byte{'\n'})
-	col := off - (bytes.LastIndexByte(src[:off], '\n') + 1) + 1
-	return cparse.Pos{Line: line, Col: col, Offset: off}
 }
 
 func lineStart(src []byte, off int) int {

@@ -32,7 +32,7 @@ func applySuppressions(f *cparse.File, findings []Finding) []Finding {
 		if m := suppressRE.FindSubmatchIndex(line); m != nil {
 			codeStart := off + m[0]
 			s := &suppression{
-				span:   cparse.Span{File: f.Path, Start: posOf(f.Src, codeStart), End: posOf(f.Src, off+m[1])},
+				span:   cparse.Span{File: f.Path, Start: cparse.PosAt(f.Src, codeStart), End: cparse.PosAt(f.Src, off+m[1])},
 				codes:  strings.Split(string(line[m[2]:m[3]]), ","),
 				reason: strings.TrimSpace(string(line[m[4]:m[5]])),
 				line:   i + 1,

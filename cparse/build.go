@@ -253,10 +253,10 @@ func (f *File) tokenSpan(t cc.Token) Span {
 		return Span{File: path, Start: p, End: p}
 	}
 	if off+len(src) <= len(text) && bytes.Equal(text[off:off+len(src)], src) {
-		return Span{File: path, Start: posAt(text, off), End: posAt(text, off+len(src))}
+		return Span{File: path, Start: PosAt(text, off), End: PosAt(text, off+len(src))}
 	}
 	end, _ := invocationArgs(text, off, path)
-	return Span{File: path, Start: posAt(text, off), End: posAt(text, end)}
+	return Span{File: path, Start: PosAt(text, off), End: PosAt(text, end)}
 }
 
 // identAt returns the identifier starting at off in text, or "".
@@ -299,7 +299,7 @@ func invocationArgs(text []byte, off int, path string) (int, []Span) {
 		for hi > lo && isSpace(text[hi-1]) {
 			hi--
 		}
-		args = append(args, Span{File: path, Start: posAt(text, lo), End: posAt(text, hi)})
+		args = append(args, Span{File: path, Start: PosAt(text, lo), End: PosAt(text, hi)})
 	}
 	for ; i < len(text); i++ {
 		switch c := text[i]; c {

@@ -478,12 +478,12 @@ func lineColSpan(path string, src []byte, line, col int) Span {
 	if end == off && end < len(src) && src[end] != '\n' {
 		end++
 	}
-	return Span{File: path, Start: posAt(src, off), End: posAt(src, end)}
+	return Span{File: path, Start: PosAt(src, off), End: PosAt(src, end)}
 }
 
 // endSpan is an empty span at the end of src (where EOF errors belong).
 func endSpan(path string, src []byte) Span {
-	p := posAt(src, len(src))
+	p := PosAt(src, len(src))
 	return Span{File: path, Start: p, End: p}
 }
 
@@ -504,8 +504,8 @@ func offsetOf(src []byte, line, col int) (int, bool) {
 	return off, true
 }
 
-// posAt converts a byte offset of src to a Pos.
-func posAt(src []byte, off int) Pos {
+// PosAt converts a byte offset of src to a Pos (1-based line and byte column).
+func PosAt(src []byte, off int) Pos {
 	off = min(max(off, 0), len(src))
 	line := 1 + bytes.Count(src[:off], []byte{'\n'})
 	col := off - (bytes.LastIndexByte(src[:off], '\n') + 1) + 1
