@@ -221,3 +221,19 @@ func (s *Server) current(ctx context.Context, u uri.URI) (*snapshot, error) {
 		}
 	}
 }
+
+// DidChangeWatchedFiles re-analyses open documents when a watched file (a
+// compile database, a header) changes on disk: flags and headers are read
+// afresh on every parse.
+func (s *Server) DidChangeWatchedFiles(ctx context.Context, params *protocol.DidChangeWatchedFilesParams) error {
+	s.mu.Lock()
+	uris := make([]uri.URI, 0, len(s.docs))
+	for u := range s.docs {
+		uris = append(uris, u)
+	}
+	s.mu.Unlock()
+	for _, u := range uris {
+		s.schedule(u, s.opts.Debounce)
+	}
+	return nil
+}

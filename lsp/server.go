@@ -387,15 +387,8 @@ func (s *Server) DidChangeConfiguration(ctx context.Context, params *protocol.Di
 	s.mu.Lock()
 	s.settings = decodeSettings(params.Settings, s.settings)
 	s.parser = s.newParser(s.settings)
-	uris := make([]uri.URI, 0, len(s.docs))
-	for u := range s.docs {
-		uris = append(uris, u)
-	}
 	s.mu.Unlock()
-	for _, u := range uris {
-		s.schedule(u, 0)
-	}
-	return nil
+	return s.DidChangeWatchedFiles(ctx, nil)
 }
 
 // logToClient sends window/logMessage (and logs locally).

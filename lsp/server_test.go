@@ -485,3 +485,31 @@ func TestInlayHintsPullDiagnosticsAndSymbols(t *testing.T) {
 		t.Errorf("symbols: %+v", syms)
 	}
 }
+
+// Settings changes re-analyse open documents with the new flags.
+func TestDidChangeConfiguration(t *testing.T) {
+	c := startServer(t, time.Millisecond)
+	path, src := fixture(t, "rb_add_locked.bpf.c")
+	u := c.open(path, src)
+	if d := c.waitDiags(u, 1); len(d) != 0 {
+		t.Fatalf("unexpected: %+v", d)
+	}
+	c.notifyServer("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"bpfLsp": map[string]any{"includeDirs": []string{}}}})
+	deadline := time.After(30 * time.Second)
+	for {
+		c.mu.Lock()
+		last := c.diags[u][len(c.diags[u])-1]
+		c.mu.Unlock()
+		if len(last.Diagnostics) > 0 {
+			if codeOf(last.Diagnostics[0]) != "BL002" || !strings.Contains(fmt.Sprint(last.Diagnostics[0].Message), "bpf_lsp.h") {
+				t.Fatalf("want the missing header, got %+v", last.Diagnostics[0])
+			}
+			return
+		}
+		select {
+		case <-c.notify:
+		case <-deadline:
+			t.Fatal("no re-analysis after the configuration change")
+		}
+	}
+}
