@@ -16,7 +16,7 @@ func FuzzParse(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for i := 0; i <= len(src); i += 7 {
+	for i := 0; i <= len(src); i++ {
 		f.Add(src[:i])
 	}
 	f.Add([]byte("int f(int *"))

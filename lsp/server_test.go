@@ -250,9 +250,12 @@ func TestHalfTypedPrefixesNeverKillTheServer(t *testing.T) {
 	path, src := fixture(t, "sched_queue.bpf.c")
 	u := c.open(path, "")
 	v := 1
-	for i := 0; i <= len(src); i += 37 {
+	for i := 0; i <= len(src); i++ {
 		v++
 		c.change(u, v, src[:i])
+		if i%10 == 0 {
+			c.waitDiags(u, int32(v)) // analysed, not just superseded
+		}
 	}
 	v++
 	c.change(u, v, src+"\nint broken(void) { return 1 + ; }\n")
