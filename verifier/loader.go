@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"runtime"
 	"sort"
 	"strings"
@@ -388,13 +387,4 @@ func loadProgram(p *ebpf.ProgramSpec, insns asm.Instructions, funcInfos, lineInf
 		return false, errno, log, nil
 	}
 	return false, unix.EAGAIN, "", errors.New("the kernel kept interrupting verification (EAGAIN)")
-}
-
-// openObject reads an object file.
-func openObject(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return data, nil
 }
