@@ -18,6 +18,46 @@ import (
 type sources struct {
 	mu    sync.Mutex
 	files map[string][]byte
+	lines map[string]*lineTable
+}
+
+// lineTable maps byte offsets of one text to positions in O(log n): spans
+// are computed for every call and argument, and counting newlines from the
+// start of the file each time is quadratic in big files.
+type lineTable struct {
+	starts []int
+	size   int
+}
+
+func newLineTable(text []byte) *lineTable {
+	t := &lineTable{starts: []int{0}, size: len(text)}
+	for i, c := range text {
+		if c == '\n' {
+			t.starts = append(t.starts, i+1)
+		}
+	}
+	return t
+}
+
+func (t *lineTable) pos(off int) Pos {
+	off = min(max(off, 0), t.size)
+	i := sort.Search(len(t.starts), func(i int) bool { return t.starts[i] > off }) - 1
+	return Pos{Line: i + 1, Col: off - t.starts[i] + 1, Offset: off}
+}
+
+// table returns the line table of path's text.
+func (s *sources) table(path string, text []byte) *lineTable {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.lines[path]; ok && t.size == len(text) {
+		return t
+	}
+	if s.lines == nil {
+		s.lines = map[string]*lineTable{}
+	}
+	t := newLineTable(text)
+	s.lines[path] = t
+	return t
 }
 
 func (s *sources) text(path string) []byte {
@@ -179,7 +219,7 @@ func (f *File) newCall(pe *cc.PostfixExpression) *Call {
 	var macroArgs []Span
 	expanded := c.Spelled != c.Name
 	if expanded {
-		_, macroArgs = invocationArgs(text, c.NameSpan.Start.Offset, c.NameSpan.File)
+		_, macroArgs = invocationArgs(text, c.NameSpan.Start.Offset, c.NameSpan.File, f.src.table(c.NameSpan.File, text))
 	}
 	for l := pe.ArgumentExpressionList; l != nil; l = l.ArgumentExpressionList {
 		if l.AssignmentExpression == nil {
@@ -252,11 +292,12 @@ func (f *File) tokenSpan(t cc.Token) Span {
 		p := Pos{Line: pos.Line, Col: pos.Column, Offset: -1}
 		return Span{File: path, Start: p, End: p}
 	}
+	lt := f.src.table(path, text)
 	if off+len(src) <= len(text) && bytes.Equal(text[off:off+len(src)], src) {
-		return Span{File: path, Start: PosAt(text, off), End: PosAt(text, off+len(src))}
+		return Span{File: path, Start: lt.pos(off), End: lt.pos(off + len(src))}
 	}
-	end, _ := invocationArgs(text, off, path)
-	return Span{File: path, Start: PosAt(text, off), End: PosAt(text, end)}
+	end, _ := invocationArgs(text, off, path, lt)
+	return Span{File: path, Start: lt.pos(off), End: lt.pos(end)}
 }
 
 // identAt returns the identifier starting at off in text, or "".
@@ -274,7 +315,7 @@ func identAt(text []byte, off int) string {
 // invocationArgs re-lexes a macro invocation `NAME(a, b)` at off: it returns
 // the end offset of the invocation (after ')', or after NAME when no
 // argument list follows) and the spans of its top-level arguments.
-func invocationArgs(text []byte, off int, path string) (int, []Span) {
+func invocationArgs(text []byte, off int, path string, lt *lineTable) (int, []Span) {
 	i := off
 	for i < len(text) && isIdentByte(text[i]) {
 		i++
@@ -299,7 +340,7 @@ func invocationArgs(text []byte, off int, path string) (int, []Span) {
 		for hi > lo && isSpace(text[hi-1]) {
 			hi--
 		}
-		args = append(args, Span{File: path, Start: PosAt(text, lo), End: PosAt(text, hi)})
+		args = append(args, Span{File: path, Start: lt.pos(lo), End: lt.pos(hi)})
 	}
 	for ; i < len(text); i++ {
 		switch c := text[i]; c {
