@@ -39,8 +39,12 @@ func blockAt(t *testing.T, g *cfg, f *cparse.File, text string) *block {
 }
 
 // reaches reports whether to is reachable from from.
-func reaches(from, to *block) bool {
-	seen := map[*block]bool{}
+func reaches(from, to *block) bool { return reachesAvoiding(from, to, nil) }
+
+// reachesAvoiding reports whether to is reachable from from without
+// passing through avoid.
+func reachesAvoiding(from, to, avoid *block) bool {
+	seen := map[*block]bool{avoid: true}
 	var walk func(*block) bool
 	walk = func(b *block) bool {
 		if b == to {
@@ -58,6 +62,26 @@ func reaches(from, to *block) bool {
 		return false
 	}
 	return walk(from)
+}
+
+// trueSucc returns the block a condition's true edge leads to.
+func trueSucc(b *block) *block {
+	for _, e := range b.succs {
+		if e.cond != nil && e.when {
+			return e.to
+		}
+	}
+	return nil
+}
+
+// falseSucc returns the block a condition's false edge leads to.
+func falseSucc(b *block) *block {
+	for _, e := range b.succs {
+		if e.cond != nil && !e.when {
+			return e.to
+		}
+	}
+	return nil
 }
 
 func succLines(f *cparse.File, b *block) []int {
@@ -89,6 +113,10 @@ int f(int a, int b)
 	}
 	if len(ca.succs) != 2 || cb == nil || len(cb.succs) != 2 {
 		t.Fatalf("&& not split: a->%v", succLines(f, ca))
+	}
+	// A false `a` goes straight to `return g(2)`, never to `return g(1)`.
+	if fa := falseSucc(ca); fa == nil || !reachesAvoiding(fa, blockAt(t, g, f, "g(2)"), cb) || reaches(fa, blockAt(t, g, f, "g(1)")) {
+		t.Error("a false `a` must skip `!b` and the then-branch")
 	}
 	// `!b` swaps the branch targets: its true edge goes to `return g(2)`.
 	for _, e := range cb.succs {
@@ -127,15 +155,13 @@ int f(int n)
 	if !reaches(body, cond) || !reaches(body, blockAt(t, g, f, "i++")) {
 		t.Error("for: no back edge from the body through i++ to the condition")
 	}
-	cont := blockAt(t, g, f, "g(i)")
-	if !reaches(cont, cond) {
-		t.Error("continue does not reach the loop condition")
+	cont := trueSucc(blockAt(t, g, f, "g(i)"))
+	if cont == nil || !reachesAvoiding(cont, cond, body) || reachesAvoiding(cont, body, cond) {
+		t.Error("continue must go to the loop condition, skipping the rest of the body")
 	}
-	brk := blockAt(t, g, f, "g(-i)")
-	for _, e := range brk.succs {
-		if e.when && reaches(e.to, body) {
-			t.Error("break reaches the loop body")
-		}
+	brk := trueSucc(blockAt(t, g, f, "g(-i)"))
+	if brk == nil || reaches(brk, body) || !reaches(brk, blockAt(t, g, f, "s > 10")) {
+		t.Error("break must leave the loop for the next statement")
 	}
 	if !reaches(blockAt(t, g, f, "s = g(s)"), blockAt(t, g, f, "s > 10")) {
 		t.Error("while: no back edge")
