@@ -115,7 +115,7 @@ int f(int a, int b)
 		t.Fatalf("&& not split: a->%v", succLines(f, ca))
 	}
 	// A false `a` goes straight to `return g(2)`, never to `return g(1)`.
-	if fa := falseSucc(ca); fa == nil || !reachesAvoiding(fa, blockAt(t, g, f, "g(2)"), cb) || reaches(fa, blockAt(t, g, f, "g(1)")) {
+	if fa := falseSucc(ca); fa == nil || !reachesAvoiding(fa, blockAt(t, g, f, "return g(2);"), cb) || reaches(fa, blockAt(t, g, f, "return g(1);")) {
 		t.Error("a false `a` must skip `!b` and the then-branch")
 	}
 	// `!b` swaps the branch targets: its true edge goes to `return g(2)`.
