@@ -69,7 +69,7 @@ async function main() {
     }, MSG, { timeout: 60000 });
     step('quick fix applied, diagnostic cleared');
     await page.screenshot({ path: `${shots}/vscode-fixed.png` });
-    console.log(`vscode: screenshots in ${shots}`);
+    for (const s of ["problems", "hover", "quickfix", "fixed"]) console.log(`vscode: screenshot ${shots}/vscode-${s}.png`);
     console.log('vscode: OK');
   } catch (e) {
     await page.screenshot({ path: `${shots}/vscode-fail.png` }).catch(() => {});
