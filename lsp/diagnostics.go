@@ -14,17 +14,21 @@ import (
 	"github.com/bpf-lsp/bpf-lsp/report"
 )
 
-// publish sends the diagnostics of one analysed version (an empty list
-// clears earlier ones), plus any kernel verdicts from the last save.
-func (s *Server) publish(ctx context.Context, u uri.URI, snap *snapshot, extra []protocol.Diagnostic) {
+// source names bpf-lsp's own diagnostics (clangd's are "clang"; the
+// kernel's, from the cross-check, "bpf-verifier").
+const source = "bpf-lsp"
+
+// publishLocked sends the diagnostics of one analysed version (an empty
+// list clears earlier ones), plus the kernel verdicts of the last save.
+// The caller holds pubMu. Pulling clients are not pushed to.
+func (s *Server) publishLocked(ctx context.Context, u uri.URI, snap *snapshot, verifier []protocol.Diagnostic) {
 	s.mu.Lock()
-	pull := s.pull
+	pull := s.caps.pull
 	s.mu.Unlock()
 	if pull {
-		return // the client asks with textDocument/diagnostic
+		return
 	}
-	diags := s.toDiagnostics(snap, u)
-	diags = append(diags, extra...)
+	diags := append(s.toDiagnostics(snap, u), verifier...)
 	err := s.client.PublishDiagnostics(ctx, &protocol.PublishDiagnosticsParams{
 		URI: u, Version: protocol.NewOptional(snap.version), Diagnostics: diags})
 	if err != nil {
@@ -32,17 +36,24 @@ func (s *Server) publish(ctx context.Context, u uri.URI, snap *snapshot, extra [
 	}
 }
 
-// toDiagnostics maps the findings in this document to LSP diagnostics.
-// Findings located in headers are shown at the top of the file.
+// toDiagnostics maps the findings of a snapshot to LSP diagnostics; a
+// failed analysis shows its reason and the last good analysis's findings.
 func (s *Server) toDiagnostics(snap *snapshot, u uri.URI) []protocol.Diagnostic {
 	diags := []protocol.Diagnostic{}
 	path := u.FsPath()
 	for _, fd := range snap.findings {
 		diags = append(diags, s.diagnostic(snap, path, fd))
 	}
+	if snap.failed && snap.stale != nil {
+		for _, fd := range snap.stale.findings {
+			diags = append(diags, s.diagnostic(snap.stale, path, fd))
+		}
+	}
 	return diags
 }
 
+// diagnostic maps one finding. Findings located in a header are shown at
+// the top of the document, prefixed with their location.
 func (s *Server) diagnostic(snap *snapshot, path string, fd analysis.Finding) protocol.Diagnostic {
 	rng := protocol.Range{}
 	msg := fd.Message
@@ -58,19 +69,39 @@ func (s *Server) diagnostic(snap *snapshot, path string, fd analysis.Finding) pr
 		Range:           rng,
 		Severity:        severity(fd.Severity),
 		Code:            protocol.String(fd.Code),
-		CodeDescription: protocol.CodeDescription{Href: uri.URI(report.RulesURL + "#" + strings.ToLower(fd.Code))},
-		Source:          protocol.NewOptional("bpf-lsp"),
-		Message:         protocol.String(msg),
+		CodeDescription: ruleDoc(fd.Code),
+		Source:          protocol.NewOptional(source),
 	}
 	for _, r := range fd.Related {
-		if s.related {
+		if s.caps.related {
 			d.RelatedInformation = append(d.RelatedInformation, protocol.DiagnosticRelatedInformation{
 				Location: s.location(snap, path, r.Span), Message: r.Message})
 		} else {
-			d.Message = protocol.String(string(d.Message.(protocol.String)) + "\n" + r.Message)
+			// Without relatedInformation the notes go in the message, as clangd does.
+			msg += "\n" + s.noteLocation(path, r.Span) + r.Message
 		}
 	}
+	if len(fd.Fixes) > 0 {
+		msg += " (fix available)"
+	}
+	d.Message = protocol.String(msg)
 	return d
+}
+
+// noteLocation prefixes a flattened note with its line ("12: ").
+func (s *Server) noteLocation(path string, sp cparse.Span) string {
+	if sp.Start.Line <= 0 {
+		return ""
+	}
+	if sp.File != path && sp.File != "" {
+		return report.Paths{}.Show(sp.File) + ":" + strconv.Itoa(sp.Start.Line) + ": "
+	}
+	return strconv.Itoa(sp.Start.Line) + ": "
+}
+
+// ruleDoc links a rule code to its section of docs/rules.md.
+func ruleDoc(code string) protocol.CodeDescription {
+	return protocol.CodeDescription{Href: uri.URI(report.RulesURL + "#" + strings.ToLower(code))}
 }
 
 func severity(s analysis.Severity) protocol.DiagnosticSeverity {
@@ -87,7 +118,7 @@ func severity(s analysis.Severity) protocol.DiagnosticSeverity {
 // location maps a span anywhere (this document or a header) to an LSP
 // location, reading the header's text to convert its positions.
 func (s *Server) location(snap *snapshot, path string, sp cparse.Span) protocol.Location {
-	if sp.File == path {
+	if sp.File == path || sp.File == "" {
 		return protocol.Location{URI: uri.File(path), Range: snap.mapper.rangeOf(sp)}
 	}
 	s.mu.Lock()
@@ -97,31 +128,39 @@ func (s *Server) location(snap *snapshot, path string, sp cparse.Span) protocol.
 			text = d.text
 		}
 	}
+	utf8 := s.caps.utf8
 	s.mu.Unlock()
 	if text == nil {
 		text, _ = os.ReadFile(sp.File)
 	}
-	m := newMapper(text, s.utf8)
-	start := sp.Start.Offset
-	if start < 0 { // a position without an offset: use line and column
-		start = m.offset(protocol.Position{Line: uint32(max(sp.Start.Line-1, 0)), Character: uint32(max(sp.Start.Col-1, 0))})
+	m := newMapper(text, utf8)
+	if sp.Start.Offset < 0 { // a position without an offset: use line and column
+		start := m.offset(protocol.Position{Line: uint32(max(sp.Start.Line-1, 0)), Character: uint32(max(sp.Start.Col-1, 0))})
 		return protocol.Location{URI: uri.File(sp.File), Range: protocol.Range{Start: m.position(start), End: m.position(start)}}
 	}
 	return protocol.Location{URI: uri.File(sp.File), Range: m.rangeOf(sp)}
 }
 
-// Diagnostic answers a pull request (textDocument/diagnostic).
+// Diagnostic answers a pull request (textDocument/diagnostic). The result
+// id names the analysis and the kernel verdicts it includes, so a client
+// re-asking about unchanged state gets an "unchanged" report.
 func (s *Server) Diagnostic(ctx context.Context, params *protocol.DocumentDiagnosticParams) (protocol.DocumentDiagnosticReport, error) {
 	snap, u, err := s.snapshotFor(ctx, params.TextDocument)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
-	var extra []protocol.Diagnostic
+	var verifier []protocol.Diagnostic
+	gen, verified := 0, 0
 	if d, ok := s.docs[u]; ok {
-		extra = d.verifier
+		verifier, gen, verified = d.verifier, d.gen, d.verified
 	}
 	s.mu.Unlock()
+	id := strconv.Itoa(int(snap.version)) + "." + strconv.Itoa(gen) + "." + strconv.Itoa(verified)
+	if params.PreviousResultID != nil && *params.PreviousResultID == id {
+		return &protocol.RelatedUnchangedDocumentDiagnosticReport{UnchangedDocumentDiagnosticReport: protocol.UnchangedDocumentDiagnosticReport{
+			Kind: "unchanged", ResultID: id}}, nil
+	}
 	return &protocol.RelatedFullDocumentDiagnosticReport{FullDocumentDiagnosticReport: protocol.FullDocumentDiagnosticReport{
-		Kind: "full", Items: append(s.toDiagnostics(snap, u), extra...)}}, nil
+		Kind: "full", ResultID: &id, Items: append(s.toDiagnostics(snap, u), verifier...)}}, nil
 }

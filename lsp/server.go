@@ -13,10 +13,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"sync"
-	"time"
 
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
@@ -25,27 +25,8 @@ import (
 	"github.com/bpf-lsp/bpf-lsp/cparse"
 )
 
-// Settings are what the editor configures (initializationOptions or
-// workspace/didChangeConfiguration, optionally under a "bpfLsp" key).
-type Settings struct {
-	IncludeDirs     []string `json:"includeDirs"`
-	Defines         []string `json:"defines"`
-	CompileCommands string   `json:"compileCommands"`
-	VerifyOnSave    bool     `json:"verifyOnSave"`
-	ClangPath       string   `json:"clangPath"`
-}
-
-// Options configure a server from the command line; editor settings are
-// merged over them.
-type Options struct {
-	Settings Settings
-	Logger   *slog.Logger  // stderr or a file, never stdout
-	Debounce time.Duration // delay before re-analysing after an edit; 0 = default
-}
-
-const defaultDebounce = 30 * time.Millisecond
-
-// Server is one language-server session.
+// Server is one language-server session. Its mutex guards the session
+// state below; it is never held across a call to the client.
 type Server struct {
 	protocol.UnimplementedServer
 
@@ -53,17 +34,35 @@ type Server struct {
 	client protocol.Client
 	log    *slog.Logger
 	opts   Options
+	ctx    context.Context // the session's lifetime; background work derives from it
 
-	mu        sync.Mutex
-	settings  Settings
-	parser    *cparse.Parser
-	docs      map[uri.URI]*document
-	utf8      bool // negotiated position encoding
-	shutdown  bool
-	exitCode  chan int
-	related   bool // client supports relatedInformation
-	pull      bool // client pulls diagnostics: do not also push them (it would show each twice)
-	versioned bool // client supports versioned documentChanges
+	// parseSlots bounds concurrent analyses (one per CPU): a burst of edits
+	// to several files must not start a parse per edit.
+	parseSlots chan struct{}
+	// pubMu orders publishDiagnostics: a document's versions are published
+	// in increasing order even when two analyses finish together.
+	pubMu sync.Mutex
+
+	mu          sync.Mutex
+	settings    Settings
+	parser      *cparse.Parser
+	docs        map[uri.URI]*document
+	caps        clientCaps
+	root        string // workspace root: relative settings paths resolve against it
+	initialized bool
+	shutdown    bool
+	exitCode    chan int
+}
+
+// clientCaps are the client capabilities the server adapts to.
+type clientCaps struct {
+	utf8          bool // positions in UTF-8 bytes (else UTF-16 code units)
+	related       bool // publishDiagnostics.relatedInformation
+	pull          bool // the client pulls diagnostics: do not also push them (it would show each twice)
+	refresh       bool // workspace/diagnostic/refresh
+	versioned     bool // versioned documentChanges in workspace edits
+	progress      bool // window/workDoneProgress
+	configuration bool // workspace/configuration
 }
 
 // codec marshals LSP payloads with go.lsp.dev/protocol's union-aware
@@ -92,22 +91,34 @@ func (codec) Unmarshal(data []byte, v any) error {
 // or the stream closes, and returns the process exit code the LSP spec asks
 // for: 0 after shutdown+exit, 1 otherwise.
 func Serve(ctx context.Context, rw io.ReadWriteCloser, opts Options) int {
+	return newServer(opts).serve(ctx, rw)
+}
+
+func newServer(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	if opts.Debounce == 0 {
 		opts.Debounce = defaultDebounce
 	}
-	s := &Server{log: opts.Logger, opts: opts, settings: opts.Settings, docs: map[uri.URI]*document{}, exitCode: make(chan int, 1)}
-	s.parser = s.newParser(opts.Settings)
+	if opts.ParseTimeout == 0 {
+		opts.ParseTimeout = defaultParseTimeout
+	}
+	s := &Server{log: opts.Logger, opts: opts, settings: opts.Settings, docs: map[uri.URI]*document{},
+		exitCode: make(chan int, 1), parseSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))}
+	s.parser = newParser(opts.Settings)
+	return s
+}
 
+func (s *Server) serve(ctx context.Context, rw io.ReadWriteCloser) int {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	s.ctx = ctx
 	calls := &inFlight{cancel: map[jsonrpc2.ID]context.CancelFunc{}}
 	handler := calls.wrap(s.safe(protocol.ServerHandler(s, nil)))
 	stream := tolerantStream{Stream: jsonrpc2.NewStream(rw), log: s.log}
 	s.conn = jsonrpc2.NewConn(stream, jsonrpc2.WithCodec(codec{}), jsonrpc2.WithPreempter(cancelPreempter{cancel: calls.cancelID, log: s.log}))
 	s.client = protocol.ClientDispatcher(s.conn)
-	ctx, stop := context.WithCancel(ctx)
-	defer stop()
 	s.conn.Go(ctx, handler)
 	select {
 	case <-s.conn.Done():
@@ -146,9 +157,19 @@ func (s *Server) safe(next jsonrpc2.Handler) jsonrpc2.Handler {
 			}
 		}()
 		s.mu.Lock()
-		down := s.shutdown
+		down, ready := s.shutdown, s.initialized
 		s.mu.Unlock()
-		if down && isCall && method != protocol.MethodShutdown {
+		switch {
+		case !ready && method != protocol.MethodInitialize && method != protocol.MethodExit:
+			// The spec: requests before initialize fail with
+			// ServerNotInitialized, notifications are dropped.
+			if isCall {
+				return nil, jsonrpc2.NewError(jsonrpc2.ServerNotInitialized, "bpf-lsp: "+method+" before initialize")
+			}
+			return nil, nil
+		case ready && method == protocol.MethodInitialize:
+			return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "bpf-lsp: initialize sent twice")
+		case down && isCall && method != protocol.MethodShutdown:
 			return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "server is shutting down")
 		}
 		result, err = next(ctx, req)
@@ -272,129 +293,4 @@ func (p cancelPreempter) Preempt(ctx context.Context, req *jsonrpc2.Request) (an
 // ignored, requests get MethodNotFound.
 func (s *Server) Request(ctx context.Context, method string, params any) (any, error) {
 	return nil, jsonrpc2.NewError(jsonrpc2.MethodNotFound, "bpf-lsp does not implement "+strconv.Quote(method))
-}
-
-func (s *Server) newParser(st Settings) *cparse.Parser {
-	return cparse.NewParser(cparse.Options{IncludeDirs: st.IncludeDirs, Defines: st.Defines, CompileDB: st.CompileCommands})
-}
-
-// decodeSettings reads settings from initializationOptions or a
-// didChangeConfiguration payload ({"bpfLsp": {...}} or flat).
-func decodeSettings(raw []byte, base Settings) Settings {
-	if len(raw) == 0 || string(raw) == "null" {
-		return base
-	}
-	var wrapped struct {
-		BpfLsp *json.RawMessage `json:"bpfLsp"`
-	}
-	if json.Unmarshal(raw, &wrapped) == nil && wrapped.BpfLsp != nil {
-		raw = *wrapped.BpfLsp
-	}
-	st := base
-	if err := json.Unmarshal(raw, &st); err != nil {
-		return base
-	}
-	return st
-}
-
-// Initialize negotiates capabilities.
-func (s *Server) Initialize(ctx context.Context, params *protocol.InitializeParams) (*protocol.InitializeResult, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	caps := params.Capabilities
-	if caps.General != nil {
-		for _, enc := range caps.General.PositionEncodings {
-			if enc == protocol.PositionEncodingKindUTF8 {
-				s.utf8 = true
-			}
-		}
-	}
-	if td := caps.TextDocument; td != nil && td.PublishDiagnostics != nil && td.PublishDiagnostics.RelatedInformation != nil {
-		s.related = *td.PublishDiagnostics.RelatedInformation
-	}
-	if td := caps.TextDocument; td != nil && td.Diagnostic != nil {
-		s.pull = true
-	}
-	if ws := caps.Workspace; ws != nil && ws.WorkspaceEdit != nil && ws.WorkspaceEdit.DocumentChanges != nil {
-		s.versioned = *ws.WorkspaceEdit.DocumentChanges
-	}
-	s.settings = decodeSettings(params.InitializationOptions, s.settings)
-	s.parser = s.newParser(s.settings)
-
-	enc := protocol.PositionEncodingKindUTF16
-	if s.utf8 {
-		enc = protocol.PositionEncodingKindUTF8
-	}
-	change := protocol.TextDocumentSyncKindIncremental
-	yes := true
-	return &protocol.InitializeResult{
-		Capabilities: protocol.ServerCapabilities{
-			PositionEncoding: enc,
-			TextDocumentSync: &protocol.TextDocumentSyncOptions{OpenClose: &yes, Change: &change,
-				Save: &protocol.SaveOptions{IncludeText: &yes}},
-			HoverProvider:          protocol.Boolean(true),
-			DefinitionProvider:     protocol.Boolean(true),
-			DocumentSymbolProvider: protocol.Boolean(true),
-			CodeActionProvider:     &protocol.CodeActionOptions{CodeActionKinds: []protocol.CodeActionKind{protocol.CodeActionKindQuickFix}},
-			InlayHintProvider:      protocol.Boolean(true),
-			DiagnosticProvider:     &protocol.DiagnosticOptions{Identifier: ptr("bpf-lsp")},
-			ExecuteCommandProvider: protocol.ExecuteCommandOptions{Commands: []string{commandVerify}},
-		},
-		ServerInfo: protocol.ServerInfo{Name: "bpf-lsp", Version: protocol.NewOptional(Version)},
-	}, nil
-}
-
-// Version is reported in serverInfo; the command sets it at start-up.
-var Version = "devel"
-
-func ptr[T any](v T) *T { return &v }
-
-func (s *Server) Initialized(ctx context.Context, params *protocol.InitializedParams) error {
-	s.logToClient(ctx, protocol.MessageTypeInfo, "bpf-lsp "+Version+" ready")
-	return nil
-}
-
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.shutdown = true
-	for _, d := range s.docs {
-		d.cancel()
-	}
-	s.mu.Unlock()
-	return nil
-}
-
-func (s *Server) Exit(ctx context.Context) error {
-	s.mu.Lock()
-	code := 1
-	if s.shutdown {
-		code = 0
-	}
-	s.mu.Unlock()
-	select {
-	case s.exitCode <- code:
-	default:
-	}
-	return nil
-}
-
-func (s *Server) SetTrace(ctx context.Context, params *protocol.SetTraceParams) error {
-	s.log.Info("trace set", "value", params.Value)
-	return nil
-}
-
-func (s *Server) DidChangeConfiguration(ctx context.Context, params *protocol.DidChangeConfigurationParams) error {
-	s.mu.Lock()
-	s.settings = decodeSettings(params.Settings, s.settings)
-	s.parser = s.newParser(s.settings)
-	s.mu.Unlock()
-	return s.DidChangeWatchedFiles(ctx, nil)
-}
-
-// logToClient sends window/logMessage (and logs locally).
-func (s *Server) logToClient(ctx context.Context, typ protocol.MessageType, msg string) {
-	s.log.Info(msg)
-	if err := s.client.LogMessage(ctx, &protocol.LogMessageParams{Type: typ, Message: msg}); err != nil {
-		s.log.Debug("logMessage", "err", err)
-	}
 }

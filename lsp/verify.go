@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"go.lsp.dev/jsonrpc2"
@@ -15,11 +16,12 @@ import (
 	"github.com/bpf-lsp/bpf-lsp/verifier"
 )
 
-// commandVerify runs the kernel cross-check on one file (the editor's
-// "Verify this file against the kernel").
-const commandVerify = "bpf-lsp.verify"
+// verifierSource names diagnostics that come from the kernel.
+const verifierSource = "bpf-verifier"
 
-// ExecuteCommand runs bpf-lsp.verify with a document URI argument.
+// ExecuteCommand runs bpf-lsp.verify on the document named by its one
+// argument (a URI string, or an object with a "uri"), and returns a
+// one-line-per-program summary.
 func (s *Server) ExecuteCommand(ctx context.Context, params *protocol.ExecuteCommandParams) (protocol.LSPAny, error) {
 	if params.Command != commandVerify {
 		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, "unknown command "+params.Command)
@@ -29,80 +31,160 @@ func (s *Server) ExecuteCommand(ctx context.Context, params *protocol.ExecuteCom
 	}
 	var target string
 	if err := json.Unmarshal(params.Arguments[0], &target); err != nil {
-		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, commandVerify+": the argument must be a URI string")
+		var obj struct {
+			URI string `json:"uri"`
+		}
+		if json.Unmarshal(params.Arguments[0], &obj) != nil || obj.URI == "" {
+			return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, commandVerify+": the argument must be a document URI")
+		}
+		target = obj.URI
 	}
-	jsonrpc2.Async(ctx)
-	summary, err := s.verifyDocument(jsonrpc2.DetachContext(ctx), uri.URI(target), false)
+	jsonrpc2.Async(ctx) // compiling and loading take a while; the progress calls need the read loop
+	summary, err := s.verifyDocument(ctx, uri.URI(target))
 	if err != nil {
 		return nil, jsonrpc2.NewError(jsonrpc2.InternalError, err.Error())
 	}
-	out, _ := json.Marshal(summary)
+	out, err := json.Marshal(summary)
+	if err != nil {
+		return nil, err
+	}
 	return protocol.LSPAny(out), nil
 }
 
 // verifyDocument compiles the saved file, loads its programs into the
 // kernel verifier, and publishes the kernel's rejections (source
 // "bpf-verifier") next to the static findings, saying whether each agrees.
-// It reports progress with $/progress. It runs only when asked: on save
-// with verifyOnSave, or through the command.
-func (s *Server) verifyDocument(ctx context.Context, u uri.URI, onSave bool) (string, error) {
+// It reports $/progress when the client supports it, and cancels an older
+// check of the same document.
+func (s *Server) verifyDocument(ctx context.Context, u uri.URI) (string, error) {
 	s.mu.Lock()
-	clang, parser := s.settings.ClangPath, s.parser
+	d, open := s.docs[u]
+	var version int32
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if open {
+		d.cancelVerifyRun()
+		d.cancelVerify = cancel
+		version = d.version
+	}
+	clang, parser, progress := s.settings.ClangPath, s.parser, s.caps.progress
 	s.mu.Unlock()
-	token := protocol.String("bpf-lsp-verify-" + string(u))
-	if err := s.client.WorkDoneProgressCreate(ctx, &protocol.WorkDoneProgressCreateParams{Token: token}); err == nil {
-		s.progress(ctx, token, &protocol.WorkDoneProgressBegin{Kind: "begin", Title: "Verifying against the kernel"})
-		defer s.progress(ctx, token, &protocol.WorkDoneProgressEnd{Kind: "end"})
+
+	if progress {
+		token := protocol.String("bpf-lsp-verify-" + string(u))
+		if err := s.client.WorkDoneProgressCreate(ctx, &protocol.WorkDoneProgressCreateParams{Token: token}); err == nil {
+			s.progress(ctx, token, &protocol.WorkDoneProgressBegin{Kind: "begin", Title: "Verifying against the kernel",
+				Message: ptr(filepath.Base(u.FsPath()))})
+			defer s.progress(context.WithoutCancel(ctx), token, &protocol.WorkDoneProgressEnd{Kind: "end"})
+		}
 	}
 	results, err := verifier.Run(ctx, verifier.Options{Clang: clang, Parser: parser}, []string{u.FsPath()})
 	var capErr *verifier.CapabilityError
 	if errors.As(err, &capErr) {
-		s.logToClient(ctx, protocol.MessageTypeWarning, capErr.Msg)
+		s.logToClient(ctx, protocol.MessageTypeWarning, "bpf-lsp cannot run the kernel cross-check: "+capErr.Msg)
 		return capErr.Msg, nil
 	}
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("verify %s: %w", filepath.Base(u.FsPath()), err)
 	}
-	var diags []protocol.Diagnostic
+	if ctx.Err() != nil {
+		return "", fmt.Errorf("verify %s: %w", filepath.Base(u.FsPath()), ctx.Err())
+	}
 	var lines []string
 	for _, r := range results {
-		lines = append(lines, fmt.Sprintf("%s: %s (%s)", r.Program, r.Verdict, r.Agreement))
-		if r.Verdict == verifier.Accept {
-			continue
-		}
-		line := max(r.Line-1, 0)
-		msg := fmt.Sprintf("kernel verifier rejects %s: %s", r.Program, strings.ReplaceAll(r.Message, "\n", " / "))
+		line := fmt.Sprintf("%s: %s", r.Program, r.Verdict)
 		if r.Agreement != "" {
-			msg += fmt.Sprintf(" [%s: %s]", r.Agreement, r.Reason)
+			line += fmt.Sprintf(" (%s: %s)", r.Agreement, r.Reason)
 		}
-		diags = append(diags, protocol.Diagnostic{
-			Range:    protocol.Range{Start: protocol.Position{Line: uint32(line), Character: uint32(max(r.Column-1, 0))}, End: protocol.Position{Line: uint32(line), Character: 1000}},
-			Severity: protocol.DiagnosticSeverityError, Code: protocol.String(r.Code),
-			CodeDescription: protocol.CodeDescription{Href: uri.URI(report.RulesURL + "#" + strings.ToLower(r.Code))},
-			Source:          protocol.NewOptional("bpf-verifier"), Message: protocol.String(msg),
-		})
+		lines = append(lines, line)
 	}
+	summary := strings.Join(lines, "\n")
+	if !open {
+		return summary, nil
+	}
+
+	s.pubMu.Lock()
+	defer s.pubMu.Unlock()
 	s.mu.Lock()
-	d, ok := s.docs[u]
-	var snap *snapshot
-	if ok {
-		d.verifier = diags
-		snap = d.result
+	d, still := s.docs[u]
+	if !still || d.version != version {
+		s.mu.Unlock()
+		return summary, nil // edited meanwhile: the verdicts are for text that no longer exists
 	}
+	d.verifier = s.verifierDiagnostics(d, results)
+	d.verified++
+	d.cancelVerify = nil
+	snap, diags, pull, refresh := d.result, d.verifier, s.caps.pull, s.caps.refresh
 	s.mu.Unlock()
-	if snap != nil {
-		s.publish(ctx, u, snap, diags)
-	}
-	s.mu.Lock()
-	pull := s.pull
-	s.mu.Unlock()
-	if pull {
+	switch {
+	case pull && refresh:
 		// Pulling clients re-ask for diagnostics, now with the kernel's.
 		if err := s.client.DiagnosticRefresh(ctx); err != nil {
 			s.log.Debug("diagnostic refresh", "err", err)
 		}
+	case snap != nil:
+		s.publishLocked(ctx, u, snap, diags)
 	}
-	return strings.Join(lines, "\n"), nil
+	return summary, nil
+}
+
+// verifierDiagnostics maps kernel verdicts to diagnostics on the document
+// (the caller holds s.mu): a rejection at the line the kernel names, an
+// acceptance where bpf-lsp reports an error as information at that
+// finding, so both sides of a disagreement are visible.
+func (s *Server) verifierDiagnostics(d *document, results []verifier.Result) []protocol.Diagnostic {
+	m := newMapper(d.text, s.caps.utf8)
+	diags := []protocol.Diagnostic{}
+	for _, r := range results {
+		switch r.Verdict {
+		case verifier.Accept:
+			if r.Agreement != verifier.StaticOnly || len(r.Static) == 0 {
+				continue
+			}
+			fd := r.Static[0]
+			if fd.Span.File != d.path {
+				continue
+			}
+			diags = append(diags, protocol.Diagnostic{
+				Range: m.rangeOf(fd.Span), Severity: protocol.DiagnosticSeverityInformation, Code: protocol.String(fd.Code),
+				CodeDescription: ruleDoc(fd.Code), Source: protocol.NewOptional(verifierSource),
+				Message: protocol.String(fmt.Sprintf("the kernel verifier accepts %s [%s: %s]", r.Program, r.Agreement, r.Reason)),
+			})
+		default: // a rejection, or a program that could not be built or loaded
+			rng := protocol.Range{}
+			msg := strings.ReplaceAll(strings.TrimSpace(r.Message), "\n", " / ")
+			if r.Verdict == verifier.Reject {
+				msg = fmt.Sprintf("kernel verifier rejects %s: %s", r.Program, msg)
+			} else {
+				msg = fmt.Sprintf("kernel cross-check failed for %s: %s", nonEmpty(r.Program, d.path), msg)
+			}
+			switch {
+			case r.Line > 0 && (r.SourceFile == "" || r.SourceFile == d.path):
+				rng = m.lineRange(r.Line, r.Column)
+			case r.Line > 0:
+				msg = report.Paths{}.Show(r.SourceFile) + fmt.Sprintf(":%d: ", r.Line) + msg
+			}
+			if r.Agreement != "" {
+				msg += fmt.Sprintf(" [%s: %s]", r.Agreement, r.Reason)
+			}
+			if r.Note != "" {
+				msg += " (" + r.Note + ")"
+			}
+			code := nonEmpty(r.Code, "BL900")
+			diags = append(diags, protocol.Diagnostic{
+				Range: rng, Severity: protocol.DiagnosticSeverityError, Code: protocol.String(code),
+				CodeDescription: ruleDoc(code), Source: protocol.NewOptional(verifierSource), Message: protocol.String(msg),
+			})
+		}
+	}
+	return diags
+}
+
+func nonEmpty(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
 }
 
 func (s *Server) progress(ctx context.Context, token protocol.ProgressToken, value any) {

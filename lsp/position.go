@@ -102,3 +102,26 @@ func applyChange(text []byte, m *mapper, r protocol.Range, newText string) ([]by
 	out = append(out, newText...)
 	return append(out, text[end:]...), nil
 }
+
+// lineRange is the range of a 1-based line from a 1-based byte column (or
+// its first non-blank character when col is 0) to its end: where a
+// diagnostic known only by line and column goes.
+func (m *mapper) lineRange(line, col int) protocol.Range {
+	if line < 1 || line > len(m.lines) {
+		return protocol.Range{}
+	}
+	start := m.lines[line-1]
+	end := len(m.text)
+	if line < len(m.lines) {
+		end = m.lines[line] - 1
+	}
+	from := start
+	if col > 0 {
+		from = min(start+col-1, end)
+	} else {
+		for from < end && (m.text[from] == ' ' || m.text[from] == '\t') {
+			from++
+		}
+	}
+	return protocol.Range{Start: m.position(from), End: m.position(end)}
+}

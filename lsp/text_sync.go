@@ -1,0 +1,115 @@
+package lsp
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.lsp.dev/protocol"
+)
+
+func (s *Server) DidOpen(ctx context.Context, params *protocol.DidOpenTextDocumentParams) error {
+	u := params.TextDocument.URI
+	s.mu.Lock()
+	if old, ok := s.docs[u]; ok {
+		old.cancel()
+		old.cancelVerifyRun()
+	}
+	s.docs[u] = &document{uri: u, path: u.FsPath(), version: params.TextDocument.Version, text: []byte(params.TextDocument.Text)}
+	s.mu.Unlock()
+	s.schedule(u, 0)
+	return nil
+}
+
+// DidChange applies full or incremental changes in order. An edit that
+// cannot apply (a range the client computed on other text) is an error
+// logged by the handler chain; the document keeps its last good text.
+func (s *Server) DidChange(ctx context.Context, params *protocol.DidChangeTextDocumentParams) error {
+	u := params.TextDocument.URI
+	s.mu.Lock()
+	d, ok := s.docs[u]
+	if !ok {
+		s.mu.Unlock()
+		return fmt.Errorf("didChange for %s, which is not open", u)
+	}
+	text := d.text
+	for _, ch := range params.ContentChanges {
+		switch c := ch.(type) {
+		case *protocol.TextDocumentContentChangeWholeDocument:
+			text = []byte(c.Text)
+		case *protocol.TextDocumentContentChangePartial:
+			next, err := applyChange(text, newMapper(text, s.caps.utf8), c.Range, c.Text)
+			if err != nil {
+				s.mu.Unlock()
+				return fmt.Errorf("didChange %s version %d: %w", u, params.TextDocument.Version, err)
+			}
+			text = next
+		}
+	}
+	// The first edit after a pause is analysed at once; edits that follow
+	// closely (typing) wait for the debounce, so a burst costs one analysis.
+	delay := s.opts.Debounce
+	now := time.Now()
+	if now.Sub(d.edited) > 2*s.opts.Debounce {
+		delay = 0
+	}
+	d.text, d.version, d.verifier, d.edited = text, params.TextDocument.Version, nil, now
+	d.cancelVerifyRun() // its verdicts would be for text that no longer exists
+	var dependents []*document
+	if strings.HasSuffix(d.path, ".h") {
+		// An open header's unsaved text is in every other document's
+		// overlay: they may include it.
+		for _, other := range s.docs {
+			if other != d {
+				dependents = append(dependents, other)
+			}
+		}
+	}
+	s.mu.Unlock()
+	s.schedule(u, delay)
+	for _, other := range dependents {
+		s.schedule(other.uri, s.opts.Debounce)
+	}
+	return nil
+}
+
+// DidSave runs the kernel cross-check when verifyOnSave is set. A newer
+// save cancels the check of an older one.
+func (s *Server) DidSave(ctx context.Context, params *protocol.DidSaveTextDocumentParams) error {
+	s.mu.Lock()
+	verify := s.settings.VerifyOnSave
+	s.mu.Unlock()
+	if verify {
+		go func() {
+			if _, err := s.verifyDocument(s.ctx, params.TextDocument.URI); err != nil {
+				s.logToClient(s.ctx, protocol.MessageTypeError, "bpf-lsp verify: "+err.Error())
+			}
+		}()
+	}
+	return nil
+}
+
+func (s *Server) DidClose(ctx context.Context, params *protocol.DidCloseTextDocumentParams) error {
+	u := params.TextDocument.URI
+	s.mu.Lock()
+	d, ok := s.docs[u]
+	if ok {
+		d.cancel()
+		d.cancelVerifyRun()
+		for _, w := range d.waiters {
+			close(w)
+		}
+		delete(s.docs, u)
+	}
+	pull := s.caps.pull
+	s.mu.Unlock()
+	if !ok || pull {
+		return nil
+	}
+	// Clear what we published for it; under pubMu so that no analysis
+	// finishing now can publish after the clear.
+	s.pubMu.Lock()
+	defer s.pubMu.Unlock()
+	return s.client.PublishDiagnostics(ctx, &protocol.PublishDiagnosticsParams{URI: u, Diagnostics: []protocol.Diagnostic{}})
+}
