@@ -111,11 +111,17 @@ func newServer(opts Options) *Server {
 }
 
 func (s *Server) serve(ctx context.Context, rw io.ReadWriteCloser) int {
+	return s.serveWith(ctx, rw, protocol.ServerHandler(s, nil))
+}
+
+// serveWith runs the session with methods dispatched by h inside the
+// server's middleware (tests wrap the protocol dispatcher).
+func (s *Server) serveWith(ctx context.Context, rw io.ReadWriteCloser, h jsonrpc2.Handler) int {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	s.ctx = ctx
 	calls := &inFlight{cancel: map[jsonrpc2.ID]context.CancelFunc{}}
-	handler := calls.wrap(s.safe(protocol.ServerHandler(s, nil)))
+	handler := calls.wrap(s.safe(h))
 	stream := tolerantStream{Stream: jsonrpc2.NewStream(rw), log: s.log}
 	s.conn = jsonrpc2.NewConn(stream, jsonrpc2.WithCodec(codec{}), jsonrpc2.WithPreempter(cancelPreempter{cancel: calls.cancelID, log: s.log}))
 	s.client = protocol.ClientDispatcher(s.conn)
@@ -160,6 +166,13 @@ func (s *Server) safe(next jsonrpc2.Handler) jsonrpc2.Handler {
 		down, ready := s.shutdown, s.initialized
 		s.mu.Unlock()
 		switch {
+		case !clientMethods[method]:
+			// Not an LSP method: ignore a notification, refuse a request
+			// (before decoding params, which may not even be present).
+			if isCall {
+				return nil, jsonrpc2.NewError(jsonrpc2.MethodNotFound, "bpf-lsp does not implement "+strconv.Quote(method))
+			}
+			return nil, nil
 		case !ready && method != protocol.MethodInitialize && method != protocol.MethodExit:
 			// The spec: requests before initialize fail with
 			// ServerNotInitialized, notifications are dropped.
@@ -180,6 +193,17 @@ func (s *Server) safe(next jsonrpc2.Handler) jsonrpc2.Handler {
 		return result, err
 	}
 }
+
+// clientMethods are the methods a client may send (from the LSP model).
+var clientMethods = func() map[string]bool {
+	m := map[string]bool{}
+	for _, info := range protocol.Methods {
+		if info.Direction != "serverToClient" {
+			m[info.Method] = true
+		}
+	}
+	return m
+}()
 
 // inFlight makes calls cancellable by id. (jsonrpc2.CancelHandler derives
 // the cancellable context from the pooled request context; the goroutine

@@ -91,7 +91,7 @@ func (s *Server) schedule(u uri.URI, delay time.Duration) {
 	d.result = nil
 	gen, version, text, path := d.gen, d.version, d.text, d.path
 	overlay := s.overlayLocked()
-	parser, utf8 := s.parser, s.caps.utf8
+	parser, utf8, timeout := s.parser, s.caps.utf8, s.opts.ParseTimeout
 	s.mu.Unlock()
 
 	go func() {
@@ -102,7 +102,7 @@ func (s *Server) schedule(u uri.URI, delay time.Duration) {
 				return
 			}
 		}
-		snap := s.analyze(ctx, parser, path, version, text, overlay, utf8)
+		snap := s.analyze(ctx, parser, path, version, text, overlay, utf8, timeout)
 		if ctx.Err() != nil {
 			return
 		}
@@ -135,7 +135,7 @@ func (s *Server) schedule(u uri.URI, delay time.Duration) {
 // analyze parses and analyses one version, at most len(parseSlots) at a
 // time. It always returns a snapshot: a parse that takes longer than the
 // timeout, or panics, gives a failed one carrying the reason.
-func (s *Server) analyze(ctx context.Context, parser *cparse.Parser, path string, version int32, text []byte, overlay map[string][]byte, utf8 bool) *snapshot {
+func (s *Server) analyze(ctx context.Context, parser *cparse.Parser, path string, version int32, text []byte, overlay map[string][]byte, utf8 bool, limit time.Duration) *snapshot {
 	failed := func(msg string) *snapshot {
 		return &snapshot{version: version, text: text, mapper: newMapper(text, utf8), result: &analysis.Result{}, failed: true,
 			findings: []analysis.Finding{{Code: analysis.CodeCError, Severity: analysis.SevWarning, Span: cparse.Span{File: path}, Message: msg}}}
@@ -166,14 +166,14 @@ func (s *Server) analyze(ctx context.Context, parser *cparse.Parser, path string
 		findings := append(analysis.FrontendFindings(f), res.Findings...)
 		done <- &snapshot{version: version, text: text, file: f, result: res, findings: findings, mapper: newMapper(text, utf8)}
 	}()
-	timeout := time.NewTimer(s.opts.ParseTimeout)
+	timeout := time.NewTimer(limit)
 	defer timeout.Stop()
 	select {
 	case snap := <-done:
 		return snap
 	case <-timeout.C:
-		s.log.Warn("analysis timed out", "file", path, "after", s.opts.ParseTimeout)
-		return failed(fmt.Sprintf("bpf-lsp: analysis did not finish in %v; showing the last complete analysis", s.opts.ParseTimeout))
+		s.log.Warn("analysis timed out", "file", path, "after", limit)
+		return failed(fmt.Sprintf("bpf-lsp: analysis did not finish in %v; showing the last complete analysis", limit))
 	case <-ctx.Done():
 		return failed("analysis cancelled")
 	}
@@ -182,7 +182,10 @@ func (s *Server) analyze(ctx context.Context, parser *cparse.Parser, path string
 // current returns the analysis of the document's current version, waiting
 // for it (the caller must have released the read loop with jsonrpc2.Async).
 func (s *Server) current(ctx context.Context, u uri.URI) (*snapshot, error) {
-	deadline := time.NewTimer(s.opts.ParseTimeout + 10*time.Second)
+	s.mu.Lock()
+	wait := s.opts.ParseTimeout + 10*time.Second
+	s.mu.Unlock()
+	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	for {
 		s.mu.Lock()
