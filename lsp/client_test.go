@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -104,7 +105,7 @@ func (c *testClient) handle(ctx context.Context, req *jsonrpc2.Request) (any, er
 		default:
 		}
 	}()
-	c.received = append(c.received, req.Method())
+	c.received = append(c.received, strings.Clone(req.Method())) // req is pooled: copy what outlives the call
 	switch req.Method() {
 	case "textDocument/publishDiagnostics":
 		var p protocol.PublishDiagnosticsParams
@@ -116,7 +117,7 @@ func (c *testClient) handle(ctx context.Context, req *jsonrpc2.Request) (any, er
 	case "$/progress":
 		var p struct{ Value json.RawMessage }
 		if err := json.Unmarshal(req.Params(), &p); err == nil {
-			c.progress = append(c.progress, p.Value)
+			c.progress = append(c.progress, slices.Clone(p.Value))
 		}
 	case "workspace/configuration":
 		return []json.RawMessage{c.config}, nil
