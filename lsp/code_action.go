@@ -21,7 +21,7 @@ func (s *Server) CodeAction(ctx context.Context, params *protocol.CodeActionPara
 	if err != nil {
 		return nil, err
 	}
-	path := u.FsPath()
+	path := snap.path
 	lo, hi := snap.mapper.offset(params.Range.Start), snap.mapper.offset(params.Range.End)
 	kind := protocol.CodeActionKindQuickFix
 	for _, fd := range snap.findings {
@@ -36,7 +36,7 @@ func (s *Server) CodeAction(ctx context.Context, params *protocol.CodeActionPara
 			preferred := fix.Preferred
 			actions = append(actions, &protocol.CodeAction{
 				Title: fix.Message, Kind: &kind, IsPreferred: &preferred,
-				Diagnostics: []protocol.Diagnostic{s.diagnostic(snap, path, fd)},
+				Diagnostics: []protocol.Diagnostic{s.diagnostic(snap, fd)},
 				Edit:        s.workspaceEdit(u, snap.version, edits),
 			})
 		}

@@ -33,8 +33,8 @@ type Options struct {
 }
 
 const (
-	// defaultDebounce: a burst of keystrokes costs one analysis, while the
-	// first edit after a pause is analysed at once (see DidChange).
+	// defaultDebounce: a burst of keystrokes costs one analysis, while an
+	// edit made when nothing is pending is analysed at once (see DidChange).
 	defaultDebounce = 50 * time.Millisecond
 	// defaultParseTimeout bounds one analysis; beyond it the last good
 	// result stays in place and the file gets a diagnostic saying why.

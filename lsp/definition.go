@@ -10,20 +10,20 @@ import (
 // graph call's root argument) to the declaration of the lock guarding it,
 // and from a lock use to the lock.
 func (s *Server) Definition(ctx context.Context, params *protocol.DefinitionParams) (protocol.DefinitionResult, error) {
-	snap, u, err := s.snapshotFor(ctx, params.TextDocument)
+	snap, _, err := s.snapshotFor(ctx, params.TextDocument)
 	if err != nil {
 		return nil, err
 	}
 	snap = snap.navigable()
-	t := targetAt(snap, u.FsPath(), snap.mapper.offset(params.Position))
+	t := targetAt(snap, snap.mapper.offset(params.Position))
 	switch {
 	case t == nil:
 		return nil, nil
 	case t.guarded != nil && t.guarded.Lock != nil:
-		loc := s.location(snap, u.FsPath(), t.guarded.Lock.Span)
+		loc := s.location(snap, t.guarded.Lock.Span)
 		return &loc, nil
 	case t.lock != nil:
-		loc := s.location(snap, u.FsPath(), t.lock.Span)
+		loc := s.location(snap, t.lock.Span)
 		return &loc, nil
 	}
 	return nil, nil

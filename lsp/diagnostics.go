@@ -28,7 +28,7 @@ func (s *Server) publishLocked(ctx context.Context, u uri.URI, snap *snapshot, v
 	if pull {
 		return
 	}
-	diags := append(s.toDiagnostics(snap, u), verifier...)
+	diags := append(s.toDiagnostics(snap), verifier...)
 	err := s.client.PublishDiagnostics(ctx, &protocol.PublishDiagnosticsParams{
 		URI: u, Version: protocol.NewOptional(snap.version), Diagnostics: diags})
 	if err != nil {
@@ -38,15 +38,14 @@ func (s *Server) publishLocked(ctx context.Context, u uri.URI, snap *snapshot, v
 
 // toDiagnostics maps the findings of a snapshot to LSP diagnostics; a
 // failed analysis shows its reason and the last good analysis's findings.
-func (s *Server) toDiagnostics(snap *snapshot, u uri.URI) []protocol.Diagnostic {
+func (s *Server) toDiagnostics(snap *snapshot) []protocol.Diagnostic {
 	diags := []protocol.Diagnostic{}
-	path := u.FsPath()
 	for _, fd := range snap.findings {
-		diags = append(diags, s.diagnostic(snap, path, fd))
+		diags = append(diags, s.diagnostic(snap, fd))
 	}
 	if snap.failed && snap.stale != nil {
 		for _, fd := range snap.stale.findings {
-			diags = append(diags, s.diagnostic(snap.stale, path, fd))
+			diags = append(diags, s.diagnostic(snap.stale, fd))
 		}
 	}
 	return diags
@@ -54,7 +53,8 @@ func (s *Server) toDiagnostics(snap *snapshot, u uri.URI) []protocol.Diagnostic 
 
 // diagnostic maps one finding. Findings located in a header are shown at
 // the top of the document, prefixed with their location.
-func (s *Server) diagnostic(snap *snapshot, path string, fd analysis.Finding) protocol.Diagnostic {
+func (s *Server) diagnostic(snap *snapshot, fd analysis.Finding) protocol.Diagnostic {
+	path := snap.path
 	rng := protocol.Range{}
 	msg := fd.Message
 	if fd.Span.File == path || fd.Span.File == "" {
@@ -75,7 +75,7 @@ func (s *Server) diagnostic(snap *snapshot, path string, fd analysis.Finding) pr
 	for _, r := range fd.Related {
 		if s.caps.related {
 			d.RelatedInformation = append(d.RelatedInformation, protocol.DiagnosticRelatedInformation{
-				Location: s.location(snap, path, r.Span), Message: r.Message})
+				Location: s.location(snap, r.Span), Message: r.Message})
 		} else {
 			// Without relatedInformation the notes go in the message, as clangd does.
 			msg += "\n" + s.noteLocation(path, r.Span) + r.Message
@@ -117,9 +117,9 @@ func severity(s analysis.Severity) protocol.DiagnosticSeverity {
 
 // location maps a span anywhere (this document or a header) to an LSP
 // location, reading the header's text to convert its positions.
-func (s *Server) location(snap *snapshot, path string, sp cparse.Span) protocol.Location {
-	if sp.File == path || sp.File == "" {
-		return protocol.Location{URI: uri.File(path), Range: snap.mapper.rangeOf(sp)}
+func (s *Server) location(snap *snapshot, sp cparse.Span) protocol.Location {
+	if sp.File == snap.path || sp.File == "" {
+		return protocol.Location{URI: snap.uri, Range: snap.mapper.rangeOf(sp)}
 	}
 	s.mu.Lock()
 	var text []byte
@@ -162,5 +162,5 @@ func (s *Server) Diagnostic(ctx context.Context, params *protocol.DocumentDiagno
 			Kind: "unchanged", ResultID: id}}, nil
 	}
 	return &protocol.RelatedFullDocumentDiagnosticReport{FullDocumentDiagnosticReport: protocol.FullDocumentDiagnosticReport{
-		Kind: "full", ResultID: &id, Items: append(s.toDiagnostics(snap, u), verifier...)}}, nil
+		Kind: "full", ResultID: &id, Items: append(s.toDiagnostics(snap), verifier...)}}, nil
 }

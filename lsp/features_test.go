@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.lsp.dev/protocol"
+	"go.lsp.dev/uri"
 
 	"github.com/bpf-lsp/bpf-lsp/verifier"
 )
@@ -293,5 +294,23 @@ func TestVerifyCommand(t *testing.T) {
 	}
 	if err := c.call("workspace/executeCommand", map[string]any{"command": "bpf-lsp.nope", "arguments": []any{}}, nil); err == nil {
 		t.Error("unknown command accepted")
+	}
+}
+
+// An unsaved buffer (untitled:) is analysed like a file, and its
+// diagnostics and locations name the buffer.
+func TestUntitledBuffer(t *testing.T) {
+	c := startServer(t, clientOptions{capabilities: map[string]any{
+		"textDocument": map[string]any{"publishDiagnostics": map[string]any{"relatedInformation": true}}}})
+	_, src := fixture(t, "timers.bpf.c")
+	u := uri.URI("untitled:Untitled-1")
+	c.notifyServer("textDocument/didOpen", map[string]any{"textDocument": map[string]any{"uri": u, "languageId": "c", "version": 1, "text": src}})
+	bug, _ := lineOf(t, src, "bpf_rbtree_add(&wheel")
+	d := c.waitDiags(u, 1)
+	if got := codes(d); !slices.Equal(got, []string{fmt.Sprintf("BL201@%d", bug+1)}) {
+		t.Fatalf("untitled buffer: %v", got)
+	}
+	if rel := d[0].RelatedInformation; len(rel) == 0 || rel[0].Location.URI != u {
+		t.Errorf("related location %+v, want in %s", rel, u)
 	}
 }

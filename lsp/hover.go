@@ -14,12 +14,12 @@ import (
 // guards it and why, what a root contains, whether the lock is held at
 // this point, and the verifier message a violation produces.
 func (s *Server) Hover(ctx context.Context, params *protocol.HoverParams) (*protocol.Hover, error) {
-	snap, u, err := s.snapshotFor(ctx, params.TextDocument)
+	snap, _, err := s.snapshotFor(ctx, params.TextDocument)
 	if err != nil {
 		return nil, err
 	}
 	snap = snap.navigable()
-	t := targetAt(snap, u.FsPath(), snap.mapper.offset(params.Position))
+	t := targetAt(snap, snap.mapper.offset(params.Position))
 	if t == nil {
 		return nil, nil
 	}

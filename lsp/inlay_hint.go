@@ -16,12 +16,12 @@ import (
 // statement of each critical section and at every statement that touches
 // a root or guarded data (graph calls, guarded accesses), one per line.
 func (s *Server) InlayHint(ctx context.Context, params *protocol.InlayHintParams) ([]protocol.InlayHint, error) {
-	snap, u, err := s.snapshotFor(ctx, params.TextDocument)
+	snap, _, err := s.snapshotFor(ctx, params.TextDocument)
 	if err != nil {
 		return nil, err
 	}
 	snap = snap.navigable()
-	path := u.FsPath()
+	path := snap.path
 	lo, hi := snap.mapper.offset(params.Range.Start), snap.mapper.offset(params.Range.End)
 	held := make([]analysis.HeldRange, 0, len(snap.result.Held))
 	for _, h := range snap.result.Held {

@@ -23,7 +23,6 @@ type document struct {
 	path    string
 	version int32
 	text    []byte
-	edited  time.Time // when the last change arrived
 
 	gen       int                // bumped by every schedule; an analysis publishes only if still current
 	cancelRun context.CancelFunc // the pending analysis, if any
@@ -38,6 +37,8 @@ type document struct {
 
 // snapshot is the analysis of one document version.
 type snapshot struct {
+	uri      uri.URI
+	path     string // the document's file path, as cparse spans name it
 	version  int32
 	text     []byte
 	file     *cparse.File
@@ -103,6 +104,7 @@ func (s *Server) schedule(u uri.URI, delay time.Duration) {
 			}
 		}
 		snap := s.analyze(ctx, parser, path, version, text, overlay, utf8, timeout)
+		snap.uri, snap.path = u, path
 		if ctx.Err() != nil {
 			return
 		}

@@ -9,12 +9,12 @@ import (
 
 // DocumentSymbol lists locks, roots and guarded data.
 func (s *Server) DocumentSymbol(ctx context.Context, params *protocol.DocumentSymbolParams) (protocol.DocumentSymbolResult, error) {
-	snap, u, err := s.snapshotFor(ctx, params.TextDocument)
+	snap, _, err := s.snapshotFor(ctx, params.TextDocument)
 	if err != nil {
 		return nil, err
 	}
 	snap = snap.navigable()
-	path := u.FsPath()
+	path := snap.path
 	var syms protocol.DocumentSymbolSlice
 	for _, l := range snap.result.Locks {
 		if l.Span.File == path {

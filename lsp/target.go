@@ -25,7 +25,8 @@ func width(sp cparse.Span) int { return sp.End.Offset - sp.Start.Offset }
 // targetAt finds the innermost lock or guarded object at a byte offset:
 // uses recorded by the analysis, then declarations, then the root argument
 // of a graph call whose name is under the cursor.
-func targetAt(snap *snapshot, path string, off int) *target {
+func targetAt(snap *snapshot, off int) *target {
+	path := snap.path
 	if snap.result == nil {
 		return nil
 	}

@@ -3,10 +3,12 @@ package lsp
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
-	"time"
 
 	"go.lsp.dev/protocol"
+	"go.lsp.dev/uri"
 )
 
 func (s *Server) DidOpen(ctx context.Context, params *protocol.DidOpenTextDocumentParams) error {
@@ -16,7 +18,7 @@ func (s *Server) DidOpen(ctx context.Context, params *protocol.DidOpenTextDocume
 		old.cancel()
 		old.cancelVerifyRun()
 	}
-	s.docs[u] = &document{uri: u, path: u.FsPath(), version: params.TextDocument.Version, text: []byte(params.TextDocument.Text)}
+	s.docs[u] = &document{uri: u, path: docPath(u), version: params.TextDocument.Version, text: []byte(params.TextDocument.Text)}
 	s.mu.Unlock()
 	s.schedule(u, 0)
 	return nil
@@ -47,14 +49,15 @@ func (s *Server) DidChange(ctx context.Context, params *protocol.DidChangeTextDo
 			text = next
 		}
 	}
-	// The first edit after a pause is analysed at once; edits that follow
-	// closely (typing) wait for the debounce, so a burst costs one analysis.
+	// An edit made while nothing is pending is analysed at once (clangd's
+	// rule: the rebuild rate adapts to the rebuild time); an edit arriving
+	// while an analysis is still pending or running is part of a burst and
+	// waits for the debounce, so the burst costs one more analysis.
 	delay := s.opts.Debounce
-	now := time.Now()
-	if now.Sub(d.edited) > 2*s.opts.Debounce {
+	if d.result != nil {
 		delay = 0
 	}
-	d.text, d.version, d.verifier, d.edited = text, params.TextDocument.Version, nil, now
+	d.text, d.version, d.verifier = text, params.TextDocument.Version, nil
 	d.cancelVerifyRun() // its verdicts would be for text that no longer exists
 	var dependents []*document
 	if strings.HasSuffix(d.path, ".h") {
@@ -112,4 +115,22 @@ func (s *Server) DidClose(ctx context.Context, params *protocol.DidCloseTextDocu
 	s.pubMu.Lock()
 	defer s.pubMu.Unlock()
 	return s.client.PublishDiagnostics(ctx, &protocol.PublishDiagnosticsParams{URI: u, Diagnostics: []protocol.Diagnostic{}})
+}
+
+// docPath is the absolute path cparse knows a document by: its file path,
+// or for an unsaved buffer (untitled:, other schemes) a path under the
+// temporary directory that no file on disk shadows.
+func docPath(u uri.URI) string {
+	if u.Scheme() == "file" {
+		if p, err := filepath.Abs(u.FsPath()); err == nil {
+			return p
+		}
+	}
+	name := strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == ':' {
+			return '_'
+		}
+		return r
+	}, string(u))
+	return filepath.Join(os.TempDir(), "bpf-lsp-buffers", name)
 }

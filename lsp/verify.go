@@ -69,26 +69,31 @@ func (s *Server) verifyDocument(ctx context.Context, u uri.URI) (string, error) 
 	}
 	clang, parser, progress := s.settings.ClangPath, s.parser, s.caps.progress
 	s.mu.Unlock()
+	if u.Scheme() != "file" {
+		return "", fmt.Errorf("verify %s: only saved files can be compiled and loaded", u)
+	}
+	path := u.FsPath()
+	name := filepath.Base(path)
 
 	if progress {
 		token := protocol.String("bpf-lsp-verify-" + string(u))
 		if err := s.client.WorkDoneProgressCreate(ctx, &protocol.WorkDoneProgressCreateParams{Token: token}); err == nil {
 			s.progress(ctx, token, &protocol.WorkDoneProgressBegin{Kind: "begin", Title: "Verifying against the kernel",
-				Message: ptr(filepath.Base(u.FsPath()))})
+				Message: ptr(name)})
 			defer s.progress(context.WithoutCancel(ctx), token, &protocol.WorkDoneProgressEnd{Kind: "end"})
 		}
 	}
-	results, err := verifier.Run(ctx, verifier.Options{Clang: clang, Parser: parser}, []string{u.FsPath()})
+	results, err := verifier.Run(ctx, verifier.Options{Clang: clang, Parser: parser}, []string{path})
 	var capErr *verifier.CapabilityError
 	if errors.As(err, &capErr) {
 		s.logToClient(ctx, protocol.MessageTypeWarning, "bpf-lsp cannot run the kernel cross-check: "+capErr.Msg)
 		return capErr.Msg, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("verify %s: %w", filepath.Base(u.FsPath()), err)
+		return "", fmt.Errorf("verify %s: %w", name, err)
 	}
 	if ctx.Err() != nil {
-		return "", fmt.Errorf("verify %s: %w", filepath.Base(u.FsPath()), ctx.Err())
+		return "", fmt.Errorf("verify %s: %w", name, ctx.Err())
 	}
 	var lines []string
 	for _, r := range results {
