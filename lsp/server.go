@@ -36,6 +36,8 @@ type Server struct {
 	opts   Options
 	ctx    context.Context // the session's lifetime; background work derives from it
 
+	calls *inFlight // requests being handled, by id, for $/cancelRequest
+
 	// parseSlots bounds concurrent analyses (one per CPU): a burst of edits
 	// to several files must not start a parse per edit.
 	parseSlots chan struct{}
@@ -105,6 +107,7 @@ func newServer(opts Options) *Server {
 		opts.ParseTimeout = defaultParseTimeout
 	}
 	s := &Server{log: opts.Logger, opts: opts, settings: opts.Settings, docs: map[uri.URI]*document{},
+		calls:    &inFlight{cancel: map[jsonrpc2.ID]context.CancelFunc{}},
 		exitCode: make(chan int, 1), parseSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))}
 	s.parser = newParser(opts.Settings)
 	return s
@@ -120,10 +123,9 @@ func (s *Server) serveWith(ctx context.Context, rw io.ReadWriteCloser, h jsonrpc
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	s.ctx = ctx
-	calls := &inFlight{cancel: map[jsonrpc2.ID]context.CancelFunc{}}
-	handler := calls.wrap(s.safe(h))
+	handler := s.calls.wrap(s.safe(h))
 	stream := tolerantStream{Stream: jsonrpc2.NewStream(rw), log: s.log}
-	s.conn = jsonrpc2.NewConn(stream, jsonrpc2.WithCodec(codec{}), jsonrpc2.WithPreempter(cancelPreempter{cancel: calls.cancelID, log: s.log}))
+	s.conn = jsonrpc2.NewConn(stream, jsonrpc2.WithCodec(codec{}), jsonrpc2.WithPreempter(cancelPreempter{cancel: s.calls.cancelID, log: s.log}))
 	s.client = protocol.ClientDispatcher(s.conn)
 	s.conn.Go(ctx, handler)
 	select {
