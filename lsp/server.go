@@ -17,6 +17,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"time"
 
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
@@ -141,7 +142,19 @@ func (s *Server) serveWith(ctx context.Context, rw io.ReadWriteCloser, h jsonrpc
 		}
 		return 1
 	case code := <-s.exitCode:
-		s.conn.Close()
+		// Closing the connection waits for its reader, which may sit in a
+		// read of stdin forever (an editor need not close it after exit):
+		// give it a moment, then end the session regardless.
+		closed := make(chan struct{})
+		go func() {
+			s.conn.Close()
+			close(closed)
+		}()
+		select {
+		case <-closed:
+		case <-time.After(200 * time.Millisecond):
+			s.log.Debug("exit: the stream is still open; leaving it")
+		}
 		return code
 	}
 }

