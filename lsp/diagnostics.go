@@ -72,6 +72,9 @@ func (s *Server) diagnostic(snap *snapshot, fd analysis.Finding) protocol.Diagno
 		CodeDescription: ruleDoc(fd.Code),
 		Source:          protocol.NewOptional(source),
 	}
+	if len(fd.Fixes) > 0 {
+		msg += " (fix available)"
+	}
 	for _, r := range fd.Related {
 		if s.caps.related {
 			d.RelatedInformation = append(d.RelatedInformation, protocol.DiagnosticRelatedInformation{
@@ -80,9 +83,6 @@ func (s *Server) diagnostic(snap *snapshot, fd analysis.Finding) protocol.Diagno
 			// Without relatedInformation the notes go in the message, as clangd does.
 			msg += "\n" + s.noteLocation(path, r.Span) + r.Message
 		}
-	}
-	if len(fd.Fixes) > 0 {
-		msg += " (fix available)"
 	}
 	d.Message = protocol.String(msg)
 	return d
