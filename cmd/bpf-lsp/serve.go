@@ -56,7 +56,10 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	// Parsing allocates a lot of short-lived memory; collecting less often
 	// trades a little heap for latency (RSS stays well under 150 MB).
-	debug.SetGCPercent(200)
+	// GOGC/GOMEMLIMIT in the environment still win.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+	}
 	lsp.Version = version
 	return lsp.Serve(context.Background(), stdio{stdin, stdout}, lsp.Options{
 		Logger:   slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})),
