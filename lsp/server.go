@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -165,7 +166,9 @@ func (s *Server) serveWith(ctx context.Context, rw io.ReadWriteCloser, h jsonrpc
 // request gets MethodNotFound and an unknown notification is ignored.
 func (s *Server) safe(next jsonrpc2.Handler) jsonrpc2.Handler {
 	return func(ctx context.Context, req *jsonrpc2.Request) (result any, err error) {
-		method := req.Method()
+		// Request strings may borrow the read buffer, which jsonrpc2.Async
+		// hands back to the reader: keep a copy for the logs below.
+		method := strings.Clone(req.Method())
 		isCall := req.IsCall()
 		defer func() {
 			if r := recover(); r != nil {
@@ -235,7 +238,7 @@ func (f *inFlight) wrap(next jsonrpc2.Handler) jsonrpc2.Handler {
 		if !req.IsCall() {
 			return next(ctx, req)
 		}
-		id := req.ID()
+		id := ownedID(req.ID())
 		cctx, cancel := context.WithCancel(jsonrpc2.DetachContext(ctx))
 		f.mu.Lock()
 		f.cancel[id] = cancel
@@ -248,6 +251,15 @@ func (f *inFlight) wrap(next jsonrpc2.Handler) jsonrpc2.Handler {
 		}()
 		return next(requestContext{Context: cctx, req: ctx}, req)
 	}
+}
+
+// ownedID copies a string id out of the read buffer: it outlives the
+// handler's synchronous part as a map key.
+func ownedID(id jsonrpc2.ID) jsonrpc2.ID {
+	if str, ok := id.StringValue(); ok {
+		return jsonrpc2.NewStringID(strings.Clone(str))
+	}
+	return id
 }
 
 func (f *inFlight) cancelID(id jsonrpc2.ID) {
