@@ -104,17 +104,16 @@ func TestHoverAndDefinition(t *testing.T) {
 	c := startServer(t, clientOptions{})
 	path, src := fixture(t, "flows.bpf.c")
 	u := c.open(path, src)
-	if got := codes(c.waitDiags(u, 1)); len(got) != 1 || !strings.HasPrefix(got[0], "BL208@") {
+	diags := c.waitDiags(u, 1)
+	if got := codes(diags); len(got) != 1 || !strings.HasPrefix(got[0], "BL208@") {
 		t.Fatalf("diagnostics %v, want one BL208", got)
 	}
 	lockLine, _ := lineOf(t, src, "struct bpf_spin_lock lock;")
 
-	// Unlocked write in account(): the lock, why, and that it is not held.
+	// The unlocked write in account() (where the finding is): the lock,
+	// why, and that it is not held.
+	unlocked := int(diags[0].Range.Start.Line)
 	lines := strings.Split(src, "\n")
-	unlocked := slices.IndexFunc(lines, func(l string) bool { return l == "\tf->bytes += skb->len;" })
-	if i := slices.Index(lines[unlocked+1:], "\tf->bytes += skb->len;"); i >= 0 {
-		unlocked += i + 1 // the second one is account()'s
-	}
 	col := strings.Index(lines[unlocked], "bytes")
 	h := c.hover(u, unlocked, col)
 	for _, want := range []string{"Guarded by **`flow.lock`**", "explicit __guarded_by(lock)", "is **not held**"} {
