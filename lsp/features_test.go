@@ -3,7 +3,9 @@ package lsp
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -313,4 +315,29 @@ func TestUntitledBuffer(t *testing.T) {
 	if rel := d[0].RelatedInformation; len(rel) == 0 || rel[0].Location.URI != u {
 		t.Errorf("related location %+v, want in %s", rel, u)
 	}
+}
+
+// Unsaved header text is what including documents see: editing an open
+// header re-analyses the other open documents.
+func TestOpenHeaderEditReanalysesIncluders(t *testing.T) {
+	c := startServer(t, clientOptions{})
+	path, src := fixture(t, "timers.bpf.c")
+	header := filepath.Join(filepath.Dir(path), "policy.h")
+	if err := os.WriteFile(header, []byte("/* on disk: nothing */\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src = strings.Replace(src, "#include \"bpf_lsp.h\"\n", "#include \"bpf_lsp.h\"\n#include \"policy.h\"\n", 1)
+	src = strings.Replace(src, "\tbpf_rbtree_add(&wheel, &t->by_deadline, earlier);\n",
+		"#ifdef ARM_LOCKED\n\tbpf_spin_lock(&wheel_lock);\n#endif\n\tbpf_rbtree_add(&wheel, &t->by_deadline, earlier);\n#ifdef ARM_LOCKED\n\tbpf_spin_unlock(&wheel_lock);\n#endif\n", 1)
+	h := c.open(header, "#define ARM_LOCKED 1\n")
+	u := c.open(path, src)
+	if d := c.waitDiags(u, 1); len(d) != 0 {
+		t.Fatalf("with the open header's ARM_LOCKED: %v", codes(d))
+	}
+	c.change(h, 2, "/* ARM_LOCKED dropped */\n")
+	c.waitFor("the includer re-analysed with the edited header", func() bool {
+		p := c.diags[u]
+		last := p[len(p)-1].Diagnostics
+		return len(last) == 1 && codeOf(last[0]) == "BL201"
+	})
 }
