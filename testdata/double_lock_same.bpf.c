@@ -1,4 +1,6 @@
 // kernel: reject
+// Taking the lock that is already held: the kernel refuses the second
+// bpf_spin_lock as a call under a lock (a real deadlock at run time).
 #include "bpf_lsp.h"
 
 private(A) struct bpf_spin_lock glock;

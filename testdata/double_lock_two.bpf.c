@@ -1,4 +1,6 @@
 // kernel: reject
+// Only one bpf_spin_lock may be held at a time, even for two unrelated
+// sections.
 #include "bpf_lsp.h"
 
 private(A) struct bpf_spin_lock a_lock;

@@ -1,4 +1,5 @@
 // kernel: reject
+// bpf_printk is a helper call: print after the unlock, from a copy.
 #include "bpf_lsp.h"
 
 private(A) struct bpf_spin_lock glock;

@@ -1,4 +1,5 @@
 // kernel: reject
+// The unlock names another section's lock than the one taken.
 #include "bpf_lsp.h"
 
 private(A) struct bpf_spin_lock a_lock;

@@ -1,4 +1,5 @@
 // kernel: reject
+// An unlock with no lock taken on the path to it.
 #include "bpf_lsp.h"
 
 private(A) struct bpf_spin_lock glock;
