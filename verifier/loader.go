@@ -360,7 +360,7 @@ func loadProgram(p *ebpf.ProgramSpec, insns asm.Instructions, funcInfos, lineInf
 			insns:    uint64(uintptr(unsafe.Pointer(&code.Bytes()[0]))),
 			license:  uint64(uintptr(unsafe.Pointer(&license[0]))),
 			logLevel: 1, logSize: uint32(logSize), logBuf: uint64(uintptr(unsafe.Pointer(&logBuf[0]))),
-			progName: objName(p.Name), expectedAttachType: uint32(p.AttachType), progBTFFD: uint32(btfFD),
+			progFlags: p.Flags, progName: objName(p.Name), expectedAttachType: uint32(p.AttachType), progBTFFD: uint32(btfFD),
 		}
 		if len(funcInfos) > 0 {
 			attr.funcInfoRecSize, attr.funcInfo, attr.funcInfoCnt = 8, uint64(uintptr(unsafe.Pointer(&funcInfos[0]))), uint32(len(funcInfos)/8)
