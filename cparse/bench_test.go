@@ -2,6 +2,7 @@ package cparse
 
 import (
 	"context"
+	"github.com/bpf-lsp/bpf-lsp/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,13 +15,13 @@ import (
 func vmlinuxProgram(tb testing.TB, body string) string {
 	tb.Helper()
 	if _, err := exec.LookPath("bpftool"); err != nil {
-		tb.Skip("bpftool not installed (apt-get install bpftool): needed to generate vmlinux.h")
+		testenv.Skip(tb, "bpftool not installed (apt-get install bpftool): needed to generate vmlinux.h")
 	}
 	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
-		tb.Skip("/sys/kernel/btf/vmlinux missing: the kernel has no BTF")
+		testenv.Skip(tb, "/sys/kernel/btf/vmlinux missing: the kernel has no BTF")
 	}
 	if _, err := os.Stat("/usr/include/bpf/bpf_helpers.h"); err != nil {
-		tb.Skip("libbpf headers missing (apt-get install libbpf-dev)")
+		testenv.Skip(tb, "libbpf headers missing (apt-get install libbpf-dev)")
 	}
 	dir := vmlinuxDir(tb)
 	path := filepath.Join(dir, "prog.bpf.c")
@@ -43,7 +44,7 @@ func vmlinuxDir(tb testing.TB) string {
 	}
 	out, err := exec.Command("bpftool", "btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "c").Output()
 	if err != nil {
-		tb.Skipf("bpftool btf dump failed: %v", err)
+		testenv.Skip(tb, "bpftool btf dump failed: %v", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "vmlinux.h"), out, 0o644); err != nil {
 		tb.Fatal(err)

@@ -3,6 +3,7 @@ package lsp
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/bpf-lsp/bpf-lsp/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -216,11 +217,11 @@ func TestInlayHintsAndSymbols(t *testing.T) {
 // $/progress around the check.
 func TestVerifyOnSave(t *testing.T) {
 	if err := verifier.Probe(); err != nil {
-		t.Skip("cannot load BPF programs here: ", err)
+		testenv.Skip(t, "cannot load BPF programs here: %v", err)
 	}
 	if _, err := exec.LookPath("clang-19"); err != nil {
 		if _, err := exec.LookPath("clang"); err != nil {
-			t.Skip("no clang-19 or clang to compile the program")
+			testenv.Skip(t, "no clang-19 or clang to compile the program")
 		}
 	}
 	caps := map[string]any{
@@ -279,7 +280,7 @@ func TestVerifyOnSave(t *testing.T) {
 // The editors' "Verify this file against the kernel" command.
 func TestVerifyCommand(t *testing.T) {
 	if err := verifier.Probe(); err != nil {
-		t.Skip("cannot load BPF programs here: ", err)
+		testenv.Skip(t, "cannot load BPF programs here: %v", err)
 	}
 	c := startServer(t, clientOptions{})
 	path, src := fixture(t, "timers.bpf.c")

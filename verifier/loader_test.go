@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"context"
+	"github.com/bpf-lsp/bpf-lsp/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,10 +17,10 @@ import (
 func needKernel(t *testing.T) {
 	t.Helper()
 	if _, err := clangPath(""); err != nil {
-		t.Skip(err)
+		testenv.Skip(t, "%v", err)
 	}
 	if err := Probe(); err != nil {
-		t.Skip(err)
+		testenv.Skip(t, "%v", err)
 	}
 }
 
@@ -109,7 +110,7 @@ char _license[] SEC("license") = "GPL";
 
 func TestCompileErrorIsReported(t *testing.T) {
 	if _, err := exec.LookPath("clang-19"); err != nil {
-		t.Skip("clang-19 not installed")
+		testenv.Skip(t, "clang-19 not installed")
 	}
 	needKernel(t)
 	path := filepath.Join(t.TempDir(), "broken.bpf.c")
