@@ -19,7 +19,7 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
 	echo "install-deps: installing ${need[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+	apt-get install -y -qq "${need[@]}" >/dev/null
 else
 	echo "install-deps: missing ${need[*]} (run as root with apt-get to install); tests needing them will skip" >&2
 fi
