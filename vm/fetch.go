@@ -28,9 +28,9 @@ func imagePath(cacheDir string, k kernels.Kernel) string {
 	return filepath.Join(cacheDir, "images", k.Package+"_"+k.DebVersion, "vmlinuz")
 }
 
-// fetchImage returns the path of k's image, downloading it when it is not
+// FetchImage returns the path of k's image, downloading it when it is not
 // cached. A missing apt-get or dpkg-deb is a *verifier.CapabilityError.
-func fetchImage(ctx context.Context, cacheDir string, k kernels.Kernel) (string, error) {
+func FetchImage(ctx context.Context, cacheDir string, k kernels.Kernel) (string, error) {
 	img := imagePath(cacheDir, k)
 	if _, err := os.Stat(img); err == nil {
 		return img, nil

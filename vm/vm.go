@@ -110,7 +110,7 @@ func Run(ctx context.Context, opts Options, ks []kernels.Kernel, objs []Object) 
 		}
 		if len(todo) > 0 {
 			opts.Progress("fetching kernel " + k.Version)
-			img, err := fetchImage(ctx, opts.CacheDir, k)
+			img, err := FetchImage(ctx, opts.CacheDir, k)
 			if err != nil {
 				return out, err
 			}
