@@ -23,11 +23,12 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	clang := fs.String("clang", "", "the C compiler to use (`path`); default clang-19, then clang")
 	format := fs.String("format", "text", "output `format`: text or json")
 	logFile := fs.String("log", "", "parse a saved verifier log `file` (bpftool -d, veristat, libbpf) instead of loading programs")
+	kernelList := fs.String("kernels", "", "verify on these kernels under qemu (`list`: 5.10,6.1,6.12,7.3 or all) and print the program × kernel matrix")
 	paths, code, ok := parseArgs(fs, args)
 	if !ok {
 		return code
 	}
-	if *format != "text" && *format != "json" {
+	if *format != "text" && *format != "json" && !(*kernelList != "" && *format == "sarif") {
 		fmt.Fprintf(stderr, "bpf-lsp verify: unknown format %q (want text or json)\n", *format)
 		return 2
 	}
@@ -54,6 +55,9 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	parser := cparse.NewParser(cf.parserOptions(""))
+	if *kernelList != "" {
+		return runMatrix(ctx, *kernelList, *clang, *format, parser, files, stdout, stderr)
+	}
 	results, err := verifier.Run(ctx, verifier.Options{Clang: *clang, Parser: parser}, files)
 	var capErr *verifier.CapabilityError
 	if errors.As(err, &capErr) {
