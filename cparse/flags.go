@@ -1,7 +1,6 @@
 package cparse
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -139,27 +138,15 @@ func loadDatabase(path, file string) (flagSet, error) {
 		fs.Source = path
 		return fs, nil
 	}
-	var entries []compileEntry
-	if err := json.Unmarshal(data, &entries); err != nil {
-		return flagSet{}, fmt.Errorf("%s: %w", path, err)
+	cmds, err := ReadCompileCommands(path)
+	if err != nil {
+		return flagSet{}, err
 	}
-	for _, e := range entries {
-		dir := e.Directory
-		if !filepath.IsAbs(dir) {
-			dir = filepath.Join(filepath.Dir(path), dir)
-		}
-		f := e.File
-		if !filepath.IsAbs(f) {
-			f = filepath.Join(dir, f)
-		}
-		if filepath.Clean(f) != filepath.Clean(file) {
+	for _, c := range cmds {
+		if c.File != filepath.Clean(file) {
 			continue
 		}
-		args := e.Arguments
-		if len(args) == 0 {
-			args = splitCommand(e.Command)
-		}
-		fs := parseFlags(args, dir)
+		fs := parseFlags(c.Args, c.Directory)
 		fs.Source = path
 		return fs, nil
 	}
