@@ -17,6 +17,13 @@
 #ifndef BPF_LSP_H
 #define BPF_LSP_H
 
+/* Defined by vmlinux.h and by <linux/bpf.h> of kernels 6.3+. */
+struct bpf_list_head;
+struct bpf_list_node;
+struct bpf_rb_root;
+struct bpf_rb_node;
+struct bpf_res_spin_lock;
+
 /* A named data section: the globals in one section share one allocation,
  * so one bpf_spin_lock in it guards the bpf_rb_root/bpf_list_head there. */
 #ifndef private
