@@ -1,6 +1,7 @@
 package cparse
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -138,15 +139,27 @@ func loadDatabase(path, file string) (flagSet, error) {
 		fs.Source = path
 		return fs, nil
 	}
-	cmds, err := ReadCompileCommands(path)
-	if err != nil {
-		return flagSet{}, err
+	var entries []compileEntry
+	if err := json.Unmarshal(data, &entries); err != nil {
+		return flagSet{}, fmt.Errorf("%s: %w", path, err)
 	}
-	for _, c := range cmds {
-		if c.File != filepath.Clean(file) {
+	for _, e := range entries {
+		dir := e.Directory
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(filepath.Dir(path), dir)
+		}
+		f := e.File
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(dir, f)
+		}
+		if filepath.Clean(f) != filepath.Clean(file) {
 			continue
 		}
-		fs := parseFlags(c.Args, c.Directory)
+		args := e.Arguments
+		if len(args) == 0 {
+			args = splitCommand(e.Command)
+		}
+		fs := parseFlags(args, dir)
 		fs.Source = path
 		return fs, nil
 	}
