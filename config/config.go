@@ -70,10 +70,11 @@ type CompileFlags struct {
 	Remove []string `yaml:"remove"`
 }
 
-// Verify holds the kernel cross-check's options.
+// Verify holds the kernel cross-check's options. It has no compiler key on
+// purpose: verify runs only the compiler the user named (--clang, the
+// editor's clangPath), never one named by a file in the workspace.
 type Verify struct {
-	Clang  string `yaml:"clang"`  // the compiler ("" = clang-19, then clang)
-	OnSave *bool  `yaml:"onSave"` // the server's verifyOnSave default
+	OnSave *bool `yaml:"onSave"` // the server's verifyOnSave default
 }
 
 // Parse reads a config from data; path names it in errors and anchors its
