@@ -193,7 +193,11 @@ func (a *analyzer) unlock(st *state, c *cparse.Call, res bool, m mode) {
 			a.report(codeUnlockWithoutLock, c.NameSpan, fmt.Sprintf("%s of '%s', which is not held", name, l.Name), m,
 				strings.TrimSuffix(name, "_unlock")+"_unlock without taking a lock")
 		} else {
-			a.report(codeUnlockDifferent, c.NameSpan, fmt.Sprintf("%s of '%s', but the lock held is '%s'", name, l.Name, held.lock.Name), m,
+			msg := fmt.Sprintf("%s of '%s', but the lock held is '%s'", name, l.Name, held.lock.Name)
+			if held.lock == l {
+				msg = fmt.Sprintf("%s of '%s', but the lock held is '%s': the same field of another allocation (every lookup or allocation is its own)", name, lockDisplay(c.Args[0]), held.expr)
+			}
+			a.report(codeUnlockDifferent, c.NameSpan, msg, m,
 				related(held.takenAt, fmt.Sprintf("'%s' taken here", held.lock.Name)), strings.TrimSuffix(name, "_unlock")+"_unlock of different lock")
 			// The program meant to release the lock it holds: carry on as if
 			// it had, so this one bug is reported once.
@@ -240,6 +244,10 @@ func (a *analyzer) graph(st *state, c *cparse.Call, pe *cc.PostfixExpression, ar
 				a.report(codeUseAfterUnlock, c.Args[op.node].Span, fmt.Sprintf("'%s' (from %s) is passed to %s after the lock was released", strings.TrimPrefix(c.Args[op.node].Text, "&"), o.from, name), m,
 					related(o.unlockAt, "lock released here"))
 				o.invalid = false
+			}
+			if op.consumes && !o.maybeNull && !o.invalid && (o.ref == refNonOwning || o.released) {
+				a.report(codeNodeNotOwned, c.Args[op.node].Span, fmt.Sprintf("'%s' (from %s) is not owned here: %s takes ownership of the node, and this pointer gave it up already", strings.TrimPrefix(c.Args[op.node].Text, "&"), o.from, name), m,
+					related(o.acquired, "obtained here"))
 			}
 			if op.consumes && o.ref == refOwning {
 				// The collection owns it now; the pointer stays usable,

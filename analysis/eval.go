@@ -398,7 +398,9 @@ func (a *analyzer) ref(st *state, span cparse.Span, l *Lock, g *Guarded, m mode)
 		r.Held = intersectLocks(r.Held, locks)
 		return
 	}
-	a.refs[span] = &Ref{Span: span, Lock: l, Guarded: g, Held: locks}
+	r := &Ref{Span: span, Lock: l, Guarded: g, Held: locks}
+	a.refs[span] = r
+	a.checkProgType(r, m)
 }
 
 // text returns the source text of a span of the main file.
@@ -451,8 +453,13 @@ func (a *analyzer) placeOf(st *state, e cc.ExpressionNode) (place, bool) {
 	return place{}, false
 }
 
+// isArray reports whether e names an array (not a pointer: p[i] is memory
+// the analysis does not track).
 func isArray(e cc.ExpressionNode) bool {
 	t := e.Type()
+	if d := localVar(unparen(e)); d != nil {
+		t = d.Type()
+	}
 	return t != nil && t.Kind() == cc.Array
 }
 

@@ -213,7 +213,6 @@ func (a *analyzer) cfgOf(fn *cparse.Func) *cfg {
 
 // reportIncomplete says that a program's analysis hit its budget.
 func (a *analyzer) reportIncomplete(fn *cparse.Func) {
-	span := a.span(fn.Def.Declarator)
-	a.findings = append(a.findings, Finding{Code: codeNotChecked, Severity: SevInfo, Span: span, Func: fn.Name,
+	a.findings = append(a.findings, Finding{Code: codeNotChecked, Severity: SevInfo, Span: fn.Span, Func: fn.Name,
 		Message: fmt.Sprintf("analysis of %s stopped after %d steps; findings in %s may be incomplete", fn.Name, a.steps, fn.Name)})
 }

@@ -34,7 +34,9 @@ type analyzer struct {
 	steps      int
 	pruned     int
 	incomplete bool
-	stats      Stats
+	// progTypeReported: the program's type was found wrong already.
+	progTypeReported bool
+	stats            Stats
 }
 
 // span memoises File.SpanOf: exploration visits each node many times, and
@@ -154,13 +156,22 @@ func (a *analyzer) bind(st *state, p place, v value) {
 		delete(st.nums, p.d)
 	}
 	switch {
-	case v.isNull:
-		st.ptrs[p] = st.fresh(objState{isNull: true})
+	case p.path == "" && !isPointer(p.d):
+		if v.num.known || v.num.nonZero {
+			st.nums[p.d] = v.num
+		}
 	case v.obj != noObj:
 		st.ptrs[p] = v.obj
-	case p.path == "" && (v.num.known || v.num.nonZero):
-		st.nums[p.d] = v.num
+	case v.isNull:
+		st.ptrs[p] = st.fresh(objState{isNull: true})
 	}
+}
+
+// isPointer reports whether a local holds a pointer (elements and members
+// of aggregates are taken as pointers: only pointers are stored there).
+func isPointer(d *cc.Declarator) bool {
+	t := d.Type()
+	return t == nil || t.Kind() == cc.Ptr || t.Kind() == cc.Array
 }
 
 // exit checks what must be true when a function returns: no lock held (for

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -29,7 +30,12 @@ func Run(f *cparse.File) *Result {
 		if !entry && called[fn.Name] {
 			continue // analysed where it is called, in the caller's state
 		}
-		a.prog, a.steps, a.incomplete = fn, 0, false
+		a.prog, a.steps, a.incomplete, a.progTypeReported = fn, 0, false, false
+		if inlineAsmOnly(fn) {
+			a.findings = append(a.findings, Finding{Code: codeNotChecked, Severity: SevInfo, Span: fn.Span, Func: fn.Name,
+				Message: fmt.Sprintf("%s is written in inline assembly: bpf-lsp cannot check it from C (bpf-lsp verify asks the kernel)", fn.Name)})
+			continue
+		}
 		in := newState()
 		bindParams(in, fn, entryArgs(in, fn), a)
 		a.analyzeFunc(fn, in, mode{entry: entry})
@@ -78,6 +84,23 @@ func entryArgs(st *state, fn *cparse.Func) []value {
 		vals = append(vals, value{obj: st.fresh(objState{})})
 	}
 	return vals
+}
+
+// inlineAsmOnly reports whether fn's body is only asm statements (a
+// __naked program).
+func inlineAsmOnly(fn *cparse.Func) bool {
+	n := 0
+	for l := fn.Def.CompoundStatement.BlockItemList; l != nil; l = l.BlockItemList {
+		it := l.BlockItem
+		if it == nil {
+			continue
+		}
+		if it.Case != cc.BlockItemStmt || it.Statement == nil || it.Statement.Case != cc.StatementAsm {
+			return false
+		}
+		n++
+	}
+	return n > 0
 }
 
 // calledFuncs lists the functions called or passed as callbacks somewhere.
