@@ -134,7 +134,7 @@ func (a *analyzer) lock(st *state, c *cparse.Call, pe *cc.PostfixExpression, res
 	name := displayName(c)
 	if m.callback {
 		a.report(codeLockInCallback, c.NameSpan, fmt.Sprintf("%s inside the rbtree callback '%s', which already runs with the tree's lock held", name, m.fn.Name), m,
-			"can't spin_lock in rbtree cb")
+			kernelCallUnderLock)
 		return value{}
 	}
 	if h, ok := st.held[key]; ok && res && h.res {
@@ -171,14 +171,14 @@ func (a *analyzer) unlock(st *state, c *cparse.Call, res bool, m mode) {
 	name := displayName(c)
 	if m.callback {
 		a.report(codeLockInCallback, c.NameSpan, fmt.Sprintf("%s inside the rbtree callback '%s', which must return with the tree's lock still held", name, m.fn.Name), m,
-			"can't spin_unlock in rbtree cb")
+			kernelCallUnderLock)
 		return
 	}
 	h, ok := st.held[key]
 	switch {
 	case ok && !h.taken():
 		a.report(codeResLockMisuse, c.NameSpan, fmt.Sprintf("%s of '%s', but the result of bpf_res_spin_lock was not checked: it returns non-zero when it did not take the lock", name, l.Name), m,
-			related(h.takenAt, "taken here"))
+			related(h.takenAt, "taken here"), strings.TrimSuffix(name, "_unlock")+"_unlock without taking a lock")
 	case ok && res:
 		for _, o := range st.held {
 			if o.res && o.order > h.order {
@@ -238,7 +238,7 @@ func (a *analyzer) graph(st *state, c *cparse.Call, pe *cc.PostfixExpression, ar
 			switch {
 			case o.maybeNull:
 				a.report(codeRefUnchecked, c.Args[op.node].Span, fmt.Sprintf("'%s' (from %s) may be NULL when passed to %s: check it first", strings.TrimPrefix(c.Args[op.node].Text, "&"), o.from, name), m,
-					related(o.acquired, "obtained here"))
+					related(o.acquired, "obtained here"), o.nullKernel())
 				o.maybeNull = false
 			case o.invalid:
 				a.report(codeUseAfterUnlock, c.Args[op.node].Span, fmt.Sprintf("'%s' (from %s) is passed to %s after the lock was released", strings.TrimPrefix(c.Args[op.node].Text, "&"), o.from, name), m,
@@ -335,7 +335,7 @@ func (a *analyzer) release(st *state, v value, e cc.ExpressionNode, m mode) {
 	if o.maybeNull {
 		span := a.span(e)
 		a.report(codeRefUnchecked, span, fmt.Sprintf("'%s' (from %s) may be NULL when dropped: check it first", a.text(span), o.from), m,
-			related(o.acquired, "obtained here"))
+			related(o.acquired, "obtained here"), o.nullKernel())
 	}
 	o.released, o.maybeNull = true, false
 	st.objs[v.obj] = o

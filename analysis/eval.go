@@ -379,7 +379,7 @@ func (a *analyzer) deref(st *state, v value, e cc.ExpressionNode, m mode) {
 		o.invalid = false
 	case o.maybeNull:
 		a.report(codeRefUnchecked, span, fmt.Sprintf("'%s' (from %s) may be NULL here: check it before use", a.text(span), o.from), m,
-			related(o.acquired, "obtained here"))
+			related(o.acquired, "obtained here"), o.nullKernel())
 		o.maybeNull = false
 	default:
 		return

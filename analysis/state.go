@@ -65,6 +65,20 @@ func (o objState) owes() bool {
 	return o.ref == refOwning && !o.released && !o.isNull && !o.escaped
 }
 
+// kernelCallUnderLock is the 6.18 wording for any call the lock forbids,
+// lock calls inside an rbtree callback included (the callback runs with
+// the lock held, so this check fires first).
+const kernelCallUnderLock = "function calls are not allowed while holding a lock"
+
+// nullKernel is the verifier's complaint when the object is used before its
+// NULL check: the register type names what it points to.
+func (o objState) nullKernel() string {
+	if o.from == "bpf_map_lookup_elem" {
+		return "invalid mem access 'map_value_or_null'"
+	}
+	return "invalid mem access 'ptr_or_null_'"
+}
+
 // scalar is what is known about an integer local: an exact value, or only
 // that it is non-zero (after a branch tested it).
 type scalar struct {
