@@ -87,7 +87,11 @@ func (a *analyzer) evalx(st *state, e cc.ExpressionNode, m mode, ctx evalCtx) va
 			if d := localVar(unparen(x.CastExpression)); d != nil {
 				delete(st.nums, d) // whoever gets its address may change it
 			}
-			return a.evalx(st, x.CastExpression, m, evalCtx{addr: true})
+			v := a.evalx(st, x.CastExpression, m, evalCtx{addr: true})
+			if fa, ok := a.fieldAddrOf(st, x.CastExpression); ok {
+				v.addr = &fa
+			}
+			return v
 		case cc.UnaryExpressionNot:
 			v := a.eval(st, x.CastExpression, m)
 			if t, known := v.truth(st); known {
@@ -100,6 +104,7 @@ func (a *analyzer) evalx(st *state, e cc.ExpressionNode, m mode, ctx evalCtx) va
 			}
 			return value{}
 		case cc.UnaryExpressionDeref:
+			a.checkSpecialField(st, x, m)
 			base := a.eval(st, x.CastExpression, m)
 			if !ctx.addr {
 				a.deref(st, base, x.CastExpression, m)
@@ -263,9 +268,15 @@ func (a *analyzer) ident(st *state, p *cc.PrimaryExpression, m mode, ctx evalCtx
 		if id, ok := st.ptrs[place{d: local}]; ok {
 			return value{obj: id, isNull: st.objs[id].isNull}
 		}
+		if fa, ok := st.addrs[place{d: local}]; ok {
+			return value{addr: &fa}
+		}
 		return value{num: st.nums[local]}
 	}
 	name := d.Name()
+	if fn := a.f.Func(name); fn != nil && fn.Def != nil {
+		return value{addr: &fieldAddr{fn: fn}}
+	}
 	span := a.span(p)
 	if l := a.cl.globalLock[name]; l != nil {
 		a.ref(st, span, l, nil, m)
@@ -373,6 +384,10 @@ func (a *analyzer) deref(st *state, v value, e cc.ExpressionNode, m mode) {
 	}
 	span := a.span(e)
 	switch {
+	case o.droppedAt.File != "":
+		a.report(codeUseAfterUnlock, span, fmt.Sprintf("'%s' (from %s) is used after bpf_obj_drop freed it", a.text(span), o.from), m,
+			related(o.droppedAt, "dropped here"), related(o.acquired, "obtained here"))
+		o.droppedAt = cparse.Span{}
 	case o.invalid:
 		a.report(codeUseAfterUnlock, span, fmt.Sprintf("'%s' (from %s) is used after the lock was released: the unlock invalidated it", a.text(span), o.from), m,
 			related(o.unlockAt, "lock released here"), related(o.acquired, "obtained here"))

@@ -61,6 +61,7 @@ type mode struct {
 // value is the abstract value of an expression.
 type value struct {
 	obj    objID
+	addr   *fieldAddr // the address of a lock or root
 	isNull bool
 	num    scalar
 	res    *lockKey // the result of bpf_res_spin_lock on this lock
@@ -152,8 +153,12 @@ func (a *analyzer) bind(st *state, p place, v value) {
 		}
 	}
 	delete(st.ptrs, p)
+	delete(st.addrs, p)
 	if p.path == "" {
 		delete(st.nums, p.d)
+	}
+	if v.addr != nil {
+		st.addrs[p] = *v.addr
 	}
 	switch {
 	case p.path == "" && !isPointer(p.d):
@@ -189,8 +194,8 @@ func (a *analyzer) exit(st *state, span cparse.Span, ret value, m mode, fallOff 
 	}
 	if m.entry {
 		for _, h := range st.held {
-			if !h.taken() {
-				continue // a bpf_res_spin_lock result nobody tested: see BL213
+			if !h.taken() || h.lock.Allocation == unknownAllocation {
+				continue // a bpf_res_spin_lock result nobody tested (see BL213), or a lock not resolved
 			}
 			msg := fmt.Sprintf("'%s' is still held at %s", h.lock.Name, where)
 			a.report(codeLockHeldAtExit, at, msg, m, related(h.takenAt, fmt.Sprintf("'%s' taken here", h.lock.Name)),

@@ -27,6 +27,7 @@ const (
 	codeResLockMisuse       = "BL213"
 	codeTracingProgLock     = "BL214"
 	codeNodeNotOwned        = "BL215"
+	codeSpecialFieldAccess  = "BL216"
 	codeUnusedSuppression   = "BL301"
 	codeSuppressionNoReason = "BL302"
 	// CodeVerifierOther is a kernel rejection no static rule models.
@@ -217,6 +218,15 @@ var ruleTable = []*Rule{{
 		"less() is refused.",
 	Bad:  "bpf_rbtree_add(&t1, &n->node, less);\nbpf_rbtree_add(&t2, &n->node, less);",
 	Good: "m = bpf_refcount_acquire(n);\nbpf_rbtree_add(&t1, &n->node, less);\nif (m)\n\tbpf_rbtree_add(&t2, &m->node, less);",
+}, {
+	Code: codeSpecialFieldAccess, Name: "special-field-access", Title: "load or store on a lock, root or node field",
+	Kernel:         "direct access to bpf_spin_lock is disallowed",
+	KernelPatterns: []KernelPattern{{Text: "direct access to bpf_"}, {Text: "cannot be accessed directly by load/store"}},
+	Doc: "bpf_spin_lock, bpf_list_head, bpf_list_node, bpf_rb_root, bpf_rb_node and bpf_refcount " +
+		"fields are opaque: only the kfuncs and helpers may touch them. A load or store through a cast " +
+		"of their address is refused.",
+	Bad:  "return *(int *)&n->lock;",
+	Good: "bpf_spin_lock(&n->lock);",
 }, {
 	Code: codeUnusedSuppression, Name: "unused-suppression", Title: "suppression comment that matches nothing",
 	Severity: SevWarning,

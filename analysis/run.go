@@ -103,12 +103,18 @@ func inlineAsmOnly(fn *cparse.Func) bool {
 	return n > 0
 }
 
-// calledFuncs lists the functions called or passed as callbacks somewhere.
+// calledFuncs lists the functions analysed in their callers' states: those
+// called directly, and those passed to a static function or as the less()
+// of a graph call. A callback handed to a helper (bpf_loop,
+// bpf_for_each_map_elem) runs in a frame of its own and is analysed alone.
 func calledFuncs(f *cparse.File) map[string]bool {
 	out := map[string]bool{}
 	for _, fn := range f.Funcs {
 		for _, c := range fn.Calls {
 			out[c.Name] = true
+			if k := classify(f, c); k != callStatic && k != callGraph {
+				continue
+			}
 			for _, arg := range c.Args {
 				out[strings.TrimSpace(arg.Text)] = true
 			}

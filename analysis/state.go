@@ -56,6 +56,7 @@ type objState struct {
 	acquired  cparse.Span // where it was obtained
 	from      string      // the call that produced it, as written
 	unlockAt  cparse.Span // the unlock that invalidated it
+	droppedAt cparse.Span // the bpf_obj_drop that freed it
 	fn        string      // the function whose analysis created it
 }
 
@@ -104,9 +105,20 @@ type place struct {
 	path string
 }
 
+// fieldAddr is an address that is not an object: a lock, a graph root or
+// a function, held in a local (a helper's `struct bpf_spin_lock *lock` or
+// `less` parameter).
+type fieldAddr struct {
+	key  lockKey // the lock, or for a root the lock that guards it
+	lock *Lock
+	root *Guarded
+	fn   *cparse.Func
+}
+
 // state is the abstract state of one path.
 type state struct {
-	ptrs map[place]objID
+	ptrs  map[place]objID
+	addrs map[place]fieldAddr
 	nums map[*cc.Declarator]scalar
 	objs map[objID]objState
 	held map[lockKey]heldLock
@@ -118,11 +130,11 @@ type state struct {
 }
 
 func newState() *state {
-	return &state{ptrs: map[place]objID{}, nums: map[*cc.Declarator]scalar{}, objs: map[objID]objState{}, held: map[lockKey]heldLock{}, next: 1}
+	return &state{ptrs: map[place]objID{}, addrs: map[place]fieldAddr{}, nums: map[*cc.Declarator]scalar{}, objs: map[objID]objState{}, held: map[lockKey]heldLock{}, next: 1}
 }
 
 func (s *state) clone() *state {
-	return &state{ptrs: maps.Clone(s.ptrs), nums: maps.Clone(s.nums), objs: maps.Clone(s.objs), held: maps.Clone(s.held),
+	return &state{ptrs: maps.Clone(s.ptrs), addrs: maps.Clone(s.addrs), nums: maps.Clone(s.nums), objs: maps.Clone(s.objs), held: maps.Clone(s.held),
 		pinned: slices.Clone(s.pinned), seq: s.seq, next: s.next}
 }
 
@@ -151,6 +163,11 @@ func (s *state) forget(d *cc.Declarator) {
 	for p := range s.ptrs {
 		if p.d == d {
 			delete(s.ptrs, p)
+		}
+	}
+	for p := range s.addrs {
+		if p.d == d {
+			delete(s.addrs, p)
 		}
 	}
 	delete(s.nums, d)
@@ -184,6 +201,21 @@ func (a *analyzer) canonical(st *state) (string, map[objID]objID) {
 	for _, p := range places {
 		fmt.Fprintf(&b, "p%d%s=", a.declOrder(p.d), p.path)
 		name(st.ptrs[p])
+		b.WriteByte(';')
+	}
+	addrs := slices.Collect(maps.Keys(st.addrs))
+	slices.SortFunc(addrs, func(x, y place) int {
+		if c := a.declOrder(x.d) - a.declOrder(y.d); c != 0 {
+			return c
+		}
+		return strings.Compare(x.path, y.path)
+	})
+	for _, p := range addrs {
+		fa := st.addrs[p]
+		fmt.Fprintf(&b, "a%d%s=%s.%s.%p.%p.%p", a.declOrder(p.d), p.path, fa.key.global, fa.key.field, fa.lock, fa.root, fa.fn)
+		if fa.key.obj != noObj {
+			name(fa.key.obj)
+		}
 		b.WriteByte(';')
 	}
 	nums := slices.Collect(maps.Keys(st.nums))
@@ -283,10 +315,16 @@ func (st *state) gc(ren map[objID]objID) {
 
 // rename maps every object id of st through f.
 func (st *state) rename(f func(objID) objID) *state {
-	out := &state{ptrs: make(map[place]objID, len(st.ptrs)), nums: maps.Clone(st.nums), objs: make(map[objID]objState, len(st.objs)),
+	out := &state{ptrs: make(map[place]objID, len(st.ptrs)), addrs: make(map[place]fieldAddr, len(st.addrs)), nums: maps.Clone(st.nums), objs: make(map[objID]objState, len(st.objs)),
 		held: make(map[lockKey]heldLock, len(st.held)), seq: st.seq}
 	for p, id := range st.ptrs {
 		out.ptrs[p] = f(id)
+	}
+	for p, fa := range st.addrs {
+		if fa.key.obj != noObj {
+			fa.key.obj = f(fa.key.obj)
+		}
+		out.addrs[p] = fa
 	}
 	for id, o := range st.objs {
 		out.objs[f(id)] = o

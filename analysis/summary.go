@@ -34,12 +34,18 @@ func (a *analyzer) callStatic(st *state, fn *cparse.Func, args []value, callSite
 	}
 	// The callee sees the caller's objects and locks, not its locals: the
 	// objects the caller's locals name are pinned.
-	entry := &state{ptrs: map[place]objID{}, nums: map[*cc.Declarator]scalar{}, objs: maps.Clone(st.objs), held: maps.Clone(st.held),
+	entry := &state{ptrs: map[place]objID{}, addrs: map[place]fieldAddr{}, nums: map[*cc.Declarator]scalar{}, objs: maps.Clone(st.objs), held: maps.Clone(st.held),
 		pinned: slices.Clone(st.pinned), seq: st.seq, next: st.next}
-	for _, id := range st.ptrs {
-		if !slices.Contains(entry.pinned, id) {
+	pin := func(id objID) {
+		if id != noObj && !slices.Contains(entry.pinned, id) {
 			entry.pinned = append(entry.pinned, id)
 		}
+	}
+	for _, id := range st.ptrs {
+		pin(id)
+	}
+	for _, fa := range st.addrs {
+		pin(fa.key.obj)
 	}
 	bindParams(entry, fn, args, a)
 	key, ren := a.canonical(entry)
@@ -55,7 +61,7 @@ func (a *analyzer) callStatic(st *state, fn *cparse.Func, args []value, callSite
 		a.callSites = a.callSites[:len(a.callSites)-1]
 		a.depth--
 		for _, ex := range exits {
-			ex.st.ptrs, ex.st.nums, ex.st.pinned = nil, nil, nil // the callee's locals end with it
+			ex.st.ptrs, ex.st.addrs, ex.st.nums, ex.st.pinned = nil, nil, nil, nil // the callee's locals end with it
 			sum.exits = append(sum.exits, ex)
 		}
 		sum.busy = false
@@ -120,6 +126,12 @@ func canonicalState(entry *state, ren map[objID]objID) *state {
 	out := newState()
 	for p, id := range entry.ptrs {
 		out.ptrs[p] = ren[id]
+	}
+	for p, fa := range entry.addrs {
+		if fa.key.obj != noObj {
+			fa.key.obj = ren[fa.key.obj]
+		}
+		out.addrs[p] = fa
 	}
 	for d, n := range entry.nums {
 		out.nums[d] = n
