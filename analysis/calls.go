@@ -41,7 +41,7 @@ type graphOp struct {
 	root, node int // argument indexes; -1 when absent
 	result     refKind
 	consumes   bool
-	callback   int  // index of the less() callback, -1 when none
+	callback   int // index of the less() callback, -1 when none
 	// inCallback: the kernel has no less()-specific refusal for it (adds
 	// and pushes there fail on their non-owning node argument instead).
 	inCallback bool

@@ -119,9 +119,9 @@ type fieldAddr struct {
 type state struct {
 	ptrs  map[place]objID
 	addrs map[place]fieldAddr
-	nums map[*cc.Declarator]scalar
-	objs map[objID]objState
-	held map[lockKey]heldLock
+	nums  map[*cc.Declarator]scalar
+	objs  map[objID]objState
+	held  map[lockKey]heldLock
 	// pinned objects are referenced by the callers of the function being
 	// analysed: they stay part of the state although no local names them.
 	pinned []objID
