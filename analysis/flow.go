@@ -24,6 +24,8 @@ type analyzer struct {
 	spans    map[cc.Node]cparse.Span
 	cfgs     map[*cparse.Func]*cfg
 	declIdx  map[*cc.Declarator]int
+	ptrIdx   map[any]int // identities of pointers in state descriptions
+	forks    map[cc.Node]bool
 	// summaries of static callees by entry state (see summary.go).
 	summaries map[summaryKey]*summary
 	rp        *replay

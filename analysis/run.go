@@ -20,7 +20,7 @@ func Run(f *cparse.File) *Result {
 	}
 	cl := buildClasses(f)
 	a := &analyzer{f: f, cl: cl, seen: map[string]bool{}, refs: map[cparse.Span]*Ref{}, held: map[cparse.Span]*HeldRange{},
-		spans: map[cc.Node]cparse.Span{}, cfgs: map[*cparse.Func]*cfg{}, declIdx: map[*cc.Declarator]int{}, summaries: map[summaryKey]*summary{}}
+		spans: map[cc.Node]cparse.Span{}, cfgs: map[*cparse.Func]*cfg{}, declIdx: map[*cc.Declarator]int{}, ptrIdx: map[any]int{}, forks: map[cc.Node]bool{}, summaries: map[summaryKey]*summary{}}
 	called := calledFuncs(f)
 	for _, fn := range f.Funcs {
 		if fn.Def == nil || fn.Def.CompoundStatement == nil {

@@ -1,9 +1,9 @@
 package analysis
 
 import (
-	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"modernc.org/cc/v4"
@@ -180,16 +180,16 @@ func (s *state) forget(d *cc.Declarator) {
 // and they owe nothing.
 func (a *analyzer) canonical(st *state) (string, map[objID]objID) {
 	ren := map[objID]objID{}
-	var b strings.Builder
+	b := &keyBuilder{a: a}
 	name := func(id objID) {
 		if c, ok := ren[id]; ok {
-			fmt.Fprintf(&b, "#%d", c)
+			b.tag('#').num(int64(c))
 			return
 		}
 		c := objID(len(ren) + 1)
 		ren[id] = c
 		o := st.objs[id]
-		fmt.Fprintf(&b, "#%d{%d%s}", c, o.ref, o.flags())
+		b.tag('#').num(int64(c)).tag('{').str(o.flags()).tag('}')
 	}
 	places := slices.Collect(maps.Keys(st.ptrs))
 	slices.SortFunc(places, func(x, y place) int {
@@ -199,9 +199,9 @@ func (a *analyzer) canonical(st *state) (string, map[objID]objID) {
 		return strings.Compare(x.path, y.path)
 	})
 	for _, p := range places {
-		fmt.Fprintf(&b, "p%d%s=", a.declOrder(p.d), p.path)
+		b.tag('p').num(int64(a.declOrder(p.d))).str(p.path).tag('=')
 		name(st.ptrs[p])
-		b.WriteByte(';')
+		b.tag(';')
 	}
 	addrs := slices.Collect(maps.Keys(st.addrs))
 	slices.SortFunc(addrs, func(x, y place) int {
@@ -212,28 +212,28 @@ func (a *analyzer) canonical(st *state) (string, map[objID]objID) {
 	})
 	for _, p := range addrs {
 		fa := st.addrs[p]
-		fmt.Fprintf(&b, "a%d%s=%s.%s.%p.%p.%p", a.declOrder(p.d), p.path, fa.key.global, fa.key.field, fa.lock, fa.root, fa.fn)
+		b.tag('a').num(int64(a.declOrder(p.d))).str(p.path).tag('=').str(fa.key.global).tag('.').str(fa.key.field).ptr(fa.lock).ptr(fa.root).ptr(fa.fn)
 		if fa.key.obj != noObj {
 			name(fa.key.obj)
 		}
-		b.WriteByte(';')
+		b.tag(';')
 	}
 	nums := slices.Collect(maps.Keys(st.nums))
 	slices.SortFunc(nums, func(x, y *cc.Declarator) int { return a.declOrder(x) - a.declOrder(y) })
 	for _, d := range nums {
 		n := st.nums[d]
-		fmt.Fprintf(&b, "n%d=%t/%t/%d;", a.declOrder(d), n.known, n.nonZero, n.v)
+		b.tag('n').num(int64(a.declOrder(d))).flag(n.known).flag(n.nonZero).num(n.v).tag(';')
 	}
 	// Pinned objects and unreachable ones that still owe a release are
 	// interchangeable among equals: order them by what they are.
-	a.nameByContent(st, st.pinned, ren, name, &b, "pin")
+	a.nameByContent(st, st.pinned, name, b, "pin")
 	var owing []objID
 	for id, o := range st.objs {
 		if _, ok := ren[id]; !ok && o.owes() && !slices.Contains(st.pinned, id) {
 			owing = append(owing, id)
 		}
 	}
-	a.nameByContent(st, owing, ren, name, &b, "owe")
+	a.nameByContent(st, owing, name, b, "owe")
 	type heldEntry struct {
 		sortKey string
 		k       lockKey
@@ -243,7 +243,7 @@ func (a *analyzer) canonical(st *state) (string, map[objID]objID) {
 	for k, h := range st.held {
 		s := k.global + "." + k.field + "." + h.lock.Name
 		if c, ok := ren[k.obj]; ok && k.obj != noObj {
-			s = fmt.Sprintf("%s#%d", s, c)
+			s += "#" + strconv.Itoa(int(c))
 		}
 		held = append(held, heldEntry{s, k, h})
 	}
@@ -254,7 +254,7 @@ func (a *analyzer) canonical(st *state) (string, map[objID]objID) {
 		return x.h.order - y.h.order
 	})
 	for _, e := range held {
-		fmt.Fprintf(&b, "h%s.%s.%p:", e.k.global, e.k.field, e.h.lock)
+		b.tag('h').str(e.k.global).tag('.').str(e.k.field).ptr(e.h.lock).tag(':')
 		if e.k.obj != noObj {
 			name(e.k.obj)
 		}
@@ -264,18 +264,52 @@ func (a *analyzer) canonical(st *state) (string, map[objID]objID) {
 				rank++
 			}
 		}
-		fmt.Fprintf(&b, "r%d%t%p%d;", rank, e.h.res, e.h.pending, a.declOrder(e.h.pendingVar))
+		b.tag('r').num(int64(rank)).flag(e.h.res).ptr(e.h.pending).num(int64(a.declOrder(e.h.pendingVar))).tag(';')
 	}
-	return b.String(), ren
+	return string(b.buf), ren
 }
 
-func (a *analyzer) nameByContent(st *state, ids []objID, ren map[objID]objID, name func(objID), b *strings.Builder, tag string) {
+// keyBuilder writes state descriptions without fmt (they are built for
+// every explored state).
+type keyBuilder struct {
+	a   *analyzer
+	buf []byte
+}
+
+func (k *keyBuilder) tag(c byte) *keyBuilder { k.buf = append(k.buf, c); return k }
+func (k *keyBuilder) str(s string) *keyBuilder {
+	k.buf = append(k.buf, s...)
+	return k
+}
+func (k *keyBuilder) num(n int64) *keyBuilder {
+	k.buf = strconv.AppendInt(append(k.buf, '/'), n, 10)
+	return k
+}
+func (k *keyBuilder) flag(v bool) *keyBuilder {
+	if v {
+		return k.tag('t')
+	}
+	return k.tag('f')
+}
+
+// ptr writes the identity of a pointer (a lock, a root, a function, an
+// expression) as a small number fixed for the run.
+func (k *keyBuilder) ptr(p any) *keyBuilder {
+	n, ok := k.a.ptrIdx[p]
+	if !ok {
+		n = len(k.a.ptrIdx) + 1
+		k.a.ptrIdx[p] = n
+	}
+	return k.num(int64(n))
+}
+
+func (a *analyzer) nameByContent(st *state, ids []objID, name func(objID), b *keyBuilder, tag string) {
 	sorted := slices.Clone(ids)
 	slices.SortFunc(sorted, func(x, y objID) int {
 		return strings.Compare(st.objs[x].flags(), st.objs[y].flags())
 	})
 	for _, id := range sorted {
-		b.WriteString(tag)
+		b.str(tag)
 		name(id)
 	}
 }

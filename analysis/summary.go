@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 
@@ -60,9 +61,23 @@ func (a *analyzer) callStatic(st *state, fn *cparse.Func, args []value, callSite
 		exits := a.analyzeFunc(fn, canon, mode{callback: callback})
 		a.callSites = a.callSites[:len(a.callSites)-1]
 		a.depth--
+		// The callee's locals end with it; exits that differed only in
+		// them are one.
+		seen := map[string]bool{}
 		for _, ex := range exits {
-			ex.st.ptrs, ex.st.addrs, ex.st.nums, ex.st.pinned = nil, nil, nil, nil // the callee's locals end with it
-			sum.exits = append(sum.exits, ex)
+			ex.st.ptrs, ex.st.addrs, ex.st.nums = map[place]objID{}, map[place]fieldAddr{}, map[*cc.Declarator]scalar{}
+			ex.st.pinned = slices.Clone(canon.pinned)
+			if ex.ret.obj != noObj {
+				ex.st.pinned = append(ex.st.pinned, ex.ret.obj)
+			}
+			key, ren := a.canonical(ex.st)
+			ex.st.gc(ren)
+			ex.st.pinned = nil
+			key += fmt.Sprintf("|ret#%d%t/%t%d", ren[ex.ret.obj], ex.ret.isNull, ex.ret.num.known, ex.ret.num.v)
+			if !seen[key] {
+				seen[key] = true
+				sum.exits = append(sum.exits, ex)
+			}
 		}
 		sum.busy = false
 	}
