@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -31,6 +30,21 @@ type Options struct {
 	Clang string
 	// Parser parses sources for their compile flags and static findings.
 	Parser *cparse.Parser
+	// Timeout bounds one clang run; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// Progress, if set, is called before each path (done paths of total)
+	// and once at the end with done == total.
+	Progress func(done, total int, path string)
+}
+
+// DefaultTimeout bounds one clang run.
+const DefaultTimeout = 2 * time.Minute
+
+func (o Options) timeout() time.Duration {
+	if o.Timeout > 0 {
+		return o.Timeout
+	}
+	return DefaultTimeout
 }
 
 // Verdicts and agreements.
@@ -71,22 +85,9 @@ type CapabilityError struct{ Msg string }
 
 func (e *CapabilityError) Error() string { return e.Msg }
 
-// clangPath resolves the configured compiler.
-func clangPath(configured string) (string, error) {
-	candidates := []string{"clang-19", "clang"}
-	if configured != "" {
-		candidates = []string{configured}
-	}
-	for _, c := range candidates {
-		if p, err := exec.LookPath(c); err == nil {
-			return p, nil
-		}
-	}
-	return "", &CapabilityError{Msg: fmt.Sprintf("kernel verifier cross-check disabled: %s not found -> install clang (apt-get install clang-19) or pass --clang PATH", strings.Join(candidates, " or "))}
-}
-
-// Run compiles (for .c files) and verifies every program of every path.
-// A directory means every *.bpf.c under it.
+// Run compiles (for .c files) and verifies every program of every path
+// (.c sources and .o objects). It stops at once when ctx is cancelled,
+// killing clang and removing its temporary files, and returns ctx's error.
 func Run(ctx context.Context, opts Options, paths []string) ([]Result, error) {
 	needClang := false
 	for _, p := range paths {
@@ -107,15 +108,25 @@ func Run(ctx context.Context, opts Options, paths []string) ([]Result, error) {
 	if opts.Parser == nil {
 		opts.Parser = cparse.NewParser(cparse.Options{})
 	}
+	removeStaleTempDirs()
 	var out []Result
-	for _, p := range paths {
+	for i, p := range paths {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		if opts.Progress != nil {
+			opts.Progress(i, len(paths), p)
+		}
 		rs, err := verifyPath(ctx, opts, clang, p)
 		if err != nil {
 			return out, err
 		}
 		out = append(out, rs...)
 	}
-	return out, nil
+	if opts.Progress != nil {
+		opts.Progress(len(paths), len(paths), "")
+	}
+	return out, ctx.Err()
 }
 
 func verifyPath(ctx context.Context, opts Options, clang, path string) ([]Result, error) {
@@ -134,13 +145,16 @@ func verifyPath(ctx context.Context, opts Options, clang, path string) ([]Result
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp("", "bpf-lsp-verify-")
+	tmp, err := makeTempDir()
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
 	objPath := filepath.Join(tmp, strings.TrimSuffix(filepath.Base(abs), ".c")+".o")
-	if err := compile(ctx, clang, f.Flags, abs, objPath); err != nil {
+	if err := compile(ctx, clang, opts.timeout(), f.Flags, abs, objPath); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return []Result{{File: abs, Verdict: Failed, Message: err.Error(), Insn: -1}}, nil
 	}
 	obj, err := os.ReadFile(objPath)
@@ -148,20 +162,6 @@ func verifyPath(ctx context.Context, opts Options, clang, path string) ([]Result
 		return nil, err
 	}
 	return verifyObject(obj, abs, filepath.Base(objPath), f)
-}
-
-// compile runs clang for the BPF target with the file's own flags.
-func compile(ctx context.Context, clang string, flags []string, src, out string) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	args := append([]string{"-target", "bpf", "-g", "-O2"}, flags...)
-	args = append(args, "-c", src, "-o", out)
-	cmd := exec.CommandContext(ctx, clang, args...)
-	msg, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s failed: %v\n%s", filepath.Base(clang), err, strings.TrimSpace(string(msg)))
-	}
-	return nil
 }
 
 // verifyObject loads every program of obj and compares with the static

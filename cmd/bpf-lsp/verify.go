@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/bpf-lsp/bpf-lsp/cparse"
 	"github.com/bpf-lsp/bpf-lsp/report"
@@ -20,7 +21,8 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("verify", "verify [--clang PATH] [--format text|json] [-I dir] [-D name[=value]] PATH... | --log FILE", stderr)
 	var cf cFlags
 	cf.register(fs)
-	clang := fs.String("clang", "", "the C compiler to use (`path`); default clang-19, then clang")
+	clang := fs.String("clang", "", "the C compiler to use: an absolute `path` or a command on PATH; default clang-19, then clang")
+	timeout := fs.Duration("timeout", verifier.DefaultTimeout, "give up on a clang run after this `duration`")
 	format := fs.String("format", "text", "output `format`: text or json")
 	logFile := fs.String("log", "", "parse a saved verifier log `file` (bpftool -d, veristat, libbpf) instead of loading programs")
 	paths, code, ok := parseArgs(fs, args)
@@ -51,14 +53,24 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		}
 		files = append(files, expanded...)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// SIGINT and SIGTERM cancel the run: clang's process group is killed
+	// and the temporary directories are removed before exiting.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	parser := cparse.NewParser(cf.parserOptions(""))
-	results, err := verifier.Run(ctx, verifier.Options{Clang: *clang, Parser: parser}, files)
+	results, err := verifier.Run(ctx, verifier.Options{Clang: *clang, Parser: parser, Timeout: *timeout}, files)
 	var capErr *verifier.CapabilityError
-	if errors.As(err, &capErr) {
+	var cfgErr *verifier.ConfigError
+	switch {
+	case errors.As(err, &capErr):
 		fmt.Fprintln(stderr, capErr.Msg)
 		return 3
+	case errors.As(err, &cfgErr):
+		fmt.Fprintf(stderr, "bpf-lsp verify: %s\n", cfgErr.Msg)
+		return 2
+	case ctx.Err() != nil:
+		fmt.Fprintln(stderr, "bpf-lsp verify: interrupted")
+		return 130
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "bpf-lsp verify: %v\n", err)
