@@ -44,6 +44,12 @@ func clangPath(configured string) (string, error) {
 	return "", &CapabilityError{Msg: fmt.Sprintf("kernel verifier cross-check disabled: %s not found -> install clang (apt-get install clang-19) or pass --clang PATH", strings.Join(candidates, " or "))}
 }
 
+// CompileError is clang failing on a source (or timing out): the program
+// cannot be verified, which is a result, not a failure of the run.
+type CompileError struct{ Msg string }
+
+func (e *CompileError) Error() string { return e.Msg }
+
 // maxCompilerOutput bounds what is kept of clang's diagnostics.
 const maxCompilerOutput = 1 << 20
 
@@ -82,11 +88,11 @@ func compile(ctx context.Context, clang string, timeout time.Duration, flags []s
 	name := filepath.Base(clang)
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return fmt.Errorf("%s timed out after %d s", name, int(timeout.Seconds()))
+		return &CompileError{Msg: fmt.Sprintf("%s timed out after %d s", name, int(timeout.Seconds()))}
 	case ctx.Err() != nil:
 		return fmt.Errorf("%s: %w", name, ctx.Err())
 	case err != nil:
-		return fmt.Errorf("%s failed: %v\n%s", name, err, strings.TrimSpace(output.String()))
+		return &CompileError{Msg: fmt.Sprintf("%s failed: %v\n%s", name, err, strings.TrimSpace(output.String()))}
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ package verifier
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -141,27 +142,17 @@ func verifyPath(ctx context.Context, opts Options, clang, path string) ([]Result
 		}
 		return verifyObject(obj, abs, "", nil)
 	}
-	f, err := opts.Parser.Parse(ctx, abs, nil)
-	if err != nil {
-		return nil, err
-	}
-	tmp, err := makeTempDir()
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
-	objPath := filepath.Join(tmp, strings.TrimSuffix(filepath.Base(abs), ".c")+".o")
-	if err := compile(ctx, clang, opts.timeout(), f.Flags, abs, objPath); err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
+	obj, f, err := compileFile(ctx, opts, clang, abs)
+	var ce *CompileError
+	switch {
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case errors.As(err, &ce):
 		return []Result{{File: abs, Verdict: Failed, Message: err.Error(), Insn: -1}}, nil
-	}
-	obj, err := os.ReadFile(objPath)
-	if err != nil {
+	case err != nil:
 		return nil, err
 	}
-	return verifyObject(obj, abs, filepath.Base(objPath), f)
+	return verifyObject(obj, abs, strings.TrimSuffix(filepath.Base(abs), ".c")+".o", f)
 }
 
 // verifyObject loads every program of obj and compares with the static

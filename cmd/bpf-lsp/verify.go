@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/bpf-lsp/bpf-lsp/config"
 	"github.com/bpf-lsp/bpf-lsp/cparse"
 	"github.com/bpf-lsp/bpf-lsp/report"
 	"github.com/bpf-lsp/bpf-lsp/verifier"
@@ -24,12 +25,14 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	clang := fs.String("clang", "", "the C compiler to use: an absolute `path` or a command on PATH; default clang-19, then clang")
 	timeout := fs.Duration("timeout", verifier.DefaultTimeout, "give up on a clang run after this `duration`")
 	format := fs.String("format", "text", "output `format`: text or json")
+	checks := fs.String("checks", "inherit", "rules the static side reports, staticcheck syntax: `list` such as all,-BL208")
 	logFile := fs.String("log", "", "parse a saved verifier log `file` (bpftool -d, veristat, libbpf) instead of loading programs")
+	kernelList := fs.String("kernels", "", "verify on these kernels under qemu (`list`: 5.10,6.1,6.12,7.3 or all) and print the program × kernel matrix")
 	paths, code, ok := parseArgs(fs, args)
 	if !ok {
 		return code
 	}
-	if *format != "text" && *format != "json" {
+	if *format != "text" && *format != "json" && !(*kernelList != "" && *format == "sarif") {
 		fmt.Fprintf(stderr, "bpf-lsp verify: unknown format %q (want text or json)\n", *format)
 		return 2
 	}
@@ -40,13 +43,18 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	proj := newProject(cf.parserOptions(""), config.ParseChecks(*checks))
+	if _, err := config.NewSelection(nil, proj.cliChecks); err != nil {
+		fmt.Fprintf(stderr, "bpf-lsp verify: -checks: %v\n", err)
+		return 2
+	}
 	var files []string
 	for _, p := range paths {
 		if strings.HasSuffix(p, ".o") {
 			files = append(files, p)
 			continue
 		}
-		expanded, err := expandPaths([]string{p})
+		expanded, err := proj.classifier.Expand([]string{p})
 		if err != nil {
 			fmt.Fprintf(stderr, "bpf-lsp verify: %v\n", err)
 			return 2
@@ -57,27 +65,43 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	// and the temporary directories are removed before exiting.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	parser := cparse.NewParser(cf.parserOptions(""))
-	results, err := verifier.Run(ctx, verifier.Options{Clang: *clang, Parser: parser, Timeout: *timeout}, files)
-	var capErr *verifier.CapabilityError
-	var cfgErr *verifier.ConfigError
-	switch {
-	case errors.As(err, &capErr):
-		fmt.Fprintln(stderr, capErr.Msg)
-		return 3
-	case errors.As(err, &cfgErr):
-		fmt.Fprintf(stderr, "bpf-lsp verify: %s\n", cfgErr.Msg)
-		return 2
-	case ctx.Err() != nil:
-		fmt.Fprintln(stderr, "bpf-lsp verify: interrupted")
-		return 130
+	if *kernelList != "" {
+		return runMatrix(ctx, *kernelList, *clang, *format, cparse.NewParser(cf.parserOptions("")), files, stdout, stderr)
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "bpf-lsp verify: %v\n", err)
-		return 2
+	var results []verifier.Result
+	for _, file := range files {
+		// Each file with its config: its compile flag edits and its rule
+		// selection for the static side. The compiler is only ever the
+		// command line's: a project file in the workspace never names it.
+		cfg, parser, sel, cfgErr := proj.forFile(file)
+		if cfgErr != nil {
+			fmt.Fprintf(stderr, "bpf-lsp verify: %v\n", cfgErr)
+		}
+		rs, err := verifier.Run(ctx, verifier.Options{Clang: *clang, Parser: parser, Timeout: *timeout}, []string{file})
+		var capErr *verifier.CapabilityError
+		var badSetting *verifier.ConfigError
+		switch {
+		case errors.As(err, &capErr):
+			fmt.Fprintln(stderr, capErr.Msg)
+			return 3
+		case errors.As(err, &badSetting):
+			fmt.Fprintf(stderr, "bpf-lsp verify: %s\n", badSetting.Msg)
+			return 2
+		case ctx.Err() != nil:
+			fmt.Fprintln(stderr, "bpf-lsp verify: interrupted")
+			return 130
+		case err != nil:
+			fmt.Fprintf(stderr, "bpf-lsp verify: %v\n", err)
+			return 2
+		}
+		for i := range rs {
+			rs[i].Static = cfg.Apply(sel, rs[i].Static)
+		}
+		results = append(results, rs...)
 	}
 	cwd, _ := os.Getwd()
 	paths2 := report.Paths{Dir: cwd}
+	var err error
 	if *format == "json" {
 		err = writeVerifyJSON(stdout, paths2, results)
 	} else {
