@@ -73,11 +73,15 @@ type Result struct {
 	SourceFile   string
 	Line, Column int
 	Code         string // rule code the rejection corresponds to
-	Log          string // the whole verifier log
-	Note         string // e.g. "object built without -g: no line info"
-	Static       []analysis.Finding
-	Agreement    string
-	Reason       string
+	// From a 7.3 kernel's structured error: its category, reason and
+	// suggestion, and the causal path (located through BTF line info).
+	Category, KernelReason, Suggestion string
+	Related                            []Related
+	Log                                string // the whole verifier log
+	Note                               string // e.g. "object built without -g: no line info"
+	Static                             []analysis.Finding
+	Agreement                          string
+	Reason                             string
 }
 
 // CapabilityError says what the machine lacks for a cross-check and how to
@@ -186,13 +190,20 @@ func verifyObject(obj []byte, src, objName string, f *cparse.File) ([]Result, er
 			}
 			r.Verdict = Reject
 			r.Message, r.Insn = le.message, le.insn
-			r.SourceFile, r.Line, r.Column = le.file, le.line, 0
+			r.SourceFile, r.Line, r.Column = le.file, le.line, le.column
 			if file, line, col, ok := sourceOf(p, le.insn); ok {
 				r.SourceFile, r.Line, r.Column = file, line, col
 			} else if le.line == 0 && !p.lineInfo {
 				r.Note = "no line info (object built without -g?)"
 			}
 			r.Code = classify(r.Message, le.insnText)
+			r.Category, r.KernelReason, r.Suggestion = le.category, le.reason, le.suggestion
+			for _, step := range le.path {
+				if file, line, col, ok := sourceOf(p, step.Insn); ok {
+					step.File, step.Line, step.Column = file, line, col
+				}
+				r.Related = append(r.Related, step)
+			}
 		}
 		if f != nil {
 			r.Static = programFindings(f, p.name, static)

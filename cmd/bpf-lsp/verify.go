@@ -135,6 +135,11 @@ type verifyJSON struct {
 	Static    []report.JSONFinding `json:"static"`
 	Agreement string               `json:"agreement,omitempty"`
 	Reason    string               `json:"reason,omitempty"`
+	// A 7.3 kernel's structured error.
+	Category     string             `json:"category,omitempty"`
+	KernelReason string             `json:"kernelReason,omitempty"`
+	Suggestion   string             `json:"suggestion,omitempty"`
+	Related      []verifier.Related `json:"related,omitempty"` // the causal path
 }
 
 func writeVerifyJSON(w io.Writer, p report.Paths, rs []verifier.Result) error {
@@ -142,7 +147,12 @@ func writeVerifyJSON(w io.Writer, p report.Paths, rs []verifier.Result) error {
 	for _, r := range rs {
 		j := verifyJSON{File: p.Show(r.File), Object: r.Object, Program: r.Program, Section: r.Section, Verdict: r.Verdict,
 			Message: r.Message, Line: r.Line, Column: r.Column, Code: r.Code, Note: r.Note,
-			Static: report.ToJSON(p, r.Static), Agreement: r.Agreement, Reason: r.Reason}
+			Static: report.ToJSON(p, r.Static), Agreement: r.Agreement, Reason: r.Reason,
+			Category: r.Category, KernelReason: r.KernelReason, Suggestion: r.Suggestion}
+		for _, rel := range r.Related {
+			rel.File = p.Show(sourceOr(rel.File, r.File))
+			j.Related = append(j.Related, rel)
+		}
 		if r.Insn >= 0 {
 			insn := r.Insn
 			j.Insn = &insn
@@ -170,10 +180,33 @@ func writeVerifyText(w io.Writer, p report.Paths, rs []verifier.Result) error {
 			if err == nil && r.Note != "" {
 				_, err = fmt.Fprintf(w, "  note: %s\n", r.Note)
 			}
+			if err == nil {
+				err = writeExplanation(w, p, r.File, r.Related, r.Suggestion)
+			}
 		default:
 			_, err = fmt.Fprintf(w, "%s: %s: not verified: %s\n", where, r.Program, r.Message)
 		}
 		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeExplanation prints a 7.3 kernel's causal path and suggestion under
+// a rejection.
+func writeExplanation(w io.Writer, p report.Paths, src string, related []verifier.Related, suggestion string) error {
+	for _, rel := range related {
+		where := fmt.Sprintf("insn %d", rel.Insn)
+		if rel.Line > 0 {
+			where = fmt.Sprintf("%s:%d:%d", p.Show(sourceOr(rel.File, src)), rel.Line, max(rel.Column, 1))
+		}
+		if _, err := fmt.Fprintf(w, "  because: %s: %s\n", where, rel.Message); err != nil {
+			return err
+		}
+	}
+	if suggestion != "" {
+		if _, err := fmt.Fprintf(w, "  suggestion: %s\n", suggestion); err != nil {
 			return err
 		}
 	}
@@ -207,12 +240,17 @@ func verifyLog(path, format string, stdout, stderr io.Writer) int {
 		}
 		enc.Encode(progs)
 	} else {
+		paths := report.Paths{}
 		for _, pr := range progs {
 			loc := path
 			if pr.Line > 0 {
 				loc = fmt.Sprintf("%s:%d", pr.SourceFile, pr.Line)
 			}
+			if pr.Column > 0 {
+				loc += fmt.Sprintf(":%d", pr.Column)
+			}
 			fmt.Fprintf(stdout, "%s: %s: rejected by the kernel: %s [%s]\n", loc, pr.Program, strings.ReplaceAll(pr.Message, "\n", " / "), pr.Code)
+			writeExplanation(stdout, paths, "", pr.Related, pr.Suggestion)
 		}
 	}
 	if len(progs) > 0 {

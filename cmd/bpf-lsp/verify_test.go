@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -187,5 +188,26 @@ func TestVerifyWithoutPerfmonExits3(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "CAP_PERFMON missing") {
 		t.Errorf("message does not name CAP_PERFMON:\n%s", out)
+	}
+}
+
+// verify --log on saved bpftool -d output: one rejection per program,
+// bpftool's own lines ignored, a 7.3 causal path as related locations.
+func TestVerifyLog(t *testing.T) {
+	code, out, errs := runCmd("verify", "--log", "../../verifier/testdata/bpftool-d-wrong-lock.log")
+	if code != 1 || strings.Count(out, "rejected by the kernel") != 1 || strings.Contains(out, "Error:") {
+		t.Errorf("exit %d, stderr %q, want one rejection:\n%s", code, errs, out)
+	}
+	code, out, errs = runCmd("verify", "--log", "../../verifier/testdata/bpftool-d-leak-removed-7.3.log", "--format", "json")
+	if code != 1 {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	var got []verifier.LogProgram
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(got) != 1 || got[0].Program != "take" || got[0].Code != "BL210" || got[0].Line != 27 || len(got[0].Related) != 1 ||
+		got[0].Related[0].Line != 24 || got[0].Related[0].Column != 6 || got[0].Related[0].Insn != 10 {
+		t.Errorf("got %s", out)
 	}
 }
