@@ -269,8 +269,10 @@ func sourceOf(p loadedProgram, insn int) (string, int, int, bool) {
 }
 
 // programFindings returns the static findings that belong to one program:
-// those in its function or the static functions it reaches, and the
-// declaration-level ones.
+// those in its function, the declaration-level ones, and those in the static
+// functions it reaches, unless the analysis tied such a finding to another
+// program's path (a related location, the call site, inside that program's
+// body): a helper's finding on the path of one caller is not another's.
 func programFindings(f *cparse.File, prog string, all []analysis.Finding) []analysis.Finding {
 	reach := map[string]bool{}
 	var visit func(string)
@@ -294,15 +296,34 @@ func programFindings(f *cparse.File, prog string, all []analysis.Finding) []anal
 	visit(prog)
 	var out []analysis.Finding
 	for _, fd := range all {
-		if fd.Func != "" {
-			if reach[fd.Func] {
+		switch {
+		case fd.Func == "":
+			out = append(out, fd) // declarations shape every program's maps
+		case fd.Func == prog:
+			out = append(out, fd)
+		case reach[fd.Func]:
+			if owner := owningProgram(f, fd); owner == "" || owner == prog {
 				out = append(out, fd)
 			}
-			continue
 		}
-		out = append(out, fd) // declarations shape every program's maps
 	}
 	return out
+}
+
+// owningProgram is the program whose body holds one of a helper finding's
+// related locations, "" if none does.
+func owningProgram(f *cparse.File, fd analysis.Finding) string {
+	for _, rel := range fd.Related {
+		for _, fn := range f.Funcs {
+			if fn.Section == "" || fn.Name == fd.Func || fn.BodySpan.File != rel.Span.File {
+				continue
+			}
+			if rel.Span.Start.Offset >= fn.BodySpan.Start.Offset && rel.Span.End.Offset <= fn.BodySpan.End.Offset {
+				return fn.Name
+			}
+		}
+	}
+	return ""
 }
 
 // compatible lists, for a kernel rule code, the static codes that describe
