@@ -223,7 +223,7 @@ func (s *Server) analyze(ctx context.Context, parser *cparse.Parser, path string
 				done <- failed(fmt.Sprintf("bpf-lsp: internal error analysing this file: %v", r))
 			}
 		}()
-		f, err := parser.Parse(pctx, path, overlay)
+		f, err := s.parse(parser, pctx, path, overlay)
 		if err != nil {
 			done <- failed(fmt.Sprintf("bpf-lsp could not analyse this file: %v", err))
 			return
