@@ -50,6 +50,7 @@ type Server struct {
 	mu          sync.Mutex
 	settings    Settings
 	parser      *cparse.Parser
+	project     projectConfigs // .bpf-lsp.yaml files, read again when changed
 	docs        map[uri.URI]*document
 	caps        clientCaps
 	root        string // workspace root: relative settings paths resolve against it

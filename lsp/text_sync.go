@@ -83,7 +83,7 @@ func (s *Server) DidSave(ctx context.Context, params *protocol.DidSaveTextDocume
 	s.mu.Lock()
 	verify := s.settings.VerifyOnSave
 	s.mu.Unlock()
-	if verify {
+	if verify || s.configVerifiesOnSave(params.TextDocument.URI) {
 		go func() {
 			if _, err := s.verifyDocument(s.ctx, params.TextDocument.URI); err != nil {
 				s.logToClient(s.ctx, protocol.MessageTypeError, "bpf-lsp verify: "+err.Error())

@@ -67,12 +67,16 @@ func (s *Server) verifyDocument(ctx context.Context, u uri.URI) (string, error) 
 		d.cancelVerify = cancel
 		version = d.version
 	}
-	clang, parser, progress := s.settings.ClangPath, s.parser, s.caps.progress
+	clang, parser, st, progress := s.settings.ClangPath, s.parser, s.settings, s.caps.progress
 	s.mu.Unlock()
 	if u.Scheme() != "file" {
 		return "", fmt.Errorf("verify %s: only saved files can be compiled and loaded", u)
 	}
 	path := u.FsPath()
+	parser, cfg := s.projectFor(st, parser, path)
+	if clang == "" {
+		clang = cfg.Verify.Clang
+	}
 	name := filepath.Base(path)
 
 	if progress {
