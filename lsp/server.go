@@ -57,6 +57,7 @@ type Server struct {
 	mu          sync.Mutex
 	settings    Settings
 	parser      *cparse.Parser
+	project     projectConfigs // .bpf-lsp.yaml files, read again when changed
 	docs        map[uri.URI]*document
 	verifyRuns  map[uri.URI]*verifyRun // kernel cross-checks in progress
 	caps        clientCaps

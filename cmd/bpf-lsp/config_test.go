@@ -277,3 +277,26 @@ func TestVersionFromClone(t *testing.T) {
 		t.Errorf("--version = %q (%v), want the commit %s", out, err, head)
 	}
 }
+
+// TestCheckStdin: --stdin-filename checks an editor's unsaved text under
+// the file's name (its directory's headers and config apply).
+func TestCheckStdin(t *testing.T) {
+	prog := demoProject(t, "")
+	text := "#include \"bpf_lsp.h\"\nprivate(A) struct bpf_spin_lock glock;\nprivate(A) __u64 n __guarded_by(glock);\n" +
+		"SEC(\"tc\") int f(void *c) { n++; return 0; }\n"
+	var out, errb strings.Builder
+	code := run([]string{"check", "--format", "json", "--stdin-filename", prog}, strings.NewReader(text), &out, &errb)
+	var got []struct {
+		File, Code string
+		Line       int
+	}
+	if err := json.Unmarshal([]byte(out.String()), &got); err != nil || code != 0 {
+		t.Fatalf("exit %d (%v): %s %s", code, err, out.String(), errb.String())
+	}
+	if len(got) != 1 || got[0].Code != "BL208" || got[0].Line != 4 || filepath.Base(got[0].File) != "queue.bpf.c" {
+		t.Errorf("findings of the stdin text: %+v", got)
+	}
+	if code := run([]string{"check", "--stdin-filename", prog, "other.bpf.c"}, strings.NewReader(""), &out, &errb); code != 2 {
+		t.Errorf("--stdin-filename with a PATH: exit %d, want 2", code)
+	}
+}
