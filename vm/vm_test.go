@@ -90,7 +90,7 @@ func TestRunOnKernels(t *testing.T) {
 		}
 		objs = append(objs, Object{Name: name, Data: obj})
 	}
-	runs, err := Run(ctx, Options{CacheDir: t.TempDir(), Progress: func(m string) { t.Log(m) }}, ks, objs)
+	runs, err := Run(ctx, Options{Progress: func(m string) { t.Log(m) }}, ks, objs)
 	if err != nil {
 		t.Fatal(err)
 	}

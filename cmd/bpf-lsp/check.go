@@ -13,15 +13,17 @@ import (
 
 	"github.com/bpf-lsp/bpf-lsp/analysis"
 	"github.com/bpf-lsp/bpf-lsp/cparse"
+	"github.com/bpf-lsp/bpf-lsp/kernels"
 	"github.com/bpf-lsp/bpf-lsp/report"
 )
 
 func runCheck(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("check", "check [-I dir] [-D name[=value]] [--format text|json|sarif] PATH...", stderr)
+	fs := newFlagSet("check", "check [-I dir] [-D name[=value]] [--kernel running|VERSION|PATH] [--format text|json|sarif] PATH...", stderr)
 	var cf cFlags
 	cf.register(fs)
 	format := fs.String("format", "text", "output `format`: text, json or sarif")
 	compileDB := fs.String("compile-commands", "", "use this compile_commands.json or compile_flags.txt `path` instead of searching upward")
+	kernel := fs.String("kernel", "", kernelUsage)
 	paths, code, ok := parseArgs(fs, args)
 	if !ok {
 		return code
@@ -40,10 +42,16 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
+	target, err := openTarget(*kernel)
+	if err != nil {
+		fmt.Fprintf(stderr, "bpf-lsp check: %v\n", err)
+		return 2
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	parser := cparse.NewParser(cf.parserOptions(*compileDB))
-	findings, err := checkFiles(ctx, parser, files)
+	findings, err := checkFiles(ctx, parser, target, files)
 	if err != nil {
 		fmt.Fprintf(stderr, "bpf-lsp check: %v\n", err)
 		return 2
@@ -73,7 +81,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 
 // checkFiles parses and analyses files in parallel and returns all findings
 // in file order, each file's in position order.
-func checkFiles(ctx context.Context, parser *cparse.Parser, files []string) ([]analysis.Finding, error) {
+func checkFiles(ctx context.Context, parser *cparse.Parser, target *kernels.Target, files []string) ([]analysis.Finding, error) {
 	perFile := make([][]analysis.Finding, len(files))
 	errs := make([]error, len(files))
 	work := make(chan int)
@@ -83,7 +91,7 @@ func checkFiles(ctx context.Context, parser *cparse.Parser, files []string) ([]a
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				perFile[i], errs[i] = checkFile(ctx, parser, files[i])
+				perFile[i], errs[i] = checkFile(ctx, parser, target, files[i])
 			}
 		}()
 	}
@@ -102,13 +110,13 @@ func checkFiles(ctx context.Context, parser *cparse.Parser, files []string) ([]a
 	return all, nil
 }
 
-func checkFile(ctx context.Context, parser *cparse.Parser, path string) ([]analysis.Finding, error) {
+func checkFile(ctx context.Context, parser *cparse.Parser, target *kernels.Target, path string) ([]analysis.Finding, error) {
 	f, err := parser.Parse(ctx, path, nil)
 	if err != nil {
 		return nil, err
 	}
 	findings := analysis.FrontendFindings(f)
-	findings = append(findings, analysis.Run(f).Findings...)
+	findings = append(findings, findingsFor(f, target)...)
 	sort.SliceStable(findings, func(i, j int) bool {
 		a, b := findings[i].Span, findings[j].Span
 		if a.File != b.File {

@@ -218,3 +218,41 @@ func matrixFindings(m *vm.Matrix) []analysis.Finding {
 	}
 	return out
 }
+
+// --kernel on check, verify and serve: which kernel the program targets.
+
+const kernelUsage = "target kernel: `running` (default), a catalogued version (5.10, 6.1, 6.12, 7.2, 7.3), or a BTF file, vmlinux or vmlinux.h"
+
+// openTarget resolves --kernel. With no flag the running kernel is the
+// target when its BTF is readable; otherwise (nil, nil): no kernel checks.
+func openTarget(spec string) (*kernels.Target, error) {
+	t, err := kernels.OpenTarget(spec)
+	if err != nil && spec == "" {
+		return nil, nil
+	}
+	return t, err
+}
+
+// findingsFor runs the lock analysis and, with a target, the target
+// kernel's checks.
+func findingsFor(f *cparse.File, t *kernels.Target) []analysis.Finding {
+	res := analysis.Run(f)
+	if t == nil {
+		return res.Findings
+	}
+	return analysis.ForKernel(f, res, t)
+}
+
+// verifyKernelList turns verify's --kernel into a --kernels list: another
+// kernel than the running one is verified in a VM.
+func verifyKernelList(kernel, list string) (string, error) {
+	switch {
+	case kernel == "" || kernel == "running":
+		return list, nil
+	case list != "":
+		return "", errors.New("give --kernel or --kernels, not both")
+	case strings.ContainsRune(kernel, '/') || strings.HasSuffix(kernel, ".h"):
+		return "", fmt.Errorf("--kernel %s: verify loads programs, so it needs a kernel to boot: running or a catalogued version (%s)", kernel, strings.Join(kernels.Versions(), ", "))
+	}
+	return kernel, nil
+}

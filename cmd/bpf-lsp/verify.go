@@ -23,12 +23,13 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	clang := fs.String("clang", "", "the C compiler to use (`path`); default clang-19, then clang")
 	format := fs.String("format", "text", "output `format`: text or json")
 	logFile := fs.String("log", "", "parse a saved verifier log `file` (bpftool -d, veristat, libbpf) instead of loading programs")
+	kernel := fs.String("kernel", "", "verify on this kernel: `running` (default) or a catalogued version, booted under qemu")
 	kernelList := fs.String("kernels", "", "verify on these kernels under qemu (`list`: 5.10,6.1,6.12,7.3 or all) and print the program × kernel matrix")
 	paths, code, ok := parseArgs(fs, args)
 	if !ok {
 		return code
 	}
-	if *format != "text" && *format != "json" && !(*kernelList != "" && *format == "sarif") {
+	if *format != "text" && *format != "json" && !(*format == "sarif" && (*kernelList != "" || *kernel != "")) {
 		fmt.Fprintf(stderr, "bpf-lsp verify: unknown format %q (want text or json)\n", *format)
 		return 2
 	}
@@ -55,8 +56,13 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	parser := cparse.NewParser(cf.parserOptions(""))
-	if *kernelList != "" {
-		return runMatrix(ctx, *kernelList, *clang, *format, parser, files, stdout, stderr)
+	list, err := verifyKernelList(*kernel, *kernelList)
+	if err != nil {
+		fmt.Fprintf(stderr, "bpf-lsp verify: %v\n", err)
+		return 2
+	}
+	if list != "" {
+		return runMatrix(ctx, list, *clang, *format, parser, files, stdout, stderr)
 	}
 	results, err := verifier.Run(ctx, verifier.Options{Clang: *clang, Parser: parser}, files)
 	var capErr *verifier.CapabilityError
