@@ -13,6 +13,13 @@ type Result struct {
 	Guarded  []*Guarded
 	Refs     []Ref       // every use of a lock or guarded object in a function body
 	Held     []HeldRange // statements executed with at least one lock held
+	Stats    Stats
+}
+
+// Stats says how much work the path exploration did.
+type Stats struct {
+	Explored int // block states explored (programs and their callees)
+	Pruned   int // states pruned as equal to one explored before
 }
 
 // Lock is a bpf_spin_lock or bpf_res_spin_lock declaration.

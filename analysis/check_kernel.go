@@ -78,44 +78,72 @@ func mustVersion(s string) kernels.Version {
 	return v
 }
 
-// ForKernel returns findings for a target kernel: res's findings with the
-// kernel messages of the target's version, plus calls the target lacks and
-// constructs it does not support, sorted by position.
-func ForKernel(f *cparse.File, res *Result, t *kernels.Target) []Finding {
+// ForKernels returns findings for target kernels (oldest first): res's
+// findings with the kernel messages of the oldest target, plus calls a
+// target lacks and constructs it does not support, one finding per site
+// naming every target concerned, sorted by position.
+func ForKernels(f *cparse.File, res *Result, targets []*kernels.Target) []Finding {
+	if len(targets) == 0 {
+		return res.Findings
+	}
 	out := make([]Finding, 0, len(res.Findings))
 	for _, fd := range res.Findings {
-		if r := RuleByCode(fd.Code); r != nil && fd.Kernel != "" {
-			fd.Kernel = r.KernelFor(t.Version)
+		// Only wording that changed between releases is replaced: other
+		// messages carry the finding's own offsets and names.
+		if r := RuleByCode(fd.Code); r != nil && fd.Kernel != "" && len(versionedKernel[fd.Code]) > 0 {
+			fd.Kernel = r.KernelFor(targets[0].Version)
 		}
 		out = append(out, fd)
 	}
-	out = append(out, unavailableCalls(f, t)...)
-	out = append(out, globalLocksTooOld(res, t)...)
+	out = append(out, unavailableCalls(f, targets)...)
+	out = append(out, globalLocksTooOld(res, targets)...)
 	slices.SortStableFunc(out, func(a, b Finding) int {
 		return cmp.Or(strings.Compare(a.Span.File, b.Span.File), cmp.Compare(a.Span.Start.Offset, b.Span.Start.Offset))
 	})
 	return out
 }
 
-// unavailableCalls reports each call of a kfunc or helper the target lacks.
-func unavailableCalls(f *cparse.File, t *kernels.Target) []Finding {
+// targetNames joins the names of targets for a message.
+func targetNames(ts []*kernels.Target) string {
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = t.Name
+	}
+	s := strings.Join(names, ", ")
+	if len(ts) > 1 {
+		return "kernels " + s
+	}
+	return "kernel " + s
+}
+
+// unavailableCalls reports each call of a kfunc or helper a target lacks.
+func unavailableCalls(f *cparse.File, targets []*kernels.Target) []Finding {
 	var out []Finding
 	for _, fn := range f.Funcs {
 		for _, c := range fn.Calls {
 			kind := kernelCallKind(c.Name)
-			if kind == "" || t.Has(kind, c.Name) {
+			if kind == "" {
+				continue
+			}
+			var lacking []*kernels.Target
+			for _, t := range targets {
+				if !t.Has(kind, c.Name) {
+					lacking = append(lacking, t)
+				}
+			}
+			if len(lacking) == 0 {
 				continue
 			}
 			name := c.Name
 			if c.Spelled != c.Name {
 				name = fmt.Sprintf("%s (from %s)", c.Name, c.Spelled)
 			}
-			msg := fmt.Sprintf("%s %s is not available on kernel %s", kind, name, t.Name)
+			msg := fmt.Sprintf("%s %s is not available on %s", kind, name, targetNames(lacking))
 			if since := kernels.Since(kind, c.Name); since != "" {
 				msg += fmt.Sprintf("; it first appears in %s", since)
 			}
 			fd := Finding{Code: codeCallUnavailable, Severity: SevError, Span: c.NameSpan, Message: msg, Func: fn.Name}
-			if fix, ok := equivalentCallFix(c, t); ok {
+			if fix, ok := equivalentCallFix(c, lacking); ok {
 				fd.Fixes = []Fix{fix}
 			}
 			out = append(out, fd)
@@ -153,14 +181,22 @@ var implArgs = map[string]string{
 // equivalentCallFix switches a graph kfunc called by name between its
 // _impl and plain forms when the target has the other one. Calls through
 // a header macro are left to the header.
-func equivalentCallFix(c *cparse.Call, t *kernels.Target) (Fix, bool) {
+func equivalentCallFix(c *cparse.Call, targets []*kernels.Target) (Fix, bool) {
 	if c.Spelled != c.Name || len(c.Args) == 0 {
 		return Fix{}, false
+	}
+	hasAll := func(name string) bool {
+		for _, t := range targets {
+			if !t.Has(kernels.Kfunc, name) {
+				return false
+			}
+		}
+		return true
 	}
 	if plain, ok := strings.CutSuffix(c.Name, "_impl"); ok {
 		extra, known := implArgs[plain]
 		n := strings.Count(extra, ",") + 1
-		if !known || !t.Has(kernels.Kfunc, plain) || len(c.Args) <= n {
+		if !known || !hasAll(plain) || len(c.Args) <= n {
 			return Fix{}, false
 		}
 		lastKept := c.Args[len(c.Args)-n-1].Span
@@ -171,19 +207,26 @@ func equivalentCallFix(c *cparse.Call, t *kernels.Target) (Fix, bool) {
 		}}, true
 	}
 	extra, known := implArgs[c.Name]
-	if !known || !t.Has(kernels.Kfunc, c.Name+"_impl") {
+	if !known || !hasAll(c.Name+"_impl") {
 		return Fix{}, false
 	}
 	last := c.Args[len(c.Args)-1].Span
-	return Fix{Message: "Call " + c.Name + "_impl (kernel " + t.Name + " has no " + c.Name + ")", Preferred: true, Edits: []Edit{
+	return Fix{Message: "Call " + c.Name + "_impl, the form " + targetNames(targets) + " has", Preferred: true, Edits: []Edit{
 		{Span: c.NameSpan, NewText: c.Name + "_impl"},
 		{Span: cparse.Span{File: last.File, Start: last.End, End: last.End}, NewText: ", " + extra},
 	}}, true
 }
 
-// globalLocksTooOld reports locks in global sections on kernels before 6.2.
-func globalLocksTooOld(res *Result, t *kernels.Target) []Finding {
-	if t.Version == (kernels.Version{}) || !t.Version.Less(mustVersion(globalDataLocksRelease)) {
+// globalLocksTooOld reports locks in global sections for targets before
+// 6.2.
+func globalLocksTooOld(res *Result, targets []*kernels.Target) []Finding {
+	var old []*kernels.Target
+	for _, t := range targets {
+		if t.Version != (kernels.Version{}) && t.Version.Less(mustVersion(globalDataLocksRelease)) {
+			old = append(old, t)
+		}
+	}
+	if len(old) == 0 {
 		return nil
 	}
 	rule := RuleByCode(codeGlobalLockTooOld)
@@ -193,9 +236,9 @@ func globalLocksTooOld(res *Result, t *kernels.Target) []Finding {
 			continue
 		}
 		out = append(out, Finding{Code: codeGlobalLockTooOld, Severity: SevError, Span: l.Span,
-			Message: fmt.Sprintf("'%s' is a bpf_spin_lock in global data (%s), which kernel %s does not support; locks in global data need %s",
-				l.Name, l.Allocation, t.Name, globalDataLocksRelease),
-			Kernel: rule.KernelFor(t.Version)})
+			Message: fmt.Sprintf("'%s' is a bpf_spin_lock in global data (%s), which %s cannot load; locks in global data need %s",
+				l.Name, l.Allocation, targetNames(old), globalDataLocksRelease),
+			Kernel: rule.KernelFor(old[0].Version)})
 	}
 	return out
 }

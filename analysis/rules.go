@@ -4,6 +4,7 @@ package analysis
 // with a bad and a good example) lives in ruleTable below, beside the codes;
 // docs/rules.md is generated from it (see docs_test.go).
 const (
+	codeNotChecked          = "BL003"
 	codeRootWithoutLock     = "BL101"
 	codeTwoLocks            = "BL102"
 	codeGuardedByUnknown    = "BL103"
@@ -31,6 +32,14 @@ const (
 )
 
 var ruleTable = []*Rule{{
+	Code: codeNotChecked, Name: "not-checked", Title: "part of the program could not be checked",
+	Severity: SevInfo,
+	Doc: "bpf-lsp says so instead of guessing when it cannot follow a program: its paths exceed the " +
+		"analysis budget, or it is written in inline assembly (__naked). Findings in it may be incomplete; " +
+		"`bpf-lsp verify` asks the kernel.",
+	Bad:  "__naked int prog(void) { asm volatile (\"r0 = 0; exit;\"); }",
+	Good: "int prog(void *ctx) { return 0; }",
+}, {
 	Code: codeRootWithoutLock, Name: "root-without-lock", Title: "graph root without a lock in its allocation",
 	Kernel: "bpf_rb_root not found at offset=0",
 	Doc: "A bpf_rb_root or bpf_list_head is protected by the one bpf_spin_lock in the same allocation " +

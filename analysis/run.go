@@ -10,15 +10,16 @@ import (
 )
 
 // Run analyses one parsed file: lock classes and declaration findings, then
-// every program and global function flow-sensitively (static functions in
-// the context of their callers), then suppressions.
+// every program and global function path by path (static functions in the
+// states of their callers), then suppressions.
 func Run(f *cparse.File) *Result {
 	r := &Result{}
 	if f == nil || f.AST == nil {
 		return r
 	}
 	cl := buildClasses(f)
-	a := &analyzer{f: f, cl: cl, ids: map[any]objID{}, seen: map[string]bool{}, heldSeen: map[cparse.Span]bool{}, spans: map[cc.Node]cparse.Span{}}
+	a := &analyzer{f: f, cl: cl, seen: map[string]bool{}, refs: map[cparse.Span]*Ref{}, held: map[cparse.Span]*HeldRange{},
+		spans: map[cc.Node]cparse.Span{}, cfgs: map[*cparse.Func]*cfg{}, declIdx: map[*cc.Declarator]int{}, summaries: map[summaryKey]*summary{}}
 	called := calledFuncs(f)
 	for _, fn := range f.Funcs {
 		if fn.Def == nil || fn.Def.CompoundStatement == nil {
@@ -28,27 +29,53 @@ func Run(f *cparse.File) *Result {
 		if !entry && called[fn.Name] {
 			continue // analysed where it is called, in the caller's state
 		}
+		a.prog, a.steps, a.incomplete = fn, 0, false
 		in := newState()
-		bindParams(in, fn, entryArgs(a, fn), a)
-		a.analyzeFunc(fn, in, mode{entry: entry, report: true})
+		bindParams(in, fn, entryArgs(in, fn), a)
+		a.analyzeFunc(fn, in, mode{entry: entry})
+		if a.incomplete {
+			a.reportIncomplete(fn)
+		}
+		a.stats.Explored += a.steps
 	}
+	a.stats.Pruned = a.pruned
 	findings := append(cl.findings, a.findings...)
 	r.Findings = applySuppressions(f, findings)
 	sortFindings(r.Findings)
-	r.Locks, r.Guarded, r.Refs, r.Held = cl.locks, cl.guarded, a.refs, a.held
+	r.Locks, r.Guarded, r.Stats = cl.locks, cl.guarded, a.stats
+	for _, ref := range a.refs {
+		r.Refs = append(r.Refs, *ref)
+	}
+	sort.Slice(r.Refs, func(i, j int) bool { return spanLess(r.Refs[i].Span, r.Refs[j].Span) })
+	for _, h := range a.held {
+		if len(h.Locks) > 0 {
+			r.Held = append(r.Held, *h)
+		}
+	}
+	sort.Slice(r.Held, func(i, j int) bool { return spanLess(r.Held[i].Span, r.Held[j].Span) })
 	return r
+}
+
+func spanLess(a, b cparse.Span) bool {
+	if a.File != b.File {
+		return a.File < b.File
+	}
+	if a.Start.Offset != b.Start.Offset {
+		return a.Start.Offset < b.Start.Offset
+	}
+	return a.End.Offset < b.End.Offset
 }
 
 // entryArgs gives each pointer parameter of an entry function an object of
 // its own (the context, or a pointer the caller owns).
-func entryArgs(a *analyzer, fn *cparse.Func) []value {
+func entryArgs(st *state, fn *cparse.Func) []value {
 	ft, ok := fn.Def.Declarator.Type().(*cc.FunctionType)
 	if !ok {
 		return nil
 	}
 	var vals []value
-	for _, p := range ft.Parameters() {
-		vals = append(vals, value{obj: a.id(p)})
+	for range ft.Parameters() {
+		vals = append(vals, value{obj: st.fresh(objState{})})
 	}
 	return vals
 }

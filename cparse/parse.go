@@ -21,9 +21,10 @@ type Options struct {
 	IncludeDirs []string // -I, searched before the compile database's directories
 	Defines     []string // NAME or NAME=VALUE
 	Undefines   []string
-	CompileDB   string // explicit compile_commands.json / compile_flags.txt (or a directory); "" = search upward
-	NoTrim      bool   // translate the full vmlinux.h instead of the trimmed one
-	CacheDir    string // on-disk cache for the vmlinux.h index; "" = os.UserCacheDir()/bpf-lsp
+	CompileDB   string   // explicit compile_commands.json / compile_flags.txt (or a directory); "" = search upward
+	NoTrim      bool     // translate the full vmlinux.h instead of the trimmed one
+	CacheDir    string   // on-disk cache for the vmlinux.h index; "" = os.UserCacheDir()/bpf-lsp
+	Edit        FlagEdit // the project config's added and removed flags
 }
 
 // Parser parses BPF C files. It is safe for concurrent use and keeps caches
@@ -107,17 +108,28 @@ func (p *Parser) Parse(ctx context.Context, path string, overlay map[string][]by
 	return f, nil
 }
 
-// mergeFlags puts the Parser's own flags (command line, editor settings)
-// before those of the compile database.
+// mergeFlags combines the Parser's own flags (command line, editor
+// settings), the project config's and the compile database's: include
+// directories in that order, macros in the reverse (the last -D wins).
 func (p *Parser) mergeFlags(db flagSet) flagSet {
+	db = p.opts.Edit.removeFrom(db)
+	add := parseFlags(p.opts.Edit.Add, p.opts.Edit.Dir)
 	return flagSet{
-		Includes:  append(append([]string{}, p.opts.IncludeDirs...), db.Includes...),
-		System:    db.System,
-		Defines:   append(append([]string{}, db.Defines...), p.opts.Defines...),
-		Undefines: append(append([]string{}, db.Undefines...), p.opts.Undefines...),
-		Forced:    db.Forced,
+		Includes:  concat(p.opts.IncludeDirs, add.Includes, db.Includes),
+		System:    concat(add.System, db.System),
+		Defines:   concat(db.Defines, add.Defines, p.opts.Defines),
+		Undefines: concat(db.Undefines, add.Undefines, p.opts.Undefines),
+		Forced:    concat(add.Forced, db.Forced),
 		Source:    db.Source,
 	}
+}
+
+func concat(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
 }
 
 // args renders flags as compiler arguments (for clang in the verifier).

@@ -109,7 +109,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutdown = true
 	for _, d := range s.docs {
 		d.cancel()
-		d.cancelVerifyRun()
+	}
+	for u := range s.verifyRuns {
+		s.cancelVerifyLocked(u)
 	}
 	s.mu.Unlock()
 	return nil

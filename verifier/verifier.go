@@ -14,10 +14,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/cilium/ebpf/btf"
+	"golang.org/x/sys/unix"
 
 	"github.com/bpf-lsp/bpf-lsp/analysis"
 	"github.com/bpf-lsp/bpf-lsp/cparse"
@@ -70,8 +70,6 @@ type Result struct {
 type CapabilityError struct{ Msg string }
 
 func (e *CapabilityError) Error() string { return e.Msg }
-
-var kernelSpec = sync.OnceValues(btf.LoadKernelSpec)
 
 // clangPath resolves the configured compiler.
 func clangPath(configured string) (string, error) {
@@ -169,9 +167,9 @@ func compile(ctx context.Context, clang string, flags []string, src, out string)
 // verifyObject loads every program of obj and compares with the static
 // findings of f (nil for a prebuilt object).
 func verifyObject(obj []byte, src, objName string, f *cparse.File) ([]Result, error) {
-	kernel, err := kernelSpec()
+	kernel, err := vmlinuxBTF()
 	if err != nil {
-		return nil, &CapabilityError{Msg: fmt.Sprintf("kernel verifier cross-check disabled: kernel BTF unavailable (%v) -> a kernel built with CONFIG_DEBUG_INFO_BTF=y is needed", err)}
+		return nil, err
 	}
 	progs, err := loadObject(obj, kernel)
 	if err != nil {
@@ -190,16 +188,17 @@ func verifyObject(obj []byte, src, objName string, f *cparse.File) ([]Result, er
 		case p.accepted:
 			r.Verdict = Accept
 		default:
-			r.Verdict = Reject
 			le := parseProgramLog(p.log)
-			r.Message, r.Insn = le.message, le.insn
-			if r.Message == "" {
-				r.Message = p.errno.Error()
+			if !isVerdict(p.errno, le) {
+				r.Verdict, r.Message = Failed, refusal(p.errno, le)
+				break
 			}
+			r.Verdict = Reject
+			r.Message, r.Insn = le.message, le.insn
 			r.SourceFile, r.Line, r.Column = le.file, le.line, 0
 			if file, line, col, ok := sourceOf(p, le.insn); ok {
 				r.SourceFile, r.Line, r.Column = file, line, col
-			} else if le.line == 0 {
+			} else if le.line == 0 && !p.lineInfo {
 				r.Note = "no line info (object built without -g?)"
 			}
 			r.Code = classify(r.Message, le.insnText)
@@ -211,6 +210,38 @@ func verifyObject(obj []byte, src, objName string, f *cparse.File) ([]Result, er
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// isVerdict tells a verifier rejection (EINVAL, EACCES or E2BIG with the
+// verifier's reason in the log) from a refusal that is not about the
+// program's code: a missing capability (EPERM), a feature this kernel
+// lacks (ENOTSUPP), an unresolvable kernel symbol (ENOENT) or memory.
+func isVerdict(errno unix.Errno, le logError) bool {
+	switch errno {
+	case unix.EINVAL, unix.EACCES, unix.E2BIG:
+		return le.message != ""
+	}
+	return false
+}
+
+// errENOTSUPP is the kernel-internal "operation not supported" (524),
+// which x/sys/unix does not name.
+const errENOTSUPP = unix.Errno(524)
+
+// refusal says why the kernel refused a program it did not verify.
+func refusal(errno unix.Errno, le logError) string {
+	why := errno.Error()
+	switch errno {
+	case errENOTSUPP:
+		why = "not supported by the running kernel (ENOTSUPP)"
+	case unix.EPERM:
+		why = "operation not permitted (EPERM): a capability or kernel policy, not the program's code"
+	}
+	msg := "the kernel refused to load the program without a verdict: " + why
+	if le.message != "" {
+		msg += ": " + strings.ReplaceAll(le.message, "\n", " / ")
+	}
+	return msg
 }
 
 // sourceOf maps a raw instruction offset to its source line via BTF line

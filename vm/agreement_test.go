@@ -64,7 +64,7 @@ func TestCheckAgreesWithVM(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		all := append(analysis.FrontendFindings(f), analysis.ForKernel(f, analysis.Run(f), target)...)
+		all := append(analysis.FrontendFindings(f), analysis.ForKernels(f, analysis.Run(f), []*kernels.Target{target})...)
 		var firstErr *analysis.Finding
 		for _, fd := range verifier.ProgramFindings(f, row.Program, all) {
 			if fd.Severity == analysis.SevError {

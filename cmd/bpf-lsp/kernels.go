@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/bpf-lsp/bpf-lsp/analysis"
+	"github.com/bpf-lsp/bpf-lsp/config"
 	"github.com/bpf-lsp/bpf-lsp/cparse"
 	"github.com/bpf-lsp/bpf-lsp/kernels"
 	"github.com/bpf-lsp/bpf-lsp/report"
@@ -223,24 +226,79 @@ func matrixFindings(m *vm.Matrix) []analysis.Finding {
 
 const kernelUsage = "target kernel: `running` (default), a catalogued version (5.10, 6.1, 6.12, 7.2, 7.3), or a BTF file, vmlinux or vmlinux.h"
 
-// openTarget resolves --kernel. With no flag the running kernel is the
-// target when its BTF is readable; otherwise (nil, nil): no kernel checks.
-func openTarget(spec string) (*kernels.Target, error) {
-	t, err := kernels.OpenTarget(spec)
-	if err != nil && spec == "" {
-		return nil, nil
-	}
-	return t, err
+// targetCache resolves the target kernels of each config once: --kernel
+// when given, else the config's targetKernels, else the running kernel
+// (when its BTF is readable; otherwise no kernel checks).
+type targetCache struct {
+	flag string // --kernel
+
+	mu      sync.Mutex
+	targets map[*config.Config][]*kernels.Target
 }
 
-// findingsFor runs the lock analysis and, with a target, the target
-// kernel's checks.
-func findingsFor(f *cparse.File, t *kernels.Target) []analysis.Finding {
-	res := analysis.Run(f)
-	if t == nil {
-		return res.Findings
+func newTargetCache(flag string) (*targetCache, error) {
+	c := &targetCache{flag: flag, targets: map[*config.Config][]*kernels.Target{}}
+	if flag != "" {
+		if _, err := kernels.OpenTarget(flag); err != nil {
+			return nil, err
+		}
 	}
-	return analysis.ForKernel(f, res, t)
+	return c, nil
+}
+
+// forConfig returns cfg's targets, oldest first; the error (a bad
+// targetKernels entry) only the first time. A nil cache has no targets.
+func (c *targetCache) forConfig(cfg *config.Config) ([]*kernels.Target, error) {
+	if c == nil {
+		return nil, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ts, ok := c.targets[cfg]; ok {
+		return ts, nil
+	}
+	specs := []string{c.flag}
+	if c.flag == "" && cfg != nil && len(cfg.TargetKernels) > 0 {
+		specs = cfg.TargetKernels
+	}
+	ts, err := openTargets(specs)
+	c.targets[cfg] = ts
+	if err != nil && cfg != nil && cfg.Path != "" {
+		err = fmt.Errorf("%s: targetKernels: %w", cfg.Path, err)
+	}
+	return ts, err
+}
+
+// openTargets opens kernel targets, oldest first. An empty spec is the
+// running kernel, skipped silently when its BTF cannot be read.
+func openTargets(specs []string) ([]*kernels.Target, error) {
+	var ts []*kernels.Target
+	var errs []error
+	for _, spec := range specs {
+		t, err := kernels.OpenTarget(spec)
+		switch {
+		case err != nil && spec == "":
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			ts = append(ts, t)
+		}
+	}
+	slices.SortStableFunc(ts, func(a, b *kernels.Target) int {
+		switch {
+		case a.Version.Less(b.Version):
+			return -1
+		case b.Version.Less(a.Version):
+			return 1
+		}
+		return 0
+	})
+	return ts, errors.Join(errs...)
+}
+
+// findingsFor runs the lock analysis and the target kernels' checks.
+func findingsFor(f *cparse.File, targets []*kernels.Target) []analysis.Finding {
+	return analysis.ForKernels(f, analysis.Run(f), targets)
 }
 
 // verifyKernelList turns verify's --kernel into a --kernels list: another

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bpf-lsp/bpf-lsp/config"
 	"github.com/bpf-lsp/bpf-lsp/cparse"
 	"github.com/bpf-lsp/bpf-lsp/report"
 	"github.com/bpf-lsp/bpf-lsp/verifier"
@@ -22,6 +23,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	cf.register(fs)
 	clang := fs.String("clang", "", "the C compiler to use (`path`); default clang-19, then clang")
 	format := fs.String("format", "text", "output `format`: text or json")
+	checks := fs.String("checks", "inherit", "rules the static side reports, staticcheck syntax: `list` such as all,-BL208")
 	logFile := fs.String("log", "", "parse a saved verifier log `file` (bpftool -d, veristat, libbpf) instead of loading programs")
 	kernel := fs.String("kernel", "", "verify on this kernel: `running` (default) or a catalogued version, booted under qemu")
 	kernelList := fs.String("kernels", "", "verify on these kernels under qemu (`list`: 5.10,6.1,6.12,7.3 or all) and print the program × kernel matrix")
@@ -40,13 +42,18 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	proj := newProject(cf.parserOptions(""), config.ParseChecks(*checks))
+	if _, err := config.NewSelection(nil, proj.cliChecks); err != nil {
+		fmt.Fprintf(stderr, "bpf-lsp verify: -checks: %v\n", err)
+		return 2
+	}
 	var files []string
 	for _, p := range paths {
 		if strings.HasSuffix(p, ".o") {
 			files = append(files, p)
 			continue
 		}
-		expanded, err := expandPaths([]string{p})
+		expanded, err := proj.classifier.Expand([]string{p})
 		if err != nil {
 			fmt.Fprintf(stderr, "bpf-lsp verify: %v\n", err)
 			return 2
@@ -55,27 +62,41 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	parser := cparse.NewParser(cf.parserOptions(""))
-	list, err := verifyKernelList(*kernel, *kernelList)
-	if err != nil {
-		fmt.Fprintf(stderr, "bpf-lsp verify: %v\n", err)
+	list, listErr := verifyKernelList(*kernel, *kernelList)
+	if listErr != nil {
+		fmt.Fprintf(stderr, "bpf-lsp verify: %v\n", listErr)
 		return 2
 	}
 	if list != "" {
-		return runMatrix(ctx, list, *clang, *format, parser, files, stdout, stderr)
+		return runMatrix(ctx, list, *clang, *format, cparse.NewParser(cf.parserOptions("")), files, stdout, stderr)
 	}
-	results, err := verifier.Run(ctx, verifier.Options{Clang: *clang, Parser: parser}, files)
-	var capErr *verifier.CapabilityError
-	if errors.As(err, &capErr) {
-		fmt.Fprintln(stderr, capErr.Msg)
-		return 3
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "bpf-lsp verify: %v\n", err)
-		return 2
+	var results []verifier.Result
+	for _, file := range files {
+		// Each file with its config: its compile flag edits and its rule
+		// selection for the static side. The compiler is only ever the
+		// command line's: a project file in the workspace never names it.
+		cfg, parser, sel, cfgErr := proj.forFile(file)
+		if cfgErr != nil {
+			fmt.Fprintf(stderr, "bpf-lsp verify: %v\n", cfgErr)
+		}
+		rs, err := verifier.Run(ctx, verifier.Options{Clang: *clang, Parser: parser}, []string{file})
+		var capErr *verifier.CapabilityError
+		if errors.As(err, &capErr) {
+			fmt.Fprintln(stderr, capErr.Msg)
+			return 3
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "bpf-lsp verify: %v\n", err)
+			return 2
+		}
+		for i := range rs {
+			rs[i].Static = cfg.Apply(sel, rs[i].Static)
+		}
+		results = append(results, rs...)
 	}
 	cwd, _ := os.Getwd()
 	paths2 := report.Paths{Dir: cwd}
+	var err error
 	if *format == "json" {
 		err = writeVerifyJSON(stdout, paths2, results)
 	} else {
