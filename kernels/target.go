@@ -210,3 +210,31 @@ func headerTarget(path string) (*Target, error) {
 		return len(kfuncs) == 0 || kfuncs[name]
 	}}, nil
 }
+
+// OpenTargets opens several --kernel values, oldest first. The running
+// kernel ("" or "running") is left out without an error when its BTF
+// cannot be read, so a default target never fails a check.
+func OpenTargets(specs []string) ([]*Target, error) {
+	var ts []*Target
+	var errs []error
+	for _, spec := range specs {
+		t, err := OpenTarget(spec)
+		switch {
+		case err != nil && (spec == "" || spec == "running"):
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			ts = append(ts, t)
+		}
+	}
+	slices.SortStableFunc(ts, func(a, b *Target) int {
+		switch {
+		case a.Version.Less(b.Version):
+			return -1
+		case b.Version.Less(a.Version):
+			return 1
+		}
+		return 0
+	})
+	return ts, errors.Join(errs...)
+}

@@ -57,7 +57,8 @@ type Server struct {
 	settings    Settings
 	parser      *cparse.Parser
 	docs        map[uri.URI]*document
-	verifyRuns  map[uri.URI]*verifyRun // kernel cross-checks in progress
+	verifyRuns  map[uri.URI]*verifyRun    // kernel cross-checks in progress
+	matrices    map[uri.URI]*kernelMatrix // last kernel matrix per document (code_lens.go)
 	caps        clientCaps
 	root        string // workspace root: relative settings paths resolve against it
 	initialized bool

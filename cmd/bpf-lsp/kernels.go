@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -261,39 +260,12 @@ func (c *targetCache) forConfig(cfg *config.Config) ([]*kernels.Target, error) {
 	if c.flag == "" && cfg != nil && len(cfg.TargetKernels) > 0 {
 		specs = cfg.TargetKernels
 	}
-	ts, err := openTargets(specs)
+	ts, err := kernels.OpenTargets(specs)
 	c.targets[cfg] = ts
 	if err != nil && cfg != nil && cfg.Path != "" {
 		err = fmt.Errorf("%s: targetKernels: %w", cfg.Path, err)
 	}
 	return ts, err
-}
-
-// openTargets opens kernel targets, oldest first. An empty spec is the
-// running kernel, skipped silently when its BTF cannot be read.
-func openTargets(specs []string) ([]*kernels.Target, error) {
-	var ts []*kernels.Target
-	var errs []error
-	for _, spec := range specs {
-		t, err := kernels.OpenTarget(spec)
-		switch {
-		case err != nil && spec == "":
-		case err != nil:
-			errs = append(errs, err)
-		default:
-			ts = append(ts, t)
-		}
-	}
-	slices.SortStableFunc(ts, func(a, b *kernels.Target) int {
-		switch {
-		case a.Version.Less(b.Version):
-			return -1
-		case b.Version.Less(a.Version):
-			return 1
-		}
-		return 0
-	})
-	return ts, errors.Join(errs...)
 }
 
 // findingsFor runs the lock analysis and the target kernels' checks.
