@@ -250,7 +250,7 @@ func matrixDiagnostics(snap *snapshot, m *kernelMatrix) []protocol.Diagnostic {
 			if c.Line > 0 && (c.SourceFile == "" || c.SourceFile == snap.path || strings.HasSuffix(snap.path, "/"+c.SourceFile)) {
 				rng = snap.mapper.lineRange(c.Line, c.Column)
 			}
-			msg, _, _ := strings.Cut(strings.TrimSpace(c.Message), "\nVerification failed:")
+			msg := strings.TrimSpace(c.Message)
 			code := nonEmpty(c.Code, "BL900")
 			out = append(out, protocol.Diagnostic{
 				Range: rng, Severity: protocol.DiagnosticSeverityError, Code: protocol.String(code), CodeDescription: ruleDoc(code),

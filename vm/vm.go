@@ -190,8 +190,12 @@ func bootObjects(ctx context.Context, opts Options, image, base string, objs []O
 func toResults(object string, lines []guestLine) []verifier.Result {
 	out := make([]verifier.Result, 0, len(lines))
 	for _, l := range lines {
+		// 7.3 follows the classic message with an explanation block
+		// (category, reason, source and instruction context, causal path,
+		// suggestion); the message is the classic part, the block stays in Log.
+		msg, _, _ := strings.Cut(l.Message, "\nVerification failed:")
 		r := verifier.Result{Object: object, Program: l.Program, Section: l.Section, Verdict: l.Verdict,
-			Message: l.Message, Insn: l.Insn, SourceFile: l.File, Line: l.Line, Column: l.Column, Code: l.Code, Log: l.Log}
+			Message: msg, Insn: l.Insn, SourceFile: l.File, Line: l.Line, Column: l.Column, Code: l.Code, Log: l.Log}
 		if name, ok := missingKfunc(l.Message); ok && l.Verdict == verifier.Failed {
 			r.Verdict, r.Code = verifier.Reject, CodeUnavailable
 			r.Message = fmt.Sprintf("kfunc %s is not in this kernel's BTF", name)
@@ -206,14 +210,15 @@ func toResults(object string, lines []guestLine) []verifier.Result {
 const CodeUnavailable = "BL401"
 
 // missingKfunc recognises the loader's error for a kfunc absent from the
-// kernel's BTF.
+// kernel's BTF ("... kfunc NAME is not in the running kernel ..."); the
+// contract is tested against the real loader (TestMissingKfuncContract).
 func missingKfunc(msg string) (string, bool) {
-	rest, ok := strings.CutPrefix(msg, "kfunc ")
+	_, rest, ok := strings.Cut(msg, "kfunc ")
 	if !ok {
 		return "", false
 	}
-	name, _, ok := strings.Cut(rest, " is not in the running kernel's BTF")
-	return name, ok
+	name, _, ok := strings.Cut(rest, " is not in the running kernel")
+	return name, ok && name != "" && !strings.ContainsAny(name, " \n")
 }
 
 // baseImage returns the cached base initramfs for the current guest
