@@ -91,6 +91,9 @@ func classify(msg, insnText string) string {
 		return "BL211"
 	case strings.Contains(msg, "invalid mem access 'scalar'"):
 		return "BL209"
+	case strings.Contains(msg, "bpf_spin_lock is mangled") && (strings.Contains(msg, "map '.data") || strings.Contains(msg, "map '.bss")):
+		// Before 6.2 a global section is not a struct to the lock check.
+		return "BL402"
 	case strings.Contains(msg, "has no valid bpf_spin_lock"):
 		return "BL107"
 	case strings.Contains(msg, "not found at offset"):

@@ -3,7 +3,7 @@
 // initramfs holding a static guest loader built from the project's own
 // verifier package, and reads per-program verdicts back from the serial
 // console. One boot per kernel verifies every object; verdicts are cached
-// by (object hash, kernel package version).
+// by (object hash, kernel package version, guest loader).
 package vm
 
 import (
@@ -95,7 +95,17 @@ func Run(ctx context.Context, opts Options, ks []kernels.Kernel, objs []Object) 
 		sum := sha256.Sum256(o.Data)
 		hashes[i] = hex.EncodeToString(sum[:])
 	}
-	var base string
+	// The guest's loader and classifier shape the verdicts: they are part
+	// of the cache key (the image's name is the guest binary's hash).
+	opts.Progress("building the guest loader")
+	base, err := baseImage(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	guest := strings.TrimSuffix(filepath.Base(base), ".cpio.gz")
+	for i := range hashes {
+		hashes[i] += "-" + guest
+	}
 	out := make([]KernelRun, len(ks))
 	for ki, k := range ks {
 		run := KernelRun{Kernel: k, Results: make([][]verifier.Result, len(objs))}
@@ -113,12 +123,6 @@ func Run(ctx context.Context, opts Options, ks []kernels.Kernel, objs []Object) 
 			img, err := FetchImage(ctx, opts.CacheDir, k)
 			if err != nil {
 				return out, err
-			}
-			if base == "" {
-				opts.Progress("building the guest loader")
-				if base, err = baseImage(ctx, opts); err != nil {
-					return out, err
-				}
 			}
 			opts.Progress(fmt.Sprintf("verifying %d object(s) on %s", len(todo), k.Version))
 			start := time.Now()
@@ -293,7 +297,7 @@ func capabilityf(format string, args ...any) error {
 }
 
 // The result cache: one JSON file of guest lines per (kernel package
-// version, object hash).
+// version, object hash and guest binary hash).
 func cachePath(dir string, k kernels.Kernel, hash string) string {
 	return filepath.Join(dir, "results", k.Package+"_"+k.DebVersion, hash+".json")
 }
