@@ -78,14 +78,16 @@ func mustVersion(s string) kernels.Version {
 	return v
 }
 
-// ForKernels returns findings for target kernels (oldest first): res's
-// findings with the kernel messages of the oldest target, plus calls a
+// ForKernels returns findings for target kernels: res's findings with
+// the kernel messages of the oldest target, plus calls a
 // target lacks and constructs it does not support, one finding per site
 // naming every target concerned, sorted by position.
 func ForKernels(f *cparse.File, res *Result, targets []*kernels.Target) []Finding {
 	if len(targets) == 0 {
 		return res.Findings
 	}
+	targets = slices.Clone(targets)
+	slices.SortStableFunc(targets, func(a, b *kernels.Target) int { return a.Version.Compare(b.Version) })
 	out := make([]Finding, 0, len(res.Findings))
 	for _, fd := range res.Findings {
 		// Only wording that changed between releases is replaced: other

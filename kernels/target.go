@@ -211,7 +211,7 @@ func headerTarget(path string) (*Target, error) {
 	}}, nil
 }
 
-// OpenTargets opens several --kernel values, oldest first. The running
+// OpenTargets opens several --kernel values. The running
 // kernel ("" or "running") is left out without an error when its BTF
 // cannot be read, so a default target never fails a check.
 func OpenTargets(specs []string) ([]*Target, error) {
@@ -227,14 +227,5 @@ func OpenTargets(specs []string) ([]*Target, error) {
 			ts = append(ts, t)
 		}
 	}
-	slices.SortStableFunc(ts, func(a, b *Target) int {
-		switch {
-		case a.Version.Less(b.Version):
-			return -1
-		case b.Version.Less(a.Version):
-			return 1
-		}
-		return 0
-	})
 	return ts, errors.Join(errs...)
 }

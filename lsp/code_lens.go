@@ -65,8 +65,8 @@ func (s *Server) lensKernels() ([]kernels.Kernel, error) {
 	return kernels.ParseList(strings.Join(want, ","))
 }
 
-// staticTargets opens the targetKernels for the static checks, oldest
-// first: the running kernel when unset (none when its BTF is unreadable);
+// staticTargets opens the targetKernels for the static checks: the
+// running kernel when unset (none when its BTF is unreadable);
 // invalid entries are left out (the lens reports them).
 func (s *Server) staticTargets() []*kernels.Target {
 	s.mu.Lock()

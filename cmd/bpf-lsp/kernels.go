@@ -245,7 +245,7 @@ func newTargetCache(flag string) (*targetCache, error) {
 	return c, nil
 }
 
-// forConfig returns cfg's targets, oldest first; the error (a bad
+// forConfig returns cfg's targets; the error (a bad
 // targetKernels entry) only the first time. A nil cache has no targets.
 func (c *targetCache) forConfig(cfg *config.Config) ([]*kernels.Target, error) {
 	if c == nil {
