@@ -48,6 +48,7 @@ type snapshot struct {
 	text     []byte
 	result   *analysis.Result
 	calls    []callSite         // calls with arguments in the document's functions, for hover on a graph call
+	programs []program          // SEC programs, for the kernel matrix's lens
 	findings []analysis.Finding // frontend + analysis, as published
 	mapper   *mapper
 	// failed is set when the analysis did not complete (timeout, internal
@@ -206,6 +207,7 @@ func (s *Server) analyze(ctx context.Context, parser *cparse.Parser, path string
 		return &snapshot{version: version, text: text, mapper: newMapper(text, utf8), result: &analysis.Result{}, failed: true,
 			findings: []analysis.Finding{{Code: analysis.CodeCError, Severity: analysis.SevWarning, Span: cparse.Span{File: path}, Message: msg}}}
 	}
+	targets := s.staticTargets()
 	select {
 	case s.parseSlots <- struct{}{}:
 	case <-ctx.Done():
@@ -238,8 +240,8 @@ func (s *Server) analyze(ctx context.Context, parser *cparse.Parser, path string
 		parsed := time.Now()
 		res := analysis.Run(f)
 		logAnalysis(s.log, f, parsed.Sub(start), time.Since(parsed))
-		findings := append(analysis.FrontendFindings(f), res.Findings...)
-		done <- &snapshot{version: version, text: text, calls: callSites(f), result: res, findings: findings, mapper: newMapper(text, utf8)}
+		findings := append(analysis.FrontendFindings(f), analysis.ForKernels(f, res, targets)...)
+		done <- &snapshot{version: version, text: text, calls: callSites(f), programs: programsOf(f), result: res, findings: findings, mapper: newMapper(text, utf8)}
 	}()
 	select {
 	case snap := <-done:
