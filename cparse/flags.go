@@ -157,7 +157,7 @@ type compileEntry struct {
 // database is a loaded compile_commands.json or flags file.
 type database struct {
 	path    string
-	flags   *flagSet         // a flags file: the same flags for every file below it
+	flags   *flagSet        // a flags file: the same flags for every file below it
 	entries []databaseEntry // a compile_commands.json
 }
 

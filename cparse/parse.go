@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
@@ -207,7 +206,7 @@ func (p *Parser) translate(ctx context.Context, f *File, flags flagSet, overlay 
 		return
 	}
 	var seeds map[string]bool
-	usesVmlinux := mentionsVmlinux(f.Path, f.Src, overlay)
+	usesVmlinux := mentionsVmlinux(f.Path, f.Src, overlay, p.opts.MaxFileSize)
 	if usesVmlinux {
 		if seeds = p.reuseSeeds(f); seeds == nil {
 			seeds, usesVmlinux = p.vmlinuxSeeds(ctx, f, flags, overlay, text)
@@ -355,7 +354,7 @@ func errorKey(errs []Error) string {
 // mentionsVmlinux is a cheap check before preprocessing for seeds: the
 // file, or a header it includes with quotes from its own directory, names
 // vmlinux.h.
-func mentionsVmlinux(path string, src []byte, overlay map[string][]byte) bool {
+func mentionsVmlinux(path string, src []byte, overlay map[string][]byte, maxSize int64) bool {
 	if bytes.Contains(src, []byte("vmlinux.h")) {
 		return true
 	}
@@ -363,7 +362,7 @@ func mentionsVmlinux(path string, src []byte, overlay map[string][]byte) bool {
 		h := filepath.Join(filepath.Dir(path), string(m[1]))
 		text, ok := overlay[h]
 		if !ok {
-			text, _ = os.ReadFile(h)
+			text, _ = readRegular(h, maxSize)
 		}
 		if bytes.Contains(text, []byte("vmlinux.h")) {
 			return true
@@ -539,7 +538,7 @@ func (p *Parser) translateWith(ctx context.Context, f *File, flags flagSet, over
 			f.AST = ast
 			break
 		}
-		if len(fsys.inc.errs) > 0 || inHeaders(errs) || !blankErrors(text, errs, f.Path) {
+		if inHeaders(errs) || !blankErrors(text, errs, f.Path) {
 			break // nothing blanking the main file can fix: the AST stays nil
 		}
 	}
@@ -582,8 +581,8 @@ func parseErrors(text, mainPath string, mainSrc []byte, inc *includeState) []Err
 			continue
 		}
 		file, msg := m[1], checkerSuffix.ReplaceAllString(m[4], "")
-		if strings.HasPrefix(msg, "TODO") || file == "<builtin>" || file == "<predefined>" || strings.HasPrefix(msg, "include file not found") {
-			continue // cascades; a missing header is the include state's to report
+		if strings.HasPrefix(msg, "TODO") || file == "<builtin>" || file == "<predefined>" {
+			continue
 		}
 		ln, _ := strconv.Atoi(m[2])
 		col, _ := strconv.Atoi(m[3])
@@ -594,13 +593,26 @@ func parseErrors(text, mainPath string, mainSrc []byte, inc *includeState) []Err
 		} else {
 			e.Span = lineColSpan(display, inc.src.text(display), ln, col)
 		}
+		if name, ok := strings.CutPrefix(msg, "include file not found: "); ok {
+			// Only when the name escapes the stand-in directory with "..":
+			// every other missing header reaches the include state.
+			e.Missing, e.Message, e.Hint = name, "cannot find "+name, missingHint(name)
+			if why := inc.refused(strings.Trim(name, `"<>`)); why != nil {
+				e.Message = fmt.Sprintf("cannot read %s: %v", name, why)
+			}
+		}
 		out = append(out, e)
 	}
-	// "unexpected <EOF>" after another error is that error's cascade.
+	// "unexpected <EOF>" after another error is that error's cascade, and
+	// so is any EOF error after a missing header (cc/v4 stops there).
+	missing := false
+	for _, e := range out {
+		missing = missing || e.Missing != ""
+	}
 	if len(out) > 1 {
 		kept := out[:0]
 		for _, e := range out {
-			if !strings.Contains(e.Message, "<EOF>") {
+			if !strings.Contains(e.Message, "<EOF>") && !(missing && e.Missing == "" && strings.Contains(e.Message, "EOF")) {
 				kept = append(kept, e)
 			}
 		}
@@ -615,13 +627,15 @@ func missingHint(name string) string {
 	n := strings.Trim(name, `"<>`)
 	switch {
 	case filepath.Base(n) == "vmlinux.h":
-		return "generate it from the running kernel: bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h"
+		return "generate it from the running kernel: bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h, and add its directory with -I"
 	case strings.HasPrefix(n, "bpf/"):
-		return "libbpf's headers are missing: install libbpf-dev, or add -I for a libbpf checkout"
-	case strings.HasPrefix(n, "linux/") || strings.HasPrefix(n, "asm/"):
-		return "kernel UAPI headers are missing: install linux-libc-dev, or add -I"
+		return "libbpf's headers are missing: add -I for the directory holding bpf/ (a libbpf build or checkout), or install libbpf-dev"
+	case strings.HasPrefix(n, "asm/") || strings.HasPrefix(n, "bits/") || strings.HasPrefix(n, "gnu/") || strings.HasPrefix(n, "sys/"):
+		return "clang -target bpf has no multiarch include directory: add -idirafter /usr/include/x86_64-linux-gnu (or your architecture's)"
+	case strings.HasPrefix(n, "linux/"):
+		return "kernel UAPI headers are missing: install linux-libc-dev, or add -I for the kernel's include/uapi"
 	default:
-		return "add its directory with -I, or to compile_commands.json / compile_flags.txt"
+		return "add its directory with -I (or -iquote for \"x.h\"), on the command line, in the editor settings, or in compile_commands.json / compile_flags.txt"
 	}
 }
 
