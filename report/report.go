@@ -62,28 +62,28 @@ func Text(w io.Writer, p Paths, findings []analysis.Finding) error {
 // is not valid UTF-8 has its invalid bytes and every '%' written as %XX and
 // FileEscaped set, so it survives JSON exactly.
 type JSONFinding struct {
-	File        string `json:"file"`
-	FileEscaped bool   `json:"fileEscaped,omitempty"`
-	Line      int           `json:"line"`
-	Column    int           `json:"column"`
-	EndLine   int           `json:"endLine"`
-	EndColumn int           `json:"endColumn"`
-	Severity  string        `json:"severity"`
-	Code      string        `json:"code"`
-	Message   string        `json:"message"`
-	Kernel    string        `json:"kernel,omitempty"`
-	Function  string        `json:"function,omitempty"`
-	Related   []JSONRelated `json:"related"`
-	Fixes     []JSONFix     `json:"fixes,omitempty"`
+	File        string        `json:"file"`
+	FileEscaped bool          `json:"fileEscaped,omitempty"`
+	Line        int           `json:"line"`
+	Column      int           `json:"column"`
+	EndLine     int           `json:"endLine"`
+	EndColumn   int           `json:"endColumn"`
+	Severity    string        `json:"severity"`
+	Code        string        `json:"code"`
+	Message     string        `json:"message"`
+	Kernel      string        `json:"kernel,omitempty"`
+	Function    string        `json:"function,omitempty"`
+	Related     []JSONRelated `json:"related"`
+	Fixes       []JSONFix     `json:"fixes,omitempty"`
 }
 
 // JSONRelated is a related location of a JSONFinding.
 type JSONRelated struct {
 	File        string `json:"file"`
 	FileEscaped bool   `json:"fileEscaped,omitempty"`
-	Line    int    `json:"line"`
-	Column  int    `json:"column"`
-	Message string `json:"message"`
+	Line        int    `json:"line"`
+	Column      int    `json:"column"`
+	Message     string `json:"message"`
 }
 
 // JSONFix is a suggested fix of a JSONFinding.
@@ -97,9 +97,9 @@ type JSONFix struct {
 type JSONEdit struct {
 	File        string `json:"file"`
 	FileEscaped bool   `json:"fileEscaped,omitempty"`
-	Offset  int    `json:"offset"`
-	Length  int    `json:"length"`
-	NewText string `json:"newText"`
+	Offset      int    `json:"offset"`
+	Length      int    `json:"length"`
+	NewText     string `json:"newText"`
 }
 
 // ToJSON converts findings to their JSON shape.
