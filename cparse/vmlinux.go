@@ -346,3 +346,16 @@ func (c *vmlinuxCache) trimmer(seeds map[string]bool, promote int) func(string, 
 		return out
 	}
 }
+
+// defines reports whether any vmlinux.h indexed so far declares name (a
+// tag such as "struct x", a typedef, an enumerator).
+func (c *vmlinuxCache) defines(name string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.mem {
+		if _, ok := e.idx.byName[name]; ok {
+			return true
+		}
+	}
+	return false
+}
