@@ -40,9 +40,9 @@ type vmIndex struct {
 	// header is always served whole.
 	Trimmable bool
 	Decls     []vmDecl
-	Preamble int // byte offset where the first declaration starts
-	Post     int // byte offset where the trailing #pragma/#endif start
-	byName   map[string]int
+	Preamble  int // byte offset where the first declaration starts
+	Post      int // byte offset where the trailing #pragma/#endif start
+	byName    map[string]int
 }
 
 var (
