@@ -191,12 +191,23 @@ func (l *objectLoader) createMap(name string, m *ebpf.MapSpec, btfFD int) (int, 
 		defer unix.Close(inner)
 		attr.innerMapFD = uint32(inner)
 		attr.btfFD = 0
+	case btfFD == 0:
+		// no object BTF in the kernel: plain maps
 	default:
 		if err := l.mapBTF(name, m, &attr); err != nil {
 			return -1, err
 		}
 	}
-	return createMapAttr(name, &attr)
+	fd, err := createMapAttr(name, &attr)
+	if err != nil && (attr.btfKeyTypeID != 0 || attr.btfValueTypeID != 0) {
+		// As libbpf: some map types take no BTF (sockmap: ENOTSUPP);
+		// retry without it.
+		attr.btfFD, attr.btfKeyTypeID, attr.btfValueTypeID = 0, 0, 0
+		if retry, rerr := createMapAttr(name, &attr); rerr == nil {
+			return retry, nil
+		}
+	}
+	return fd, err
 }
 
 // mapBTF sets the BTF key and value types of a map; maps without both get
