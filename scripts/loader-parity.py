@@ -70,6 +70,8 @@ def last_libbpf_error(out):
 def compare(obj, loaded, out, results):
     """Returns (category, detail); category starts with 'match' or 'MISMATCH'."""
     results = [r for r in results if not r.get("section", "").startswith("?")]
+    if not results and not loaded:
+        return "no program libbpf loads by default", last_libbpf_error(out)
     by_prog = {r["program"]: r for r in results}
     if loaded:
         bad = [r for r in results if r["verdict"] != "accept"]
