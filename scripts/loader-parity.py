@@ -67,6 +67,15 @@ def last_libbpf_error(out):
     return lines[-1] if lines else " ".join(out.strip().splitlines()[:1])
 
 
+STATS = re.compile(r"^(processed \d+ insns|verification time|stack depth|func#\d+ @\d+|$)")
+
+
+def has_verifier_message(out, prog):
+    """Whether libbpf printed a verifier log with more than statistics."""
+    m = re.search(r"prog '%s': -- BEGIN PROG LOAD LOG --\n(.*?)-- END PROG LOAD LOG --" % re.escape(prog), out, re.S)
+    return bool(m) and any(not STATS.match(l) for l in m.group(1).splitlines())
+
+
 def compare(obj, loaded, out, results):
     """Returns (category, detail); category starts with 'match' or 'MISMATCH'."""
     results = [r for r in results if not r.get("section", "").startswith("?")]
@@ -81,7 +90,7 @@ def compare(obj, loaded, out, results):
     m = FAILED_PROG.search(out)
     if m:
         prog, errno = m.group(1), m.group(2)
-        want = "reject" if errno.startswith(VERDICT_ERRNOS) else "error"
+        want = "reject" if errno.startswith(VERDICT_ERRNOS) and has_verifier_message(out, prog) else "error"
         r = by_prog.get(prog)
         if r is None and want == "error" and [x["program"] for x in results] == [""]:
             return "match: both fail before a verdict", "bpftool at %s (%s); verify: %s" % (prog, errno, results[0].get("message", "")[:160])

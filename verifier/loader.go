@@ -277,11 +277,22 @@ func (l *objectLoader) coreRelocate(insns asm.Instructions) error {
 		return fmt.Errorf("CO-RE: %w", err)
 	}
 	for i, f := range fixups {
+		if zeroTypeRelocation(f.String()) {
+			insns[idx[i]].Constant = 0
+			continue
+		}
 		if err := f.Apply(&insns[idx[i]]); err != nil {
 			return fmt.Errorf("CO-RE: %w", err)
 		}
 	}
 	return nil
+}
+
+// zeroTypeRelocation tells, from a fixup's description (cilium/ebpf
+// exports nothing else), a type id or size relocation to a type the kernel
+// lacks: cilium/ebpf poisons it, libbpf resolves it to 0.
+func zeroTypeRelocation(fixup string) bool {
+	return fixup == "target_type_id=poison" || fixup == "type_size=poison"
 }
 
 // poisonKfunc is libbpf's helper id for a call to a missing __weak kfunc:
