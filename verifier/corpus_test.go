@@ -101,13 +101,17 @@ func corpusProblems(t *testing.T, parser *cparse.Parser, path string, counts map
 			continue
 		case Reject:
 			rejected++
-			if filepath.Base(r.SourceFile) != filepath.Base(path) {
+			problems = append(problems, quotedKernelTextProblems(r)...)
+			// Refused before any instruction (a map the program type may
+			// not use): no line to point at, any marker may match.
+			anyLine := r.Line == 0 && r.SourceFile == ""
+			if !anyLine && filepath.Base(r.SourceFile) != filepath.Base(path) {
 				problems = append(problems, fmt.Sprintf("%s: rejection mapped to %s:%d, not to this file: %s", r.Program, r.SourceFile, r.Line, r.Message))
 				break
 			}
 			found := false
 			for _, m := range markers {
-				if m.line == r.Line && m.re.MatchString(r.Message) {
+				if (anyLine || m.line == r.Line) && m.re.MatchString(r.Message) {
 					m.hit, found = true, true
 				}
 			}
@@ -144,4 +148,20 @@ func onlyGuardedBy(fs []analysis.Finding) bool {
 		}
 	}
 	return true
+}
+
+var kernelIDs = regexp.MustCompile(`(id|alloc_insn)=\d+`)
+
+// quotedKernelTextProblems: a finding of the rule the kernel's message maps
+// to quotes what the kernel printed (ids and instruction numbers aside).
+func quotedKernelTextProblems(r Result) []string {
+	norm := func(s string) string { return kernelIDs.ReplaceAllString(s, "$1=N") }
+	msg := norm(r.Message)
+	var problems []string
+	for _, fd := range r.Static {
+		if fd.Code == r.Code && fd.Kernel != "" && !strings.Contains(msg, norm(fd.Kernel)) {
+			problems = append(problems, fmt.Sprintf("%s: line %d: %s quotes the kernel as %q, the kernel printed %q", r.Program, fd.Span.Start.Line, fd.Code, fd.Kernel, r.Message))
+		}
+	}
+	return problems
 }

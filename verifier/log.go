@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/bpf-lsp/bpf-lsp/analysis"
 )
 
 // Reading verifier logs: the classic format (instruction lines, then the
@@ -182,43 +184,26 @@ func (le *logError) parseBlock(lines []string) []string {
 	return messageLines(tail)
 }
 
-// classify maps a verifier message to the static rule code for the same bug.
+// classify maps a verifier message to the static rule whose kernel
+// patterns (analysis.Rules) it contains. The kernel prints the cause first
+// ("held lock and object are not in the same allocation" before "must be
+// held"), so the pattern found earliest wins; at the same place one tied
+// to the failing instruction beats a general one.
 func classify(msg, insnText string) string {
-	switch {
-	case strings.Contains(msg, "not in the same allocation"):
-		return "BL202"
-	case strings.Contains(msg, "must be held for"):
-		return "BL201"
-	case strings.Contains(msg, "cannot be used inside bpf_spin_lock-ed region") && strings.Contains(msg, "BPF_EXIT"),
-		strings.Contains(msg, "bpf_spin_unlock is missing"):
-		return "BL203"
-	case strings.Contains(msg, "without taking a lock"):
-		return "BL204"
-	case strings.Contains(msg, "of different lock"):
-		return "BL205"
-	case strings.Contains(msg, "cannot be out of order"), strings.Contains(msg, "AA deadlock"):
-		return "BL213"
-	case strings.Contains(msg, "Locking two bpf_spin_locks"):
-		return "BL206"
-	case strings.Contains(msg, "can't spin_"), strings.Contains(msg, "in rbtree cb"), strings.Contains(msg, "unnecessary rbtree callback"):
-		return "BL212"
-	case strings.Contains(msg, "function calls are not allowed while holding a lock"):
-		if strings.HasPrefix(insnText, "call bpf_spin_lock#") {
-			return "BL206"
+	best, bestAt, bestSpecific := analysis.CodeVerifierOther, len(msg)+1, false
+	for _, r := range analysis.Rules() {
+		for _, p := range r.KernelPatterns {
+			if p.Insn != "" && !strings.HasPrefix(insnText, p.Insn) {
+				continue
+			}
+			at := strings.Index(msg, p.Text)
+			specific := p.Insn != ""
+			if at >= 0 && (at < bestAt || at == bestAt && specific && !bestSpecific) {
+				best, bestAt, bestSpecific = r.Code, at, specific
+			}
 		}
-		return "BL207"
-	case strings.Contains(msg, "Unreleased reference"), strings.Contains(msg, "would lead to reference leak"):
-		return "BL210"
-	case strings.Contains(msg, "ptr_or_null"):
-		return "BL211"
-	case strings.Contains(msg, "invalid mem access 'scalar'"):
-		return "BL209"
-	case strings.Contains(msg, "has no valid bpf_spin_lock"):
-		return "BL107"
-	case strings.Contains(msg, "not found at offset"):
-		return "BL101"
 	}
-	return "BL900"
+	return best
 }
 
 // LogProgram is one rejected program found in a saved log.

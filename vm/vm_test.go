@@ -53,9 +53,39 @@ func TestParseConsoleSkipsKernelOutput(t *testing.T) {
 
 func TestMissingKfuncIsARejection(t *testing.T) {
 	rs := toResults("o", []guestLine{{Program: "p", Verdict: verifier.Failed, Insn: -1,
-		Message: "kfunc bpf_obj_new_impl is not in the running kernel's BTF: not found"}})
+		Message: "unsupported: kfunc bpf_obj_new_impl is not in the running kernel (bpf_obj_new_impl: not in the running kernel's BTF)"}})
 	if rs[0].Verdict != verifier.Reject || rs[0].Code != CodeUnavailable || !strings.Contains(rs[0].Message, "bpf_obj_new_impl") {
 		t.Fatalf("got %+v", rs[0])
+	}
+}
+
+// TestMissingKfuncContract: the loader's error for a kfunc the kernel
+// lacks is what missingKfunc recognises (checked on the running kernel).
+func TestMissingKfuncContract(t *testing.T) {
+	if err := verifier.Probe(); err != nil {
+		testenv.Skip(t, "cannot load BPF programs here: %v", err)
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "missing.bpf.c")
+	os.WriteFile(src, []byte(`#define SEC(n) __attribute__((section(n), used))
+extern void bpf_no_such_kfunc(void) __attribute__((section(".ksyms")));
+SEC("tc") int prog(void *ctx) { bpf_no_such_kfunc(); return 0; }
+char _license[] SEC("license") = "GPL";
+`), 0o644)
+	obj, _, err := verifier.CompileFile(context.Background(), verifier.Options{}, src)
+	var capErr *verifier.CapabilityError
+	if errors.As(err, &capErr) {
+		testenv.Skip(t, "%s", capErr.Msg)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := verifier.VerifyObject(obj, "missing.o")
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("VerifyObject = %+v, %v", rs, err)
+	}
+	if name, ok := missingKfunc(rs[0].Message); !ok || name != "bpf_no_such_kfunc" {
+		t.Fatalf("loader says %q; missingKfunc = %q, %v", rs[0].Message, name, ok)
 	}
 }
 
@@ -90,7 +120,7 @@ func TestRunOnKernels(t *testing.T) {
 		}
 		objs = append(objs, Object{Name: name, Data: obj})
 	}
-	runs, err := Run(ctx, Options{CacheDir: t.TempDir(), Progress: func(m string) { t.Log(m) }}, ks, objs)
+	runs, err := Run(ctx, Options{Progress: func(m string) { t.Log(m) }}, ks, objs)
 	if err != nil {
 		t.Fatal(err)
 	}
