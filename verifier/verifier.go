@@ -176,7 +176,10 @@ func verifyObject(obj []byte, src, objName string, f *cparse.File) ([]Result, er
 	}
 	var out []Result
 	for _, p := range progs {
-		r := Result{File: src, Object: objName, Program: p.name, Section: p.section, Insn: -1, Log: p.log}
+		r := Result{File: src, Object: objName, Program: p.name, Section: p.section, Insn: -1, Log: p.log, Note: p.note}
+		if strings.HasPrefix(p.section, "?") && r.Note == "" {
+			r.Note = "SEC(\"?...\"): libbpf loads this program only when its loader enables it"
+		}
 		switch {
 		case p.err != nil:
 			r.Verdict, r.Message = Failed, p.err.Error()
@@ -193,7 +196,7 @@ func verifyObject(obj []byte, src, objName string, f *cparse.File) ([]Result, er
 			r.SourceFile, r.Line, r.Column = le.file, le.line, le.column
 			if file, line, col, ok := sourceOf(p, le.insn); ok {
 				r.SourceFile, r.Line, r.Column = file, line, col
-			} else if le.line == 0 && !p.lineInfo {
+			} else if le.line == 0 && !p.lineInfo && r.Note == "" {
 				r.Note = "no line info (object built without -g?)"
 			}
 			r.Code = classify(r.Message, le.insnText)
