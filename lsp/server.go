@@ -53,8 +53,10 @@ type Server struct {
 	mu          sync.Mutex
 	settings    Settings
 	parser      *cparse.Parser
+	project     projectConfigs // .bpf-lsp.yaml files, read again when changed
 	docs        map[uri.URI]*document
-	verifyRuns  map[uri.URI]*verifyRun // kernel cross-checks in progress
+	verifyRuns  map[uri.URI]*verifyRun    // kernel cross-checks in progress
+	matrices    map[uri.URI]*kernelMatrix // last kernel matrix per document (code_lens.go)
 	caps        clientCaps
 	root        string // workspace root: relative settings paths resolve against it
 	initialized bool

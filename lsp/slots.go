@@ -7,11 +7,11 @@ import (
 
 // parseSlots bounds concurrent analyses (one per CPU: a burst of edits to
 // several files must not start a parse per edit) and decides who goes
-// next. An analysis the user waits for goes first: the document's own edit
-// or open, or one a request is waiting on. Background work (documents
-// re-analysed because a header or the settings changed, retries after a
-// timeout) takes a slot only when no such analysis waits, so it never
-// delays an edit's diagnostics. Within a class, first come first served.
+// next, by rank: first an analysis a request is waiting on, then one the
+// user caused (the document's own edit or open), then background work
+// (documents re-analysed because a header or the settings changed,
+// retries after a timeout), so background work never delays an edit's
+// diagnostics. Within a rank, first come first served.
 //
 // A parse abandoned before it returns (superseded by an edit, or past its
 // timeout) gives its slot back at once and counts against a separate,
@@ -26,7 +26,7 @@ type parseSlots struct {
 
 // slotRequest is an analysis waiting for a slot.
 type slotRequest struct {
-	urgent  func() bool // asked at each grant: does the user wait for it?
+	rank    func() rank // asked at each grant: it may rise while the request waits
 	ready   chan struct{}
 	granted bool
 }
@@ -35,16 +35,24 @@ func newParseSlots(n int) *parseSlots {
 	return &parseSlots{free: n, orphans: 2 * n}
 }
 
-// acquire waits for a slot; urgent says whether the analysis is
-// foreground. It fails only when ctx ends first.
-func (p *parseSlots) acquire(ctx context.Context, urgent func() bool) (*parseSlot, error) {
+// rank orders the analyses waiting for a slot.
+type rank int
+
+const (
+	rankBackground rank = iota
+	rankForeground
+	rankAwaited
+)
+
+// acquire waits for a slot. It fails only when ctx ends first.
+func (p *parseSlots) acquire(ctx context.Context, rank func() rank) (*parseSlot, error) {
 	p.mu.Lock()
 	if p.free > 0 && len(p.queue) == 0 {
 		p.free--
 		p.mu.Unlock()
 		return &parseSlot{slots: p}, nil
 	}
-	r := &slotRequest{urgent: urgent, ready: make(chan struct{})}
+	r := &slotRequest{rank: rank, ready: make(chan struct{})}
 	p.queue = append(p.queue, r)
 	p.mu.Unlock()
 	select {
@@ -67,18 +75,17 @@ func (p *parseSlots) acquire(ctx context.Context, urgent func() bool) (*parseSlo
 	}
 }
 
-// grantLocked gives a freed slot to the first urgent request, else to the
-// first request, else keeps it.
+// grantLocked gives a freed slot to the first request of the highest
+// rank, or keeps it when none waits.
 func (p *parseSlots) grantLocked() {
 	if len(p.queue) == 0 {
 		p.free++
 		return
 	}
-	next := 0
+	next, best := 0, rank(-1)
 	for i, r := range p.queue {
-		if r.urgent() {
-			next = i
-			break
+		if k := r.rank(); k > best {
+			next, best = i, k
 		}
 	}
 	r := p.queue[next]

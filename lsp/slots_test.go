@@ -6,20 +6,20 @@ import (
 	"time"
 )
 
-// A freed slot goes to an analysis the user waits for before background
-// work queued earlier; a request waiting on a background analysis makes it
-// urgent.
+// A freed slot goes to an analysis a request waits on, then to the user's
+// edits, then to background work, whatever the order they queued in; a
+// request waiting on a background analysis raises its rank.
 func TestSlotsServeForegroundFirst(t *testing.T) {
 	p := newParseSlots(1)
 	ctx := context.Background()
-	holder, err := p.acquire(ctx, func() bool { return true })
+	holder, err := p.acquire(ctx, func() rank { return rankForeground })
 	if err != nil {
 		t.Fatal(err)
 	}
 	order := make(chan string, 3)
-	queue := func(name string, position int, urgent func() bool) {
+	queue := func(name string, position int, r func() rank) {
 		go func() {
-			s, err := p.acquire(ctx, urgent)
+			s, err := p.acquire(ctx, r)
 			if err != nil {
 				t.Error(err)
 				return
@@ -37,12 +37,12 @@ func TestSlotsServeForegroundFirst(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	awaited := false
-	queue("background", 1, func() bool { return false })
-	queue("background-awaited", 2, func() bool { return awaited })
-	queue("foreground", 3, func() bool { return true })
+	awaited := rankBackground
+	queue("background", 1, func() rank { return rankBackground })
+	queue("foreground", 2, func() rank { return rankForeground })
+	queue("background-awaited", 3, func() rank { return awaited })
 	p.mu.Lock()
-	awaited = true // a request now waits on it
+	awaited = rankAwaited // a request now waits on it
 	p.mu.Unlock()
 	holder.release()
 	var got []string
@@ -59,7 +59,7 @@ func TestSlotsServeForegroundFirst(t *testing.T) {
 func TestAbandonedParseGivesItsSlot(t *testing.T) {
 	p := newParseSlots(1)
 	ctx := context.Background()
-	urgent := func() bool { return true }
+	urgent := func() rank { return rankForeground }
 	var held []*parseSlot
 	for range 2 { // two orphans: the allowance is two per slot
 		s, err := p.acquire(ctx, urgent)

@@ -47,6 +47,7 @@ type snapshot struct {
 	text     []byte
 	result   *analysis.Result
 	calls    []callSite         // calls with arguments in the document's functions, for hover on a graph call
+	programs []program          // SEC programs, for the kernel matrix's lens
 	findings []analysis.Finding // frontend + analysis, as published
 	mapper   *mapper
 	// failed is set when the analysis did not complete (timeout, internal
@@ -111,8 +112,7 @@ const (
 // schedule (re)starts the analysis of a document after delay, cancelling
 // the previous one (its parse stops and frees its slot). The result is kept
 // and published only if no later schedule superseded it (an edit, a
-// settings change). A background analysis becomes urgent when a request
-// waits for it.
+// settings change). An analysis a request waits for goes before others.
 func (s *Server) schedule(u uri.URI, delay time.Duration, why priority) {
 	s.mu.Lock()
 	d, ok := s.docs[u]
@@ -131,7 +131,7 @@ func (s *Server) schedule(u uri.URI, delay time.Duration, why priority) {
 	d.wake() // requests for an older version answer ContentModified
 	gen, version, text, path := d.gen, d.version, d.text, d.path
 	overlay := s.overlayLocked()
-	parser, utf8, timeout := s.parser, s.caps.utf8, s.opts.ParseTimeout
+	parser, st, utf8, timeout := s.parser, s.settings, s.caps.utf8, s.opts.ParseTimeout
 	s.mu.Unlock()
 
 	s.busy.Add(1)
@@ -144,16 +144,21 @@ func (s *Server) schedule(u uri.URI, delay time.Duration, why priority) {
 				return
 			}
 		}
-		urgent := func() bool {
-			if why == foreground {
-				return true
-			}
+		rank := func() rank {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			return len(d.waiters) > 0
+			switch {
+			case len(d.waiters) > 0:
+				return rankAwaited
+			case why == foreground:
+				return rankForeground
+			}
+			return rankBackground
 		}
-		snap := s.analyze(ctx, urgent, parser, path, version, text, overlay, utf8, timeout)
+		parser, cfg := s.projectFor(st, parser, path)
+		snap := s.analyze(ctx, rank, parser, path, version, text, overlay, utf8, timeout)
 		snap.uri, snap.path = u, path
+		snap.findings = cfg.Apply(nil, snap.findings)
 		if ctx.Err() != nil {
 			return
 		}
@@ -213,15 +218,16 @@ func (s *Server) retryWhenIdle(ctx context.Context, u uri.URI, gen int) {
 // idle.
 const idlePoll = 100 * time.Millisecond
 
-// analyze parses and analyses one version when s.slots allows (urgent
-// says whether the user waits for it). It always returns a snapshot: a parse that is cancelled, takes
+// analyze parses and analyses one version when s.slots allows (rank
+// says how much the user waits for it). It always returns a snapshot: a parse that is cancelled, takes
 // longer than the timeout or panics gives a failed one carrying the reason.
-func (s *Server) analyze(ctx context.Context, urgent func() bool, parser *cparse.Parser, path string, version int32, text []byte, overlay map[string][]byte, utf8 bool, limit time.Duration) *snapshot {
+func (s *Server) analyze(ctx context.Context, rank func() rank, parser *cparse.Parser, path string, version int32, text []byte, overlay map[string][]byte, utf8 bool, limit time.Duration) *snapshot {
 	failed := func(msg string) *snapshot {
 		return &snapshot{version: version, text: text, mapper: newMapper(text, utf8), result: &analysis.Result{}, failed: true,
 			findings: []analysis.Finding{{Code: analysis.CodeCError, Severity: analysis.SevWarning, Span: cparse.Span{File: path}, Message: msg}}}
 	}
-	slot, err := s.slots.acquire(ctx, urgent)
+	targets := s.staticTargets()
+	slot, err := s.slots.acquire(ctx, rank)
 	if err != nil {
 		return failed("analysis cancelled")
 	}
@@ -238,6 +244,7 @@ func (s *Server) analyze(ctx context.Context, urgent func() bool, parser *cparse
 				done <- failed(fmt.Sprintf("bpf-lsp: internal error analysing this file: %v", r))
 			}
 		}()
+		start := time.Now()
 		f, err := s.parse(parser, pctx, path, overlay)
 		if err != nil {
 			done <- failed(fmt.Sprintf("bpf-lsp could not analyse this file: %v", err))
@@ -247,9 +254,11 @@ func (s *Server) analyze(ctx context.Context, urgent func() bool, parser *cparse
 			done <- nil // cut short: its findings would be incomplete
 			return
 		}
+		parsed := time.Now()
 		res := analysis.Run(f)
-		findings := append(analysis.FrontendFindings(f), res.Findings...)
-		done <- &snapshot{version: version, text: text, calls: callSites(f), result: res, findings: findings, mapper: newMapper(text, utf8)}
+		logAnalysis(s.log, f, parsed.Sub(start), time.Since(parsed))
+		findings := append(analysis.FrontendFindings(f), analysis.ForKernels(f, res, targets)...)
+		done <- &snapshot{version: version, text: text, calls: callSites(f), programs: programsOf(f), result: res, findings: findings, mapper: newMapper(text, utf8)}
 	}()
 	select {
 	case snap := <-done:

@@ -23,7 +23,7 @@ const verifierSource = "bpf-verifier"
 // argument (a URI string, or an object with a "uri"), and returns a
 // one-line-per-program summary.
 func (s *Server) ExecuteCommand(ctx context.Context, params *protocol.ExecuteCommandParams) (protocol.LSPAny, error) {
-	if params.Command != commandVerify {
+	if params.Command != commandVerify && params.Command != commandVerifyKernels {
 		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, "unknown command "+params.Command)
 	}
 	if len(params.Arguments) != 1 {
@@ -40,7 +40,11 @@ func (s *Server) ExecuteCommand(ctx context.Context, params *protocol.ExecuteCom
 		target = obj.URI
 	}
 	jsonrpc2.Async(ctx) // compiling and loading take a while; the progress calls need the read loop
-	summary, err := s.verifyDocument(ctx, uri.URI(target))
+	run := s.verifyDocument
+	if params.Command == commandVerifyKernels {
+		run = s.verifyKernels
+	}
+	summary, err := run(ctx, uri.URI(target))
 	if err != nil {
 		return nil, err
 	}
@@ -126,9 +130,12 @@ func (s *Server) runVerify(ctx context.Context, u uri.URI, run *verifyRun) {
 
 func (s *Server) verify(ctx context.Context, u uri.URI, version int32) (string, error) {
 	s.mu.Lock()
-	clang, parser, progress := s.settings.ClangPath, s.parser, s.caps.progress
+	clang, parser, st, progress := s.settings.ClangPath, s.parser, s.settings, s.caps.progress
 	s.mu.Unlock()
 	path := u.FsPath()
+	// The project config chooses flags, never the compiler: clang is the
+	// editor's clangPath or the default.
+	parser, _ = s.projectFor(st, parser, path)
 	name := filepath.Base(path)
 
 	if progress {
