@@ -101,13 +101,20 @@ func (s *Server) overlayLocked() map[string][]byte {
 }
 
 // priority says why a document is analysed: for the user (its own edit or
-// open) or in the background (a header or the settings changed, a retry).
-type priority bool
+// open), in the background (a header or the settings changed), or again
+// once the server is idle after a timeout.
+type priority int
 
 const (
-	foreground priority = true
-	background priority = false
+	foreground priority = iota
+	background
+	idleRetry
 )
+
+// idleRetryFactor multiplies the parse timeout of an idle retry: the
+// timeout keeps one document from holding a slot others need, and when
+// idle nobody needs it, so a merely slow file gets its result.
+const idleRetryFactor = 4
 
 // schedule (re)starts the analysis of a document after delay, cancelling
 // the previous one (its parse stops and frees its slot). The result is kept
@@ -133,6 +140,9 @@ func (s *Server) schedule(u uri.URI, delay time.Duration, why priority) {
 	overlay := s.overlayLocked()
 	parser, st, utf8, timeout := s.parser, s.settings, s.caps.utf8, s.opts.ParseTimeout
 	s.mu.Unlock()
+	if why == idleRetry {
+		timeout *= idleRetryFactor
+	}
 
 	s.busy.Add(1)
 	go func() {
@@ -210,7 +220,7 @@ func (s *Server) retryWhenIdle(ctx context.Context, u uri.URI, gen int) {
 	s.mu.Unlock()
 	if current {
 		s.log.Info("re-analysing after a timeout", "uri", u)
-		s.schedule(u, 0, background)
+		s.schedule(u, 0, idleRetry)
 	}
 }
 

@@ -61,7 +61,7 @@ func (r *run) adversarial() {
 		os.WriteFile(filepath.Join(dir, "compile_flags.txt"), []byte("-target\nbpf\n-I"+r.ws+"\n"), 0o644)
 		u := fileURI(filepath.Join(dir, fmt.Sprintf("good%d.bpf.c", good)))
 		t0 := time.Now()
-		s.open(u, program(good, false))
+		s.open(u, r.program(good, false))
 		_, ok := s.waitVersion(u, 1, 30*time.Second)
 		s.closeDoc(u)
 		return time.Since(t0), ok

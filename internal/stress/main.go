@@ -27,6 +27,7 @@ func main() {
 	cycles := flag.Int("cycles", 500, "documents opened and closed in turn")
 	frames := flag.Int("frames", 100000, "JSON-RPC frames in the fuzz")
 	seed := flag.Uint64("seed", 1, "random seed")
+	template := flag.String("program", "lsp/testdata/vmlinux.bpf.c", "the BPF program on vmlinux.h the documents are variants of")
 	keep := flag.Bool("keep", false, "keep the workspace (documents as saved, server logs) and print where")
 	flag.Parse()
 
@@ -49,7 +50,11 @@ func main() {
 	if err := os.WriteFile(filepath.Join(ws, "compile_flags.txt"), []byte("-target\nbpf\n-D__TARGET_ARCH_x86\n"), 0o644); err != nil {
 		fatal(err)
 	}
-	r := &run{bin: abs, ws: ws, rng: rand.New(rand.NewPCG(*seed, *seed))}
+	src, err := os.ReadFile(*template)
+	if err != nil {
+		fatal(err)
+	}
+	r := &run{bin: abs, ws: ws, rng: rand.New(rand.NewPCG(*seed, *seed)), programs: programs{string(src)}}
 	for _, name := range strings.Split(*only, ",") {
 		fmt.Printf("== %s\n", name)
 		switch name {
@@ -77,6 +82,7 @@ func main() {
 
 // run is one stress run: the workspace and the bounds missed so far.
 type run struct {
+	programs
 	bin      string
 	ws       string
 	rng      *rand.Rand
@@ -124,51 +130,19 @@ func fatal(err error) {
 	os.Exit(2)
 }
 
-// program is a small BPF program on vmlinux.h with one rbtree add; locked
-// decides whether the add is under the lock (a finding when it is not).
-func program(i int, locked bool) string {
-	lock, unlock := "", ""
+// programs makes the documents: variants of one small BPF program on
+// vmlinux.h with an rbtree add, each with its own program name, the add
+// under the lock or not (a finding).
+type programs struct{ template string }
+
+func (p programs) program(i int, locked bool) string {
+	text := strings.Replace(p.template, "int add(", fmt.Sprintf("int add_%d(", i), 1)
 	if locked {
-		lock, unlock = "\tbpf_spin_lock(&glock);\n", "\tbpf_spin_unlock(&glock);\n"
+		const add = "\tbpf_rbtree_add_impl("
+		text = strings.Replace(text, add, "\tbpf_spin_lock(&glock);\n"+add, 1)
+		text = strings.Replace(text, "\treturn 0;\n}\n\nchar _license", "\tbpf_spin_unlock(&glock);\n\treturn 0;\n}\n\nchar _license", 1)
 	}
-	return fmt.Sprintf(`#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-
-#define private(name) SEC(".data." #name) __hidden __attribute__((aligned(8)))
-#define __contains(name, node) __attribute__((btf_decl_tag("contains:" #name ":" #node)))
-
-struct node_data {
-	long key;
-	struct bpf_rb_node node;
-};
-
-private(A) struct bpf_spin_lock glock;
-private(A) struct bpf_rb_root groot __contains(node_data, node);
-
-extern void *bpf_obj_new_impl(__u64 local_type_id, void *meta) __ksym;
-extern int bpf_rbtree_add_impl(struct bpf_rb_root *root, struct bpf_rb_node *node,
-			       bool (*less)(struct bpf_rb_node *a, const struct bpf_rb_node *b),
-			       void *meta, __u64 off) __ksym;
-
-static bool less(struct bpf_rb_node *a, const struct bpf_rb_node *b)
-{
-	return a < b;
-}
-
-SEC("tc")
-int add_%d(struct __sk_buff *ctx)
-{
-	struct node_data *n = bpf_obj_new_impl(__builtin_btf_type_id(*(struct node_data *)0, 0), 0);
-
-	if (!n)
-		return 0;
-	n->key = ctx->len + %d;
-%s	bpf_rbtree_add_impl(&groot, &n->node, less, 0, 0);
-%s	return 0;
-}
-
-char _license[] SEC("license") = "GPL";
-`, i, i, lock, unlock)
+	return text
 }
 
 func fileURI(path string) string { return "file://" + path }

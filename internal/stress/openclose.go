@@ -21,7 +21,7 @@ func (r *run) openClose(n int) {
 	for i := range n {
 		path := filepath.Join(dir, fmt.Sprintf("doc%03d.bpf.c", i))
 		u := fileURI(path)
-		s.open(u, program(i, i%3 != 0))
+		s.open(u, r.program(i, i%3 != 0))
 		if _, ok := s.waitVersion(u, 1, 60*time.Second); !ok {
 			r.fail("openclose: no diagnostics for document %d", i)
 			return

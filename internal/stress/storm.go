@@ -68,7 +68,7 @@ func (r *run) storm(n, edits int) {
 	t0 := time.Now()
 	for i := range docs {
 		path := filepath.Join(dir, fmt.Sprintf("doc%02d.bpf.c", i))
-		docs[i] = &doc{path: path, uri: fileURI(path), text: program(i, i%2 == 0), version: 1}
+		docs[i] = &doc{path: path, uri: fileURI(path), text: r.program(i, i%2 == 0), version: 1}
 		s.open(docs[i].uri, docs[i].text)
 	}
 	for _, d := range docs {
