@@ -98,7 +98,7 @@ func TestUnavailableCalls(t *testing.T) {
 	for _, want := range []string{
 		"BL401 kfunc bpf_obj_new_impl (from bpf_obj_new) is not available on kernels 5.10, 6.1; it first appears in 6.2",
 		"BL401 kfunc bpf_rbtree_add_impl is not available on kernels 5.10, 6.1; it first appears in 6.4",
-		"BL402 'glock' is a bpf_spin_lock in global data (section .data.A), which kernels 5.10, 6.1 cannot load; locks in global data need 6.2 map '.data.A' is not a struct type or bpf_spin_lock is mangled",
+		"BL402 'glock' is a bpf_spin_lock in global data (section .data.A), which kernels 5.10, 6.1 cannot lock; locks in global data need 6.2 map '.data.A' is not a struct type or bpf_spin_lock is mangled",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("5.10+6.1 findings lack %q:\n%s", want, got)
