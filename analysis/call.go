@@ -86,33 +86,64 @@ func (a *analyzer) evalArgs(st *state, pe *cc.PostfixExpression, m mode) {
 	}
 }
 
-// lockArg resolves the lock an argument names: &glock or &v->lock.
-func (a *analyzer) lockArg(st *state, arg cparse.Arg) (lockKey, *Lock) {
-	e := unparen(arg.Expr)
-	if u, ok := e.(*cc.UnaryExpression); ok && u.Case == cc.UnaryExpressionAddrof {
-		e = unparen(u.CastExpression)
-	}
-	switch x := e.(type) {
+// fieldAddrOf resolves the lock or graph root an lvalue names: glock,
+// v->lock, groot, v->head.
+func (a *analyzer) fieldAddrOf(st *state, e cc.ExpressionNode) (fieldAddr, bool) {
+	switch x := unparen(e).(type) {
 	case *cc.PrimaryExpression:
-		if x.Case == cc.PrimaryExpressionIdent {
-			if l := a.cl.globalLock[x.Token.SrcStr()]; l != nil {
-				return lockKey{global: l.Name}, l
-			}
+		if x.Case != cc.PrimaryExpressionIdent || localVar(x) != nil {
+			break
+		}
+		name := x.Token.SrcStr()
+		if l := a.cl.globalLock[name]; l != nil {
+			return fieldAddr{key: lockKey{global: l.Name}, lock: l}, true
+		}
+		if g := a.cl.globalGuard[name]; g != nil && g.root && g.Lock != nil {
+			return fieldAddr{key: lockKey{global: g.Lock.Name}, root: g}, true
 		}
 	case *cc.PostfixExpression:
-		if x.Case == cc.PostfixExpressionPSelect && x.Field() != nil {
-			fd := x.Field()
-			l := a.cl.fieldLock[structName(fd.ParentType())+"."+fd.Name()]
-			base := a.quietEval(st, x.PostfixExpression)
-			if l != nil {
-				return lockKey{obj: base.obj, field: l.field}, l
-			}
+		if x.Case != cc.PostfixExpressionPSelect || x.Field() == nil {
+			break
+		}
+		fd := x.Field()
+		key := structName(fd.ParentType()) + "." + fd.Name()
+		if l := a.cl.fieldLock[key]; l != nil {
+			return fieldAddr{key: lockKey{obj: a.quietEval(st, x.PostfixExpression).obj, field: l.field}, lock: l}, true
+		}
+		if g := a.cl.fieldGuard[key]; g != nil && g.root && g.Lock != nil {
+			return fieldAddr{key: lockKey{obj: a.quietEval(st, x.PostfixExpression).obj, field: g.Lock.field}, root: g}, true
 		}
 	}
-	// An unknown lock expression still gets an identity of its own text.
-	text := strings.TrimPrefix(strings.Join(strings.Fields(arg.Text), ""), "&")
-	return lockKey{global: "?" + text}, &Lock{Name: text, Span: arg.Span, Kind: "bpf_spin_lock", Allocation: "unknown"}
+	return fieldAddr{}, false
 }
+
+// argAddr resolves a lock or root argument: &glock, &v->head, or a local
+// (a helper's parameter) holding such an address.
+func (a *analyzer) argAddr(st *state, arg cparse.Arg) (fieldAddr, bool) {
+	e := unparen(arg.Expr)
+	if u, ok := e.(*cc.UnaryExpression); ok && u.Case == cc.UnaryExpressionAddrof {
+		return a.fieldAddrOf(st, u.CastExpression)
+	}
+	if d := localVar(e); d != nil {
+		fa, ok := st.addrs[place{d: d}]
+		return fa, ok
+	}
+	return fieldAddr{}, false
+}
+
+// lockArg resolves the lock an argument names. An expression the analysis
+// cannot resolve gets an identity of its own text (an "unknown" lock, on
+// which no finding depends).
+func (a *analyzer) lockArg(st *state, arg cparse.Arg) (lockKey, *Lock) {
+	if fa, ok := a.argAddr(st, arg); ok && fa.lock != nil {
+		return fa.key, fa.lock
+	}
+	text := strings.TrimPrefix(strings.Join(strings.Fields(arg.Text), ""), "&")
+	return lockKey{global: "?" + text}, &Lock{Name: text, Span: arg.Span, Kind: "bpf_spin_lock", Allocation: unknownAllocation}
+}
+
+// unknownAllocation marks a lock the analysis could not resolve.
+const unknownAllocation = "unknown"
 
 // quietEval evaluates an expression for its value only.
 func (a *analyzer) quietEval(st *state, e cc.ExpressionNode) value {
@@ -134,7 +165,7 @@ func (a *analyzer) lock(st *state, c *cparse.Call, pe *cc.PostfixExpression, res
 	name := displayName(c)
 	if m.callback {
 		a.report(codeLockInCallback, c.NameSpan, fmt.Sprintf("%s inside the rbtree callback '%s', which already runs with the tree's lock held", name, m.fn.Name), m,
-			"can't spin_lock in rbtree cb")
+			kernelCallUnderLock)
 		return value{}
 	}
 	if h, ok := st.held[key]; ok && res && h.res {
@@ -171,14 +202,14 @@ func (a *analyzer) unlock(st *state, c *cparse.Call, res bool, m mode) {
 	name := displayName(c)
 	if m.callback {
 		a.report(codeLockInCallback, c.NameSpan, fmt.Sprintf("%s inside the rbtree callback '%s', which must return with the tree's lock still held", name, m.fn.Name), m,
-			"can't spin_unlock in rbtree cb")
+			kernelCallUnderLock)
 		return
 	}
 	h, ok := st.held[key]
 	switch {
 	case ok && !h.taken():
 		a.report(codeResLockMisuse, c.NameSpan, fmt.Sprintf("%s of '%s', but the result of bpf_res_spin_lock was not checked: it returns non-zero when it did not take the lock", name, l.Name), m,
-			related(h.takenAt, "taken here"))
+			related(h.takenAt, "taken here"), strings.TrimSuffix(name, "_unlock")+"_unlock without taking a lock")
 	case ok && res:
 		for _, o := range st.held {
 			if o.res && o.order > h.order {
@@ -187,13 +218,27 @@ func (a *analyzer) unlock(st *state, c *cparse.Call, res bool, m mode) {
 				break
 			}
 		}
+	case !ok && len(st.held) > 0 && (l.Allocation == unknownAllocation || holdsUnknown(st)):
+		// One side cannot be resolved: assume the program releases what it
+		// holds, and say nothing.
+		if held, holding := st.anyHeld(); holding {
+			for k, h := range st.held {
+				if h == held {
+					key = k
+				}
+			}
+		}
 	case !ok:
 		held, holding := st.anyHeld()
 		if !holding {
 			a.report(codeUnlockWithoutLock, c.NameSpan, fmt.Sprintf("%s of '%s', which is not held", name, l.Name), m,
 				strings.TrimSuffix(name, "_unlock")+"_unlock without taking a lock")
 		} else {
-			a.report(codeUnlockDifferent, c.NameSpan, fmt.Sprintf("%s of '%s', but the lock held is '%s'", name, l.Name, held.lock.Name), m,
+			msg := fmt.Sprintf("%s of '%s', but the lock held is '%s'", name, l.Name, held.lock.Name)
+			if held.lock == l {
+				msg = fmt.Sprintf("%s of '%s', but the lock held is '%s': the same field of another allocation (every lookup or allocation is its own)", name, lockDisplay(c.Args[0]), held.expr)
+			}
+			a.report(codeUnlockDifferent, c.NameSpan, msg, m,
 				related(held.takenAt, fmt.Sprintf("'%s' taken here", held.lock.Name)), strings.TrimSuffix(name, "_unlock")+"_unlock of different lock")
 			// The program meant to release the lock it holds: carry on as if
 			// it had, so this one bug is reported once.
@@ -234,12 +279,16 @@ func (a *analyzer) graph(st *state, c *cparse.Call, pe *cc.PostfixExpression, ar
 			switch {
 			case o.maybeNull:
 				a.report(codeRefUnchecked, c.Args[op.node].Span, fmt.Sprintf("'%s' (from %s) may be NULL when passed to %s: check it first", strings.TrimPrefix(c.Args[op.node].Text, "&"), o.from, name), m,
-					related(o.acquired, "obtained here"))
+					related(o.acquired, "obtained here"), o.nullKernel())
 				o.maybeNull = false
 			case o.invalid:
 				a.report(codeUseAfterUnlock, c.Args[op.node].Span, fmt.Sprintf("'%s' (from %s) is passed to %s after the lock was released", strings.TrimPrefix(c.Args[op.node].Text, "&"), o.from, name), m,
 					related(o.unlockAt, "lock released here"))
 				o.invalid = false
+			}
+			if op.consumes && !o.maybeNull && !o.invalid && (o.ref == refNonOwning || o.released) {
+				a.report(codeNodeNotOwned, c.Args[op.node].Span, fmt.Sprintf("'%s' (from %s) is not owned here: %s takes ownership of the node, and this pointer gave it up already", strings.TrimPrefix(c.Args[op.node].Text, "&"), o.from, name), m,
+					related(o.acquired, "obtained here"))
 			}
 			if op.consumes && o.ref == refOwning {
 				// The collection owns it now; the pointer stays usable,
@@ -279,41 +328,30 @@ func (a *analyzer) checkRoot(st *state, c *cparse.Call, op graphOp, m mode) {
 	if key.global == "" {
 		lockText = replaceField(root, g.Lock.field)
 	}
+	rootDesc := "'" + root + "'"
+	if localVar(unparen(arg.Expr)) != nil {
+		rootDesc = fmt.Sprintf("'%s' (passed as '%s')", g.Name, root)
+	}
 	rel := related(g.Span, fmt.Sprintf("'%s' is guarded by '%s' (%s)", g.Name, g.Lock.Name, g.Reason))
 	fix := a.fixWrap(a.curStmt, lockText)
 	if h, ok := st.held[key]; ok {
-		a.report(codeGraphUnlocked, c.NameSpan, fmt.Sprintf("%s on '%s' requires holding '%s', which is not held on every path to here", name, root, lockText), m,
-			rel, related(h.takenAt, fmt.Sprintf("'%s' taken here on some paths", lockText)), g.Kernel, fix)
+		a.report(codeGraphUnlocked, c.NameSpan, fmt.Sprintf("%s on %s requires holding '%s', but the result of %s was not checked: it may not have taken the lock", name, rootDesc, lockText, "bpf_res_spin_lock"), m,
+			rel, related(h.takenAt, fmt.Sprintf("'%s' taken here", lockText)), g.Kernel, fix)
 		return
 	}
 	if held, holding := st.anyHeld(); holding {
-		a.report(codeGraphWrongLock, c.NameSpan, fmt.Sprintf("%s on '%s' requires holding '%s', but the lock held is '%s' (another allocation)", name, root, lockText, held.lock.Name), m,
+		a.report(codeGraphWrongLock, c.NameSpan, fmt.Sprintf("%s on %s requires holding '%s', but the lock held is '%s' (another allocation)", name, rootDesc, lockText, held.lock.Name), m,
 			rel, related(held.takenAt, fmt.Sprintf("'%s' taken here", held.lock.Name)))
 		return
 	}
-	a.report(codeGraphUnlocked, c.NameSpan, fmt.Sprintf("%s on '%s' requires holding '%s'", name, root, lockText), m, rel, g.Kernel, fix)
+	a.report(codeGraphUnlocked, c.NameSpan, fmt.Sprintf("%s on %s requires holding '%s'", name, rootDesc, lockText), m, rel, g.Kernel, fix)
 }
 
-// rootArg resolves a root argument (&groot, &v->head) to its Guarded and
-// the key of the lock that must be held.
+// rootArg resolves a root argument (&groot, &v->head, a parameter) to its
+// Guarded and the key of the lock that must be held.
 func (a *analyzer) rootArg(st *state, arg cparse.Arg) (*Guarded, lockKey) {
-	e := unparen(arg.Expr)
-	if u, ok := e.(*cc.UnaryExpression); ok && u.Case == cc.UnaryExpressionAddrof {
-		e = unparen(u.CastExpression)
-	}
-	switch x := e.(type) {
-	case *cc.PrimaryExpression:
-		if g := a.cl.globalGuard[x.Token.SrcStr()]; g != nil && g.root && g.Lock != nil {
-			return g, lockKey{global: g.Lock.Name}
-		}
-	case *cc.PostfixExpression:
-		if x.Case == cc.PostfixExpressionPSelect && x.Field() != nil {
-			fd := x.Field()
-			if g := a.cl.fieldGuard[structName(fd.ParentType())+"."+fd.Name()]; g != nil && g.root && g.Lock != nil {
-				base := a.quietEval(st, x.PostfixExpression)
-				return g, lockKey{obj: base.obj, field: g.Lock.field}
-			}
-		}
+	if fa, ok := a.argAddr(st, arg); ok && fa.root != nil {
+		return fa.root, fa.key
 	}
 	return nil, lockKey{}
 }
@@ -327,9 +365,12 @@ func (a *analyzer) release(st *state, v value, e cc.ExpressionNode, m mode) {
 	if o.maybeNull {
 		span := a.span(e)
 		a.report(codeRefUnchecked, span, fmt.Sprintf("'%s' (from %s) may be NULL when dropped: check it first", a.text(span), o.from), m,
-			related(o.acquired, "obtained here"))
+			related(o.acquired, "obtained here"), o.nullKernel())
 	}
 	o.released, o.maybeNull = true, false
+	if o.ref == refOwning {
+		o.droppedAt = a.span(e) // every alias is now a dangling pointer
+	}
 	st.objs[v.obj] = o
 }
 
@@ -352,11 +393,25 @@ func bindParams(st *state, fn *cparse.Func, args []value, a *analyzer) {
 // callback analyses the less() callback of bpf_rbtree_add with the lock
 // held, as the kernel does.
 func (a *analyzer) callback(st *state, arg cparse.Arg, m mode) {
-	p, ok := unparen(arg.Expr).(*cc.PrimaryExpression)
-	if !ok || p.Case != cc.PrimaryExpressionIdent {
+	v := a.quietEval(st, arg.Expr)
+	if v.addr == nil || v.addr.fn == nil {
 		return
 	}
-	if fn := a.f.Func(p.Token.SrcStr()); fn != nil && fn.Def != nil {
-		a.callStatic(st.clone(), fn, nil, arg.Span, m, true)
+	// Its two arguments are nodes already in the tree: non-owning.
+	st = st.clone()
+	var args []value
+	for range 2 {
+		args = append(args, value{obj: st.fresh(objState{ref: refNonOwning, from: "the rbtree callback's argument", fn: v.addr.fn.Name})})
 	}
+	a.callStatic(st, v.addr.fn, args, arg.Span, m, true)
+}
+
+// holdsUnknown reports whether a held lock could not be resolved.
+func holdsUnknown(st *state) bool {
+	for _, h := range st.held {
+		if h.lock.Allocation == unknownAllocation {
+			return true
+		}
+	}
+	return false
 }

@@ -31,7 +31,8 @@ var KernelRules = []*Rule{{
 	Good: "/* --kernel 6.12 */\nbpf_spin_lock(&glock);",
 }, {
 	Code: codeGlobalLockTooOld, Name: "global-lock-unsupported", Title: "bpf_spin_lock in global data before 6.2",
-	Kernel: "map '.data.A' is not a struct type or bpf_spin_lock is mangled",
+	Kernel:         "map '.data.A' is not a struct type or bpf_spin_lock is mangled",
+	KernelPatterns: []KernelPattern{{Text: "bpf_spin_lock is mangled"}},
 	Doc: "Kernels before 6.2 accept a bpf_spin_lock only inside a map value, not in a global " +
 		"(private(NAME)) section: 5.10 rejects the first lock call, 6.1 mismatches lock and unlock.",
 	Bad:  "/* --kernel 6.1 */\nprivate(A) struct bpf_spin_lock glock;",

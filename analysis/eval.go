@@ -87,7 +87,11 @@ func (a *analyzer) evalx(st *state, e cc.ExpressionNode, m mode, ctx evalCtx) va
 			if d := localVar(unparen(x.CastExpression)); d != nil {
 				delete(st.nums, d) // whoever gets its address may change it
 			}
-			return a.evalx(st, x.CastExpression, m, evalCtx{addr: true})
+			v := a.evalx(st, x.CastExpression, m, evalCtx{addr: true})
+			if fa, ok := a.fieldAddrOf(st, x.CastExpression); ok {
+				v.addr = &fa
+			}
+			return v
 		case cc.UnaryExpressionNot:
 			v := a.eval(st, x.CastExpression, m)
 			if t, known := v.truth(st); known {
@@ -100,6 +104,7 @@ func (a *analyzer) evalx(st *state, e cc.ExpressionNode, m mode, ctx evalCtx) va
 			}
 			return value{}
 		case cc.UnaryExpressionDeref:
+			a.checkSpecialField(st, x, m)
 			base := a.eval(st, x.CastExpression, m)
 			if !ctx.addr {
 				a.deref(st, base, x.CastExpression, m)
@@ -263,9 +268,15 @@ func (a *analyzer) ident(st *state, p *cc.PrimaryExpression, m mode, ctx evalCtx
 		if id, ok := st.ptrs[place{d: local}]; ok {
 			return value{obj: id, isNull: st.objs[id].isNull}
 		}
+		if fa, ok := st.addrs[place{d: local}]; ok {
+			return value{addr: &fa}
+		}
 		return value{num: st.nums[local]}
 	}
 	name := d.Name()
+	if fn := a.f.Func(name); fn != nil && fn.Def != nil {
+		return value{addr: &fieldAddr{fn: fn}}
+	}
 	span := a.span(p)
 	if l := a.cl.globalLock[name]; l != nil {
 		a.ref(st, span, l, nil, m)
@@ -373,13 +384,17 @@ func (a *analyzer) deref(st *state, v value, e cc.ExpressionNode, m mode) {
 	}
 	span := a.span(e)
 	switch {
+	case o.droppedAt.File != "":
+		a.report(codeUseAfterUnlock, span, fmt.Sprintf("'%s' (from %s) is used after bpf_obj_drop freed it", a.text(span), o.from), m,
+			related(o.droppedAt, "dropped here"), related(o.acquired, "obtained here"))
+		o.droppedAt = cparse.Span{}
 	case o.invalid:
 		a.report(codeUseAfterUnlock, span, fmt.Sprintf("'%s' (from %s) is used after the lock was released: the unlock invalidated it", a.text(span), o.from), m,
 			related(o.unlockAt, "lock released here"), related(o.acquired, "obtained here"))
 		o.invalid = false
 	case o.maybeNull:
 		a.report(codeRefUnchecked, span, fmt.Sprintf("'%s' (from %s) may be NULL here: check it before use", a.text(span), o.from), m,
-			related(o.acquired, "obtained here"))
+			related(o.acquired, "obtained here"), o.nullKernel())
 		o.maybeNull = false
 	default:
 		return
@@ -398,7 +413,9 @@ func (a *analyzer) ref(st *state, span cparse.Span, l *Lock, g *Guarded, m mode)
 		r.Held = intersectLocks(r.Held, locks)
 		return
 	}
-	a.refs[span] = &Ref{Span: span, Lock: l, Guarded: g, Held: locks}
+	r := &Ref{Span: span, Lock: l, Guarded: g, Held: locks}
+	a.refs[span] = r
+	a.checkProgType(r, m)
 }
 
 // text returns the source text of a span of the main file.
@@ -451,8 +468,13 @@ func (a *analyzer) placeOf(st *state, e cc.ExpressionNode) (place, bool) {
 	return place{}, false
 }
 
+// isArray reports whether e names an array (not a pointer: p[i] is memory
+// the analysis does not track).
 func isArray(e cc.ExpressionNode) bool {
 	t := e.Type()
+	if d := localVar(unparen(e)); d != nil {
+		t = d.Type()
+	}
 	return t != nil && t.Kind() == cc.Array
 }
 

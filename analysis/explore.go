@@ -3,6 +3,8 @@ package analysis
 import (
 	"fmt"
 
+	"modernc.org/cc/v4"
+
 	"github.com/bpf-lsp/bpf-lsp/cparse"
 )
 
@@ -16,7 +18,7 @@ const (
 	// widenAfter is how often a loop head is entered before the known
 	// values of scalars are forgotten there, so loops with a constant trip
 	// count unroll (as the verifier does) and the others converge.
-	widenAfter = 24
+	widenAfter = 12
 	// forkBudget bounds the paths one statement may split into (conditional
 	// expressions and static calls with several outcomes).
 	forkBudget = 256
@@ -85,6 +87,19 @@ type pathState struct {
 func (a *analyzer) runAtom(in pathState, at atom, m mode) []pathState {
 	saved := a.rp
 	defer func() { a.rp = saved }()
+	if !a.mayFork(at.node) {
+		// One path through it: no need to keep the state it started from.
+		a.rp = &replay{}
+		v, isRet := a.atom(in.st, at, m)
+		if a.rp.dead {
+			return nil
+		}
+		out := pathState{st: in.st, last: v, ret: in.ret, returned: in.returned}
+		if isRet {
+			out.ret, out.returned = v, true
+		}
+		return []pathState{out}
+	}
 	var outs []pathState
 	r := &replay{}
 	for runs := 0; ; runs++ {
@@ -213,7 +228,35 @@ func (a *analyzer) cfgOf(fn *cparse.Func) *cfg {
 
 // reportIncomplete says that a program's analysis hit its budget.
 func (a *analyzer) reportIncomplete(fn *cparse.Func) {
-	span := a.span(fn.Def.Declarator)
-	a.findings = append(a.findings, Finding{Code: codeNotChecked, Severity: SevInfo, Span: span, Func: fn.Name,
+	a.findings = append(a.findings, Finding{Code: codeNotChecked, Severity: SevInfo, Span: fn.Span, Func: fn.Name,
 		Message: fmt.Sprintf("analysis of %s stopped after %d steps; findings in %s may be incomplete", fn.Name, a.steps, fn.Name)})
+}
+
+// mayFork reports whether an atom can split the path: a conditional
+// expression, && or || used as a value, or a call of a static function
+// (which may return in several ways).
+func (a *analyzer) mayFork(n cc.Node) bool {
+	if v, ok := a.forks[n]; ok {
+		return v
+	}
+	fork := false
+	cparse.Inspect(n, func(x cc.Node) bool {
+		switch e := x.(type) {
+		case *cc.ConditionalExpression:
+			fork = fork || e.Case == cc.ConditionalExpressionCond
+		case *cc.LogicalAndExpression:
+			fork = fork || e.Case == cc.LogicalAndExpressionLAnd
+		case *cc.LogicalOrExpression:
+			fork = fork || e.Case == cc.LogicalOrExpressionLOr
+		case *cc.PostfixExpression:
+			if e.Case == cc.PostfixExpressionCall {
+				if c := a.f.CallOf(e); c == nil || classify(a.f, c) == callStatic || c.Name == "" {
+					fork = true
+				}
+			}
+		}
+		return !fork
+	})
+	a.forks[n] = fork
+	return fork
 }

@@ -24,6 +24,8 @@ type analyzer struct {
 	spans    map[cc.Node]cparse.Span
 	cfgs     map[*cparse.Func]*cfg
 	declIdx  map[*cc.Declarator]int
+	ptrIdx   map[any]int // identities of pointers in state descriptions
+	forks    map[cc.Node]bool
 	// summaries of static callees by entry state (see summary.go).
 	summaries map[summaryKey]*summary
 	rp        *replay
@@ -34,7 +36,9 @@ type analyzer struct {
 	steps      int
 	pruned     int
 	incomplete bool
-	stats      Stats
+	// progTypeReported: the program's type was found wrong already.
+	progTypeReported bool
+	stats            Stats
 }
 
 // span memoises File.SpanOf: exploration visits each node many times, and
@@ -59,6 +63,7 @@ type mode struct {
 // value is the abstract value of an expression.
 type value struct {
 	obj    objID
+	addr   *fieldAddr // the address of a lock or root
 	isNull bool
 	num    scalar
 	res    *lockKey // the result of bpf_res_spin_lock on this lock
@@ -150,17 +155,30 @@ func (a *analyzer) bind(st *state, p place, v value) {
 		}
 	}
 	delete(st.ptrs, p)
+	delete(st.addrs, p)
 	if p.path == "" {
 		delete(st.nums, p.d)
 	}
+	if v.addr != nil {
+		st.addrs[p] = *v.addr
+	}
 	switch {
-	case v.isNull:
-		st.ptrs[p] = st.fresh(objState{isNull: true})
+	case p.path == "" && !isPointer(p.d):
+		if v.num.known || v.num.nonZero {
+			st.nums[p.d] = v.num
+		}
 	case v.obj != noObj:
 		st.ptrs[p] = v.obj
-	case p.path == "" && (v.num.known || v.num.nonZero):
-		st.nums[p.d] = v.num
+	case v.isNull:
+		st.ptrs[p] = st.fresh(objState{isNull: true})
 	}
+}
+
+// isPointer reports whether a local holds a pointer (elements and members
+// of aggregates are taken as pointers: only pointers are stored there).
+func isPointer(d *cc.Declarator) bool {
+	t := d.Type()
+	return t == nil || t.Kind() == cc.Ptr || t.Kind() == cc.Array
 }
 
 // exit checks what must be true when a function returns: no lock held (for
@@ -178,8 +196,8 @@ func (a *analyzer) exit(st *state, span cparse.Span, ret value, m mode, fallOff 
 	}
 	if m.entry {
 		for _, h := range st.held {
-			if !h.taken() {
-				continue // a bpf_res_spin_lock result nobody tested: see BL213
+			if !h.taken() || h.lock.Allocation == unknownAllocation {
+				continue // a bpf_res_spin_lock result nobody tested (see BL213), or a lock not resolved
 			}
 			msg := fmt.Sprintf("'%s' is still held at %s", h.lock.Name, where)
 			a.report(codeLockHeldAtExit, at, msg, m, related(h.takenAt, fmt.Sprintf("'%s' taken here", h.lock.Name)),

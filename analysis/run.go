@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -19,7 +20,7 @@ func Run(f *cparse.File) *Result {
 	}
 	cl := buildClasses(f)
 	a := &analyzer{f: f, cl: cl, seen: map[string]bool{}, refs: map[cparse.Span]*Ref{}, held: map[cparse.Span]*HeldRange{},
-		spans: map[cc.Node]cparse.Span{}, cfgs: map[*cparse.Func]*cfg{}, declIdx: map[*cc.Declarator]int{}, summaries: map[summaryKey]*summary{}}
+		spans: map[cc.Node]cparse.Span{}, cfgs: map[*cparse.Func]*cfg{}, declIdx: map[*cc.Declarator]int{}, ptrIdx: map[any]int{}, forks: map[cc.Node]bool{}, summaries: map[summaryKey]*summary{}}
 	called := calledFuncs(f)
 	for _, fn := range f.Funcs {
 		if fn.Def == nil || fn.Def.CompoundStatement == nil {
@@ -29,7 +30,12 @@ func Run(f *cparse.File) *Result {
 		if !entry && called[fn.Name] {
 			continue // analysed where it is called, in the caller's state
 		}
-		a.prog, a.steps, a.incomplete = fn, 0, false
+		a.prog, a.steps, a.incomplete, a.progTypeReported = fn, 0, false, false
+		if inlineAsmOnly(fn) {
+			a.findings = append(a.findings, Finding{Code: codeNotChecked, Severity: SevInfo, Span: fn.Span, Func: fn.Name,
+				Message: fmt.Sprintf("%s is written in inline assembly: bpf-lsp cannot check it from C (bpf-lsp verify asks the kernel)", fn.Name)})
+			continue
+		}
 		in := newState()
 		bindParams(in, fn, entryArgs(in, fn), a)
 		a.analyzeFunc(fn, in, mode{entry: entry})
@@ -80,12 +86,35 @@ func entryArgs(st *state, fn *cparse.Func) []value {
 	return vals
 }
 
-// calledFuncs lists the functions called or passed as callbacks somewhere.
+// inlineAsmOnly reports whether fn's body is only asm statements (a
+// __naked program).
+func inlineAsmOnly(fn *cparse.Func) bool {
+	n := 0
+	for l := fn.Def.CompoundStatement.BlockItemList; l != nil; l = l.BlockItemList {
+		it := l.BlockItem
+		if it == nil {
+			continue
+		}
+		if it.Case != cc.BlockItemStmt || it.Statement == nil || it.Statement.Case != cc.StatementAsm {
+			return false
+		}
+		n++
+	}
+	return n > 0
+}
+
+// calledFuncs lists the functions analysed in their callers' states: those
+// called directly, and those passed to a static function or as the less()
+// of a graph call. A callback handed to a helper (bpf_loop,
+// bpf_for_each_map_elem) runs in a frame of its own and is analysed alone.
 func calledFuncs(f *cparse.File) map[string]bool {
 	out := map[string]bool{}
 	for _, fn := range f.Funcs {
 		for _, c := range fn.Calls {
 			out[c.Name] = true
+			if k := classify(f, c); k != callStatic && k != callGraph {
+				continue
+			}
 			for _, arg := range c.Args {
 				out[strings.TrimSpace(arg.Text)] = true
 			}

@@ -1,9 +1,9 @@
 package analysis
 
 import (
-	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"modernc.org/cc/v4"
@@ -56,6 +56,7 @@ type objState struct {
 	acquired  cparse.Span // where it was obtained
 	from      string      // the call that produced it, as written
 	unlockAt  cparse.Span // the unlock that invalidated it
+	droppedAt cparse.Span // the bpf_obj_drop that freed it
 	fn        string      // the function whose analysis created it
 }
 
@@ -63,6 +64,20 @@ type objState struct {
 // be released.
 func (o objState) owes() bool {
 	return o.ref == refOwning && !o.released && !o.isNull && !o.escaped
+}
+
+// kernelCallUnderLock is the 6.18 wording for any call the lock forbids,
+// lock calls inside an rbtree callback included (the callback runs with
+// the lock held, so this check fires first).
+const kernelCallUnderLock = "function calls are not allowed while holding a lock"
+
+// nullKernel is the verifier's complaint when the object is used before its
+// NULL check: the register type names what it points to.
+func (o objState) nullKernel() string {
+	if o.from == "bpf_map_lookup_elem" {
+		return "invalid mem access 'map_value_or_null'"
+	}
+	return "invalid mem access 'ptr_or_null_'"
 }
 
 // scalar is what is known about an integer local: an exact value, or only
@@ -90,12 +105,23 @@ type place struct {
 	path string
 }
 
+// fieldAddr is an address that is not an object: a lock, a graph root or
+// a function, held in a local (a helper's `struct bpf_spin_lock *lock` or
+// `less` parameter).
+type fieldAddr struct {
+	key  lockKey // the lock, or for a root the lock that guards it
+	lock *Lock
+	root *Guarded
+	fn   *cparse.Func
+}
+
 // state is the abstract state of one path.
 type state struct {
-	ptrs map[place]objID
-	nums map[*cc.Declarator]scalar
-	objs map[objID]objState
-	held map[lockKey]heldLock
+	ptrs  map[place]objID
+	addrs map[place]fieldAddr
+	nums  map[*cc.Declarator]scalar
+	objs  map[objID]objState
+	held  map[lockKey]heldLock
 	// pinned objects are referenced by the callers of the function being
 	// analysed: they stay part of the state although no local names them.
 	pinned []objID
@@ -104,11 +130,11 @@ type state struct {
 }
 
 func newState() *state {
-	return &state{ptrs: map[place]objID{}, nums: map[*cc.Declarator]scalar{}, objs: map[objID]objState{}, held: map[lockKey]heldLock{}, next: 1}
+	return &state{ptrs: map[place]objID{}, addrs: map[place]fieldAddr{}, nums: map[*cc.Declarator]scalar{}, objs: map[objID]objState{}, held: map[lockKey]heldLock{}, next: 1}
 }
 
 func (s *state) clone() *state {
-	return &state{ptrs: maps.Clone(s.ptrs), nums: maps.Clone(s.nums), objs: maps.Clone(s.objs), held: maps.Clone(s.held),
+	return &state{ptrs: maps.Clone(s.ptrs), addrs: maps.Clone(s.addrs), nums: maps.Clone(s.nums), objs: maps.Clone(s.objs), held: maps.Clone(s.held),
 		pinned: slices.Clone(s.pinned), seq: s.seq, next: s.next}
 }
 
@@ -139,6 +165,11 @@ func (s *state) forget(d *cc.Declarator) {
 			delete(s.ptrs, p)
 		}
 	}
+	for p := range s.addrs {
+		if p.d == d {
+			delete(s.addrs, p)
+		}
+	}
 	delete(s.nums, d)
 }
 
@@ -149,16 +180,16 @@ func (s *state) forget(d *cc.Declarator) {
 // and they owe nothing.
 func (a *analyzer) canonical(st *state) (string, map[objID]objID) {
 	ren := map[objID]objID{}
-	var b strings.Builder
+	b := &keyBuilder{a: a}
 	name := func(id objID) {
 		if c, ok := ren[id]; ok {
-			fmt.Fprintf(&b, "#%d", c)
+			b.tag('#').num(int64(c))
 			return
 		}
 		c := objID(len(ren) + 1)
 		ren[id] = c
 		o := st.objs[id]
-		fmt.Fprintf(&b, "#%d{%d%s}", c, o.ref, o.flags())
+		b.tag('#').num(int64(c)).tag('{').str(o.flags()).tag('}')
 	}
 	places := slices.Collect(maps.Keys(st.ptrs))
 	slices.SortFunc(places, func(x, y place) int {
@@ -168,26 +199,41 @@ func (a *analyzer) canonical(st *state) (string, map[objID]objID) {
 		return strings.Compare(x.path, y.path)
 	})
 	for _, p := range places {
-		fmt.Fprintf(&b, "p%d%s=", a.declOrder(p.d), p.path)
+		b.tag('p').num(int64(a.declOrder(p.d))).str(p.path).tag('=')
 		name(st.ptrs[p])
-		b.WriteByte(';')
+		b.tag(';')
+	}
+	addrs := slices.Collect(maps.Keys(st.addrs))
+	slices.SortFunc(addrs, func(x, y place) int {
+		if c := a.declOrder(x.d) - a.declOrder(y.d); c != 0 {
+			return c
+		}
+		return strings.Compare(x.path, y.path)
+	})
+	for _, p := range addrs {
+		fa := st.addrs[p]
+		b.tag('a').num(int64(a.declOrder(p.d))).str(p.path).tag('=').str(fa.key.global).tag('.').str(fa.key.field).ptr(fa.lock).ptr(fa.root).ptr(fa.fn)
+		if fa.key.obj != noObj {
+			name(fa.key.obj)
+		}
+		b.tag(';')
 	}
 	nums := slices.Collect(maps.Keys(st.nums))
 	slices.SortFunc(nums, func(x, y *cc.Declarator) int { return a.declOrder(x) - a.declOrder(y) })
 	for _, d := range nums {
 		n := st.nums[d]
-		fmt.Fprintf(&b, "n%d=%t/%t/%d;", a.declOrder(d), n.known, n.nonZero, n.v)
+		b.tag('n').num(int64(a.declOrder(d))).flag(n.known).flag(n.nonZero).num(n.v).tag(';')
 	}
 	// Pinned objects and unreachable ones that still owe a release are
 	// interchangeable among equals: order them by what they are.
-	a.nameByContent(st, st.pinned, ren, name, &b, "pin")
+	a.nameByContent(st, st.pinned, name, b, "pin")
 	var owing []objID
 	for id, o := range st.objs {
 		if _, ok := ren[id]; !ok && o.owes() && !slices.Contains(st.pinned, id) {
 			owing = append(owing, id)
 		}
 	}
-	a.nameByContent(st, owing, ren, name, &b, "owe")
+	a.nameByContent(st, owing, name, b, "owe")
 	type heldEntry struct {
 		sortKey string
 		k       lockKey
@@ -197,7 +243,7 @@ func (a *analyzer) canonical(st *state) (string, map[objID]objID) {
 	for k, h := range st.held {
 		s := k.global + "." + k.field + "." + h.lock.Name
 		if c, ok := ren[k.obj]; ok && k.obj != noObj {
-			s = fmt.Sprintf("%s#%d", s, c)
+			s += "#" + strconv.Itoa(int(c))
 		}
 		held = append(held, heldEntry{s, k, h})
 	}
@@ -208,7 +254,7 @@ func (a *analyzer) canonical(st *state) (string, map[objID]objID) {
 		return x.h.order - y.h.order
 	})
 	for _, e := range held {
-		fmt.Fprintf(&b, "h%s.%s.%p:", e.k.global, e.k.field, e.h.lock)
+		b.tag('h').str(e.k.global).tag('.').str(e.k.field).ptr(e.h.lock).tag(':')
 		if e.k.obj != noObj {
 			name(e.k.obj)
 		}
@@ -218,18 +264,52 @@ func (a *analyzer) canonical(st *state) (string, map[objID]objID) {
 				rank++
 			}
 		}
-		fmt.Fprintf(&b, "r%d%t%p%d;", rank, e.h.res, e.h.pending, a.declOrder(e.h.pendingVar))
+		b.tag('r').num(int64(rank)).flag(e.h.res).ptr(e.h.pending).num(int64(a.declOrder(e.h.pendingVar))).tag(';')
 	}
-	return b.String(), ren
+	return string(b.buf), ren
 }
 
-func (a *analyzer) nameByContent(st *state, ids []objID, ren map[objID]objID, name func(objID), b *strings.Builder, tag string) {
+// keyBuilder writes state descriptions without fmt (they are built for
+// every explored state).
+type keyBuilder struct {
+	a   *analyzer
+	buf []byte
+}
+
+func (k *keyBuilder) tag(c byte) *keyBuilder { k.buf = append(k.buf, c); return k }
+func (k *keyBuilder) str(s string) *keyBuilder {
+	k.buf = append(k.buf, s...)
+	return k
+}
+func (k *keyBuilder) num(n int64) *keyBuilder {
+	k.buf = strconv.AppendInt(append(k.buf, '/'), n, 10)
+	return k
+}
+func (k *keyBuilder) flag(v bool) *keyBuilder {
+	if v {
+		return k.tag('t')
+	}
+	return k.tag('f')
+}
+
+// ptr writes the identity of a pointer (a lock, a root, a function, an
+// expression) as a small number fixed for the run.
+func (k *keyBuilder) ptr(p any) *keyBuilder {
+	n, ok := k.a.ptrIdx[p]
+	if !ok {
+		n = len(k.a.ptrIdx) + 1
+		k.a.ptrIdx[p] = n
+	}
+	return k.num(int64(n))
+}
+
+func (a *analyzer) nameByContent(st *state, ids []objID, name func(objID), b *keyBuilder, tag string) {
 	sorted := slices.Clone(ids)
 	slices.SortFunc(sorted, func(x, y objID) int {
 		return strings.Compare(st.objs[x].flags(), st.objs[y].flags())
 	})
 	for _, id := range sorted {
-		b.WriteString(tag)
+		b.str(tag)
 		name(id)
 	}
 }
@@ -269,10 +349,16 @@ func (st *state) gc(ren map[objID]objID) {
 
 // rename maps every object id of st through f.
 func (st *state) rename(f func(objID) objID) *state {
-	out := &state{ptrs: make(map[place]objID, len(st.ptrs)), nums: maps.Clone(st.nums), objs: make(map[objID]objState, len(st.objs)),
+	out := &state{ptrs: make(map[place]objID, len(st.ptrs)), addrs: make(map[place]fieldAddr, len(st.addrs)), nums: maps.Clone(st.nums), objs: make(map[objID]objState, len(st.objs)),
 		held: make(map[lockKey]heldLock, len(st.held)), seq: st.seq}
 	for p, id := range st.ptrs {
 		out.ptrs[p] = f(id)
+	}
+	for p, fa := range st.addrs {
+		if fa.key.obj != noObj {
+			fa.key.obj = f(fa.key.obj)
+		}
+		out.addrs[p] = fa
 	}
 	for id, o := range st.objs {
 		out.objs[f(id)] = o

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 
@@ -34,12 +35,18 @@ func (a *analyzer) callStatic(st *state, fn *cparse.Func, args []value, callSite
 	}
 	// The callee sees the caller's objects and locks, not its locals: the
 	// objects the caller's locals name are pinned.
-	entry := &state{ptrs: map[place]objID{}, nums: map[*cc.Declarator]scalar{}, objs: maps.Clone(st.objs), held: maps.Clone(st.held),
+	entry := &state{ptrs: map[place]objID{}, addrs: map[place]fieldAddr{}, nums: map[*cc.Declarator]scalar{}, objs: maps.Clone(st.objs), held: maps.Clone(st.held),
 		pinned: slices.Clone(st.pinned), seq: st.seq, next: st.next}
-	for _, id := range st.ptrs {
-		if !slices.Contains(entry.pinned, id) {
+	pin := func(id objID) {
+		if id != noObj && !slices.Contains(entry.pinned, id) {
 			entry.pinned = append(entry.pinned, id)
 		}
+	}
+	for _, id := range st.ptrs {
+		pin(id)
+	}
+	for _, fa := range st.addrs {
+		pin(fa.key.obj)
 	}
 	bindParams(entry, fn, args, a)
 	key, ren := a.canonical(entry)
@@ -54,9 +61,23 @@ func (a *analyzer) callStatic(st *state, fn *cparse.Func, args []value, callSite
 		exits := a.analyzeFunc(fn, canon, mode{callback: callback})
 		a.callSites = a.callSites[:len(a.callSites)-1]
 		a.depth--
+		// The callee's locals end with it; exits that differed only in
+		// them are one.
+		seen := map[string]bool{}
 		for _, ex := range exits {
-			ex.st.ptrs, ex.st.nums, ex.st.pinned = nil, nil, nil // the callee's locals end with it
-			sum.exits = append(sum.exits, ex)
+			ex.st.ptrs, ex.st.addrs, ex.st.nums = map[place]objID{}, map[place]fieldAddr{}, map[*cc.Declarator]scalar{}
+			ex.st.pinned = slices.Clone(canon.pinned)
+			if ex.ret.obj != noObj {
+				ex.st.pinned = append(ex.st.pinned, ex.ret.obj)
+			}
+			key, ren := a.canonical(ex.st)
+			ex.st.gc(ren)
+			ex.st.pinned = nil
+			key += fmt.Sprintf("|ret#%d%t/%t%d", ren[ex.ret.obj], ex.ret.isNull, ex.ret.num.known, ex.ret.num.v)
+			if !seen[key] {
+				seen[key] = true
+				sum.exits = append(sum.exits, ex)
+			}
 		}
 		sum.busy = false
 	}
@@ -120,6 +141,12 @@ func canonicalState(entry *state, ren map[objID]objID) *state {
 	out := newState()
 	for p, id := range entry.ptrs {
 		out.ptrs[p] = ren[id]
+	}
+	for p, fa := range entry.addrs {
+		if fa.key.obj != noObj {
+			fa.key.obj = ren[fa.key.obj]
+		}
+		out.addrs[p] = fa
 	}
 	for d, n := range entry.nums {
 		out.nums[d] = n
