@@ -32,7 +32,7 @@ var KernelRules = []*Rule{{
 }, {
 	Code: codeGlobalLockTooOld, Name: "global-lock-unsupported", Title: "bpf_spin_lock in global data before 6.2",
 	Kernel:         "map '.data.A' is not a struct type or bpf_spin_lock is mangled",
-	KernelPatterns: []KernelPattern{{Text: "bpf_spin_lock is mangled"}},
+	KernelPatterns: []KernelPattern{{Text: "is not a struct type or bpf_spin_lock is mangled"}},
 	Doc: "Kernels before 6.2 accept a bpf_spin_lock only inside a map value, not in a global " +
 		"(private(NAME)) section: 5.10 rejects the first lock call, 6.1 mismatches lock and unlock.",
 	Bad:  "/* --kernel 6.1 */\nprivate(A) struct bpf_spin_lock glock;",
@@ -99,7 +99,7 @@ func ForKernels(f *cparse.File, res *Result, targets []*kernels.Target) []Findin
 		out = append(out, fd)
 	}
 	out = append(out, unavailableCalls(f, targets)...)
-	out = append(out, globalLocksTooOld(f, res, targets)...)
+	out = append(out, globalLocksTooOld(res, targets)...)
 	slices.SortStableFunc(out, func(a, b Finding) int {
 		return cmp.Or(strings.Compare(a.Span.File, b.Span.File), cmp.Compare(a.Span.Start.Offset, b.Span.Start.Offset))
 	})
@@ -220,11 +220,9 @@ func equivalentCallFix(c *cparse.Call, targets []*kernels.Target) (Fix, bool) {
 	}}, true
 }
 
-// globalLocksTooOld reports, for targets before 6.2, the first
-// bpf_spin_lock call of each function on a lock in a global section: the
-// kernel rejects the program there (a program that never takes the lock
-// loads).
-func globalLocksTooOld(f *cparse.File, res *Result, targets []*kernels.Target) []Finding {
+// globalLocksTooOld reports locks in global sections for targets before
+// 6.2.
+func globalLocksTooOld(res *Result, targets []*kernels.Target) []Finding {
 	var old []*kernels.Target
 	for _, t := range targets {
 		if t.Version != (kernels.Version{}) && t.Version.Less(mustVersion(globalDataLocksRelease)) {
@@ -234,30 +232,16 @@ func globalLocksTooOld(f *cparse.File, res *Result, targets []*kernels.Target) [
 	if len(old) == 0 {
 		return nil
 	}
-	globals := map[string]*Lock{}
-	for _, l := range res.Locks {
-		if strings.HasPrefix(l.Allocation, "section ") && l.Kind == "bpf_spin_lock" {
-			globals[l.Name] = l
-		}
-	}
 	rule := RuleByCode(codeGlobalLockTooOld)
 	var out []Finding
-	for _, fn := range f.Funcs {
-		for _, c := range fn.Calls {
-			if c.Name != "bpf_spin_lock" || len(c.Args) == 0 {
-				continue
-			}
-			l := globals[strings.TrimPrefix(strings.TrimSpace(c.Args[0].Text), "&")]
-			if l == nil {
-				continue
-			}
-			out = append(out, Finding{Code: codeGlobalLockTooOld, Severity: SevError, Span: c.NameSpan, Func: fn.Name,
-				Message: fmt.Sprintf("'%s' is a bpf_spin_lock in global data (%s), which %s cannot lock; locks in global data need %s",
-					l.Name, l.Allocation, targetNames(old), globalDataLocksRelease),
-				Kernel:  rule.KernelFor(old[0].Version),
-				Related: []Related{{Span: l.Span, Message: fmt.Sprintf("'%s' declared here", l.Name)}}})
-			break
+	for _, l := range res.Locks {
+		if !strings.HasPrefix(l.Allocation, "section ") || l.Kind != "bpf_spin_lock" {
+			continue
 		}
+		out = append(out, Finding{Code: codeGlobalLockTooOld, Severity: SevError, Span: l.Span,
+			Message: fmt.Sprintf("'%s' is a bpf_spin_lock in global data (%s), which %s cannot load; locks in global data need %s",
+				l.Name, l.Allocation, targetNames(old), globalDataLocksRelease),
+			Kernel: rule.KernelFor(old[0].Version)})
 	}
 	return out
 }

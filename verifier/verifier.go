@@ -326,25 +326,20 @@ func owningProgram(f *cparse.File, fd analysis.Finding) string {
 	return ""
 }
 
-// compatible lists, for a kernel rule code, the static codes that describe
-// the same bug (the kernel reports several bugs with one message).
+// compatible lists, for a kernel rule code, the other static codes that
+// describe the same bug (the kernel reports several bugs with one message).
+// A static finding with the kernel's own code always agrees.
 var compatible = map[string][]string{
-	"BL201": {"BL201", "BL202"},
-	"BL202": {"BL202", "BL201"},
-	"BL203": {"BL203"},
-	"BL204": {"BL204", "BL213"},
-	"BL205": {"BL205"},
-	"BL206": {"BL206", "BL212"},
-	"BL207": {"BL207", "BL206", "BL212"},
-	"BL209": {"BL209"},
-	"BL210": {"BL210"},
-	"BL211": {"BL211"},
-	"BL212": {"BL212", "BL207"},
-	"BL213": {"BL213"},
-	"BL101": {"BL101", "BL104"},
+	"BL201": {"BL202"},
+	"BL202": {"BL201"},
+	"BL204": {"BL213"},
+	"BL206": {"BL212"},
+	"BL207": {"BL206", "BL212"},
+	"BL212": {"BL207"},
+	"BL101": {"BL104"},
 	// The kernel drops a section's record when its BTF fields do not parse
 	// (two locks, a bad or missing __contains): the first lock call fails.
-	"BL107": {"BL107", "BL102", "BL105", "BL106"},
+	"BL107": {"BL102", "BL105", "BL106"},
 }
 
 // compare sets the agreement between the kernel's verdict and the static
@@ -371,7 +366,7 @@ func compare(r *Result) {
 		}
 	case Reject:
 		for _, fd := range errs {
-			for _, c := range compatible[r.Code] {
+			for _, c := range append([]string{r.Code}, compatible[r.Code]...) {
 				if fd.Code == c {
 					r.Agreement = Agree
 					r.Reason = fmt.Sprintf("both report %s", r.Code)

@@ -26,8 +26,8 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	format := fs.String("format", "text", "output `format`: text, json or sarif")
 	compileDB := fs.String("compile-commands", "", "use this compile_commands.json or compile_flags.txt `path` instead of searching upward")
 	checks := fs.String("checks", "inherit", "rules to report, staticcheck syntax: `list` such as all,-BL208 (inherit = the config file's)")
-	kernel := fs.String("kernel", "", kernelUsage)
 	stdinName := fs.String("stdin-filename", "", "read the text of the one PATH from stdin (an editor's unsaved buffer); `path` names it")
+	kernel := fs.String("kernel", "", kernelUsage)
 	color := fs.String("color", "auto", "color the text output: `when` (auto: on a terminal, unless NO_COLOR is set; always; never)")
 	paths, code, ok := parseArgs(fs, args)
 	if !ok {
