@@ -125,7 +125,7 @@ func unavailableCalls(f *cparse.File, targets []*kernels.Target) []Finding {
 	for _, fn := range f.Funcs {
 		for _, c := range fn.Calls {
 			kind := kernelCallKind(c.Name)
-			if kind == "" {
+			if kind == "" || probesFor(f, c.Name) {
 				continue
 			}
 			var lacking []*kernels.Target
@@ -153,6 +153,14 @@ func unavailableCalls(f *cparse.File, targets []*kernels.Target) []Finding {
 		}
 	}
 	return out
+}
+
+// probesFor reports whether the file tests for the kfunc at run time
+// (bpf_ksym_exists(name) around a __weak declaration): libbpf then loads
+// the program on kernels without it, and the verifier drops the dead call.
+func probesFor(f *cparse.File, name string) bool {
+	src := string(f.Src)
+	return strings.Contains(src, "bpf_ksym_exists("+name+")") || strings.Contains(src, "bpf_ksym_exists(&"+name+")")
 }
 
 // kernelCallKind says whether a call name is a helper or kfunc some catalogued

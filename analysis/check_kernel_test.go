@@ -87,6 +87,13 @@ func TestUnavailableCalls(t *testing.T) {
 		t.Errorf("the fixed program still gets %+v", fds)
 	}
 
+	// A program that tests for the kfunc first is left alone.
+	probed := strings.Replace(rbAdd("bpf_rbtree_add(&groot, &n->node, less)"), "\tbpf_spin_lock(&glock);", "\tif (!bpf_ksym_exists(bpf_rbtree_add))\n\t\treturn 0;\n\tbpf_spin_lock(&glock);", 1)
+	probed = "#define bpf_ksym_exists(sym) (!!(sym))\n" + probed
+	if fds, _ := kernelFindings(t, probed, target(t, "6.12")); len(fds) != 0 {
+		t.Errorf("a call guarded by bpf_ksym_exists: %+v", fds)
+	}
+
 	// 6.1 and 5.10 lack the graph kfuncs and locks in global data; one
 	// finding per site names both.
 	fds, _ = kernelFindings(t, rbAdd("bpf_rbtree_add_impl(&groot, &n->node, less, NULL, 0)"), target(t, "6.1"), target(t, "5.10"))
