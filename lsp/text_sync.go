@@ -112,6 +112,7 @@ func (s *Server) DidClose(ctx context.Context, params *protocol.DidCloseTextDocu
 		d.wake()
 		s.cancelVerifyLocked(u)
 		delete(s.docs, u)
+		delete(s.matrices, u)
 	}
 	pull := s.caps.pull
 	s.mu.Unlock()
