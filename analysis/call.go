@@ -270,6 +270,9 @@ func (a *analyzer) graph(st *state, c *cparse.Call, pe *cc.PostfixExpression, ar
 	}
 	if op.root >= 0 && op.root < len(c.Args) {
 		a.checkRoot(st, c, op, m)
+		if op.consumes && op.node < len(c.Args) {
+			a.checkNodeType(st, c, op, m)
+		}
 	}
 	owning := false
 	if op.node >= 0 && op.node < len(args) {

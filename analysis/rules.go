@@ -28,6 +28,7 @@ const (
 	codeTracingProgLock     = "BL214"
 	codeNodeNotOwned        = "BL215"
 	codeSpecialFieldAccess  = "BL216"
+	codeNodeTypeMismatch    = "BL217"
 	codeUnusedSuppression   = "BL301"
 	codeSuppressionNoReason = "BL302"
 	// CodeVerifierOther is a kernel rejection no static rule models.
@@ -227,6 +228,14 @@ var ruleTable = []*Rule{{
 		"of their address is refused.",
 	Bad:  "return *(int *)&n->lock;",
 	Good: "bpf_spin_lock(&n->lock);",
+}, {
+	Code: codeNodeTypeMismatch, Name: "node-type-mismatch", Title: "node pushed into a root that holds another type",
+	Kernel:         "operation on bpf_list_head expects arg#1 bpf_list_node at offset=N in struct T, but arg is at offset=M in struct U",
+	KernelPatterns: []KernelPattern{{Text: "expects arg#1"}, {Text: ", but expected bpf_"}},
+	Doc: "A root's __contains(T, m) fixes what it holds: the node passed to bpf_list_push_* or " +
+		"bpf_rbtree_add must be the m member of a struct T.",
+	Bad:  "private(A) struct bpf_list_head head __contains(foo, node);\n/* ... */\nbpf_list_push_back(&head, &b->node); /* b is a struct bar */",
+	Good: "bpf_list_push_back(&head, &f->node); /* f is a struct foo */",
 }, {
 	Code: codeUnusedSuppression, Name: "unused-suppression", Title: "suppression comment that matches nothing",
 	Severity: SevWarning,
