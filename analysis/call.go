@@ -342,6 +342,9 @@ func (a *analyzer) checkRoot(st *state, c *cparse.Call, op graphOp, m mode) {
 			rel, related(h.takenAt, fmt.Sprintf("'%s' taken here", lockText)), g.Kernel, fix)
 		return
 	}
+	if holdsUnknown(st) {
+		return // the lock held could not be resolved: it may be the right one
+	}
 	if held, holding := st.anyHeld(); holding {
 		a.report(codeGraphWrongLock, c.NameSpan, fmt.Sprintf("%s on %s requires holding '%s', but the lock held is '%s' (another allocation)", name, rootDesc, lockText, held.lock.Name), m,
 			rel, related(held.takenAt, fmt.Sprintf("'%s' taken here", held.lock.Name)))

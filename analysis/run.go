@@ -86,13 +86,14 @@ func entryArgs(st *state, fn *cparse.Func) []value {
 	return vals
 }
 
-// inlineAsmOnly reports whether fn's body is only asm statements (a
-// __naked program).
+// inlineAsmOnly reports whether fn's statements are all asm statements (a
+// __naked program; the C frontend adds a __func__ declaration, which is
+// not a statement).
 func inlineAsmOnly(fn *cparse.Func) bool {
 	n := 0
 	for l := fn.Def.CompoundStatement.BlockItemList; l != nil; l = l.BlockItemList {
 		it := l.BlockItem
-		if it == nil {
+		if it == nil || it.Case == cc.BlockItemDecl {
 			continue
 		}
 		if it.Case != cc.BlockItemStmt || it.Statement == nil || it.Statement.Case != cc.StatementAsm {
