@@ -41,8 +41,10 @@ const (
 	defaultParseTimeout = 20 * time.Second
 )
 
-func newParser(st Settings) *cparse.Parser {
-	return cparse.NewParser(cparse.Options{IncludeDirs: st.IncludeDirs, Defines: st.Defines, CompileDB: st.CompileCommands})
+func newParser(st Settings) *cparse.Parser { return cparse.NewParser(parserOptions(st)) }
+
+func parserOptions(st Settings) cparse.Options {
+	return cparse.Options{IncludeDirs: st.IncludeDirs, Defines: st.Defines, CompileDB: st.CompileCommands}
 }
 
 // decodeSettings reads settings from initializationOptions or a

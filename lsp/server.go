@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -40,6 +39,8 @@ type Server struct {
 	ctx    context.Context // the session's lifetime; background work derives from it
 
 	calls *inFlight // requests being handled, by id, for $/cancelRequest
+	// parse is cparse.Parser.Parse; tests put a parse that blocks here.
+	parse func(p *cparse.Parser, ctx context.Context, path string, overlay map[string][]byte) (*cparse.File, error)
 
 	// parseSlots bounds concurrent analyses (one per CPU): a burst of edits
 	// to several files must not start a parse per edit. orphans bounds the
@@ -56,6 +57,7 @@ type Server struct {
 	mu          sync.Mutex
 	settings    Settings
 	parser      *cparse.Parser
+	project     projectConfigs // .bpf-lsp.yaml files, read again when changed
 	docs        map[uri.URI]*document
 	verifyRuns  map[uri.URI]*verifyRun // kernel cross-checks in progress
 	caps        clientCaps
@@ -116,9 +118,9 @@ func newServer(opts Options) *Server {
 		opts.ParseTimeout = defaultParseTimeout
 	}
 	s := &Server{log: opts.Logger, opts: opts, settings: opts.Settings, docs: map[uri.URI]*document{},
-		verifyRuns: map[uri.URI]*verifyRun{},
-		calls:      &inFlight{cancel: map[jsonrpc2.ID]context.CancelFunc{}},
-		exitCode:   make(chan int, 1), parseSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0))),
+		verifyRuns: map[uri.URI]*verifyRun{}, parse: (*cparse.Parser).Parse,
+		calls:    &inFlight{cancel: map[jsonrpc2.ID]context.CancelFunc{}},
+		exitCode: make(chan int, 1), parseSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0))),
 		orphans: make(chan struct{}, 2*max(1, runtime.GOMAXPROCS(0)))}
 	s.parser = newParser(opts.Settings)
 	return s
@@ -135,7 +137,7 @@ func (s *Server) serveWith(ctx context.Context, rw io.ReadWriteCloser, h jsonrpc
 	defer stop()
 	s.ctx = ctx
 	handler := s.calls.wrap(s.safe(h))
-	stream := tolerantStream{Stream: jsonrpc2.NewStream(rw), log: s.log}
+	stream := newResyncStream(rw, s.log)
 	s.conn = jsonrpc2.NewConn(stream, jsonrpc2.WithCodec(codec{}), jsonrpc2.WithPreempter(cancelPreempter{cancel: s.calls.cancelID, log: s.log}))
 	s.client = protocol.ClientDispatcher(s.conn)
 	s.conn.Go(ctx, handler)
@@ -192,7 +194,7 @@ func (s *Server) safe(next jsonrpc2.Handler) jsonrpc2.Handler {
 			}
 			if !isCall {
 				level := slog.LevelWarn
-				if !clientMethods[method] {
+				if _, known := clientMethods[method]; !known {
 					level = slog.LevelDebug // an extension we do not implement
 				}
 				s.log.Log(ctx, level, "notification failed", "method", method, "err", err)
@@ -211,8 +213,9 @@ func (s *Server) dispatch(ctx context.Context, req *jsonrpc2.Request, method str
 	s.mu.Lock()
 	down, ready := s.shutdown, s.initialized
 	s.mu.Unlock()
+	kind, known := clientMethods[method]
 	switch {
-	case !clientMethods[method]:
+	case !known:
 		// Not an LSP method: refuse a request before decoding params,
 		// which may not even be present.
 		return nil, jsonrpc2.NewError(jsonrpc2.MethodNotFound, "bpf-lsp does not implement "+strconv.Quote(method))
@@ -222,8 +225,10 @@ func (s *Server) dispatch(ctx context.Context, req *jsonrpc2.Request, method str
 		return nil, jsonrpc2.NewError(jsonrpc2.ServerNotInitialized, "bpf-lsp: "+method+" before initialize")
 	case ready && method == protocol.MethodInitialize:
 		return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "bpf-lsp: initialize sent twice")
-	case !isCall && method == protocol.MethodInitialize:
-		return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "bpf-lsp: initialize must be a request")
+	case isCall != (kind == "request"):
+		// A request sent as a notification (an initialize or shutdown
+		// without an id) or the reverse: not what the method means.
+		return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "bpf-lsp: "+method+" is a "+kind)
 	case down && isCall && method != protocol.MethodShutdown:
 		return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "server is shutting down")
 	}
@@ -244,12 +249,13 @@ func withCode(ctx context.Context, err error) error {
 	}
 }
 
-// clientMethods are the methods a client may send (from the LSP model).
-var clientMethods = func() map[string]bool {
-	m := map[string]bool{}
+// clientMethods are the methods a client may send (from the LSP model),
+// with their kind: "request" or "notification".
+var clientMethods = func() map[string]string {
+	m := map[string]string{}
 	for _, info := range protocol.Methods {
 		if info.Direction != "serverToClient" {
-			m[info.Method] = true
+			m[info.Method] = info.Kind
 		}
 	}
 	return m
@@ -315,29 +321,6 @@ func (c requestContext) Value(key any) any {
 		return v
 	}
 	return c.req.Value(key)
-}
-
-// tolerantStream drops frames that are not valid JSON-RPC instead of
-// failing the connection (jsonrpc2 closes it on a decode error). Transport
-// errors still end the session.
-type tolerantStream struct {
-	jsonrpc2.Stream
-	log *slog.Logger
-}
-
-func (t tolerantStream) Read(ctx context.Context) (jsonrpc2.Message, int64, error) {
-	for dropped := 0; ; dropped++ {
-		msg, n, err := t.Stream.Read(ctx)
-		if err == nil || dropped >= 1000 || transportError(err) {
-			return msg, n, err
-		}
-		t.log.Warn("dropping malformed JSON-RPC message", "err", err)
-	}
-}
-
-func transportError(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.ErrClosedPipe) ||
-		errors.Is(err, net.ErrClosed) || errors.Is(err, context.Canceled) || errors.Is(err, os.ErrClosed)
 }
 
 // cancelPreempter handles $/cancelRequest ahead of the queue, accepting a

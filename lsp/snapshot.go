@@ -122,7 +122,7 @@ func (s *Server) schedule(u uri.URI, delay time.Duration) {
 	d.wake() // requests for an older version answer ContentModified
 	gen, version, text, path := d.gen, d.version, d.text, d.path
 	overlay := s.overlayLocked()
-	parser, utf8, timeout := s.parser, s.caps.utf8, s.opts.ParseTimeout
+	parser, st, utf8, timeout := s.parser, s.settings, s.caps.utf8, s.opts.ParseTimeout
 	s.mu.Unlock()
 
 	s.busy.Add(1)
@@ -135,8 +135,10 @@ func (s *Server) schedule(u uri.URI, delay time.Duration) {
 				return
 			}
 		}
+		parser, cfg := s.projectFor(st, parser, path)
 		snap := s.analyze(ctx, parser, path, version, text, overlay, utf8, timeout)
 		snap.uri, snap.path = u, path
+		snap.findings = cfg.Apply(nil, snap.findings)
 		if ctx.Err() != nil {
 			return
 		}
@@ -223,7 +225,8 @@ func (s *Server) analyze(ctx context.Context, parser *cparse.Parser, path string
 				done <- failed(fmt.Sprintf("bpf-lsp: internal error analysing this file: %v", r))
 			}
 		}()
-		f, err := parser.Parse(pctx, path, overlay)
+		start := time.Now()
+		f, err := s.parse(parser, pctx, path, overlay)
 		if err != nil {
 			done <- failed(fmt.Sprintf("bpf-lsp could not analyse this file: %v", err))
 			return
@@ -232,7 +235,9 @@ func (s *Server) analyze(ctx context.Context, parser *cparse.Parser, path string
 			done <- nil // cut short: its findings would be incomplete
 			return
 		}
+		parsed := time.Now()
 		res := analysis.Run(f)
+		logAnalysis(s.log, f, parsed.Sub(start), time.Since(parsed))
 		findings := append(analysis.FrontendFindings(f), res.Findings...)
 		done <- &snapshot{version: version, text: text, calls: callSites(f), result: res, findings: findings, mapper: newMapper(text, utf8)}
 	}()

@@ -86,7 +86,7 @@ func (s *Server) DidSave(ctx context.Context, params *protocol.DidSaveTextDocume
 	s.mu.Lock()
 	verify := s.settings.VerifyOnSave
 	s.mu.Unlock()
-	if verify {
+	if verify || s.configVerifiesOnSave(params.TextDocument.URI) {
 		go func() {
 			_, err := s.verifyDocument(s.ctx, params.TextDocument.URI)
 			var rpcErr *jsonrpc2.Error

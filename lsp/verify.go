@@ -126,9 +126,12 @@ func (s *Server) runVerify(ctx context.Context, u uri.URI, run *verifyRun) {
 
 func (s *Server) verify(ctx context.Context, u uri.URI, version int32) (string, error) {
 	s.mu.Lock()
-	clang, parser, progress := s.settings.ClangPath, s.parser, s.caps.progress
+	clang, parser, st, progress := s.settings.ClangPath, s.parser, s.settings, s.caps.progress
 	s.mu.Unlock()
 	path := u.FsPath()
+	// The project config chooses flags, never the compiler: clang is the
+	// editor's clangPath or the default.
+	parser, _ = s.projectFor(st, parser, path)
 	name := filepath.Base(path)
 
 	if progress {

@@ -21,7 +21,7 @@ func VerifyObject(obj []byte, name string) ([]Result, error) {
 
 // CompileFile compiles one BPF C file with its own flags (the nearest
 // compile database, the parser's -I/-D) and returns the object and the
-// parsed file. A compile error is returned as is; a missing compiler is a
+// parsed file. A compile error is a *CompileError; a missing compiler is a
 // *CapabilityError.
 func CompileFile(ctx context.Context, opts Options, path string) ([]byte, *cparse.File, error) {
 	clang, err := clangPath(opts.Clang)
@@ -31,17 +31,23 @@ func CompileFile(ctx context.Context, opts Options, path string) ([]byte, *cpars
 	if opts.Parser == nil {
 		opts.Parser = cparse.NewParser(cparse.Options{})
 	}
+	return compileFile(ctx, opts, clang, path)
+}
+
+// compileFile parses path for its flags and compiles it in a temporary
+// directory, removed before returning.
+func compileFile(ctx context.Context, opts Options, clang, path string) ([]byte, *cparse.File, error) {
 	f, err := opts.Parser.Parse(ctx, path, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	tmp, err := os.MkdirTemp("", "bpf-lsp-compile-")
+	tmp, err := makeTempDir()
 	if err != nil {
 		return nil, nil, err
 	}
 	defer os.RemoveAll(tmp)
 	out := filepath.Join(tmp, strings.TrimSuffix(filepath.Base(path), ".c")+".o")
-	if err := compile(ctx, clang, f.Flags, path, out); err != nil {
+	if err := compile(ctx, clang, opts.timeout(), f.Flags, path, out); err != nil {
 		return nil, f, err
 	}
 	obj, err := os.ReadFile(out)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"sync"
@@ -18,13 +19,14 @@ import (
 	"github.com/bpf-lsp/bpf-lsp/report"
 )
 
-func runCheck(args []string, stdout, stderr io.Writer) int {
+func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("check", "check [-I dir] [-D name[=value]] [-checks list] [--format text|json|sarif] [--color auto|always|never] PATH...", stderr)
 	var cf cFlags
 	cf.register(fs)
 	format := fs.String("format", "text", "output `format`: text, json or sarif")
 	compileDB := fs.String("compile-commands", "", "use this compile_commands.json or compile_flags.txt `path` instead of searching upward")
 	checks := fs.String("checks", "inherit", "rules to report, staticcheck syntax: `list` such as all,-BL208 (inherit = the config file's)")
+	stdinName := fs.String("stdin-filename", "", "read the text of the one PATH from stdin (an editor's unsaved buffer); `path` names it")
 	color := fs.String("color", "auto", "color the text output: `when` (auto: on a terminal, unless NO_COLOR is set; always; never)")
 	paths, code, ok := parseArgs(fs, args)
 	if !ok {
@@ -44,13 +46,18 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bpf-lsp check: -checks: %v\n", err)
 		return 2
 	}
-	if len(paths) == 0 {
+	if len(paths) == 0 && *stdinName == "" {
 		fs.Usage()
 		return 2
 	}
 	proj := newProject(cf.parserOptions(*compileDB), terms)
-	files, err := proj.classifier.Expand(paths)
-	if err != nil {
+	var files []string
+	if *stdinName != "" {
+		if files, err = stdinFile(proj, *stdinName, paths, stdin); err != nil {
+			fmt.Fprintf(stderr, "bpf-lsp check: %v\n", err)
+			return 2
+		}
+	} else if files, err = proj.classifier.Expand(paths); err != nil {
 		fmt.Fprintf(stderr, "bpf-lsp check: %v\n", err)
 		return 2
 	}
@@ -103,6 +110,8 @@ type project struct {
 	configs    *config.Cache
 	classifier *config.Classifier
 
+	overlay map[string][]byte // unsaved text by absolute path (--stdin-filename)
+
 	mu      sync.Mutex
 	parsers map[*config.Config]*cparse.Parser
 	reports map[*config.Config]error // config errors already reported
@@ -135,6 +144,30 @@ func (p *project) forFile(file string) (*config.Config, *cparse.Parser, *config.
 	sel, _ := config.NewSelection(cfg.Rules(), p.cliChecks)
 	return cfg, parser, sel, err
 }
+
+// stdinFile reads the text of the file named by --stdin-filename from
+// stdin, the way formatters and linters take an editor's buffer.
+func stdinFile(proj *project, name string, paths []string, stdin io.Reader) ([]string, error) {
+	if len(paths) > 1 || len(paths) == 1 && paths[0] != "-" {
+		return nil, fmt.Errorf("--stdin-filename takes no PATH (or just -)")
+	}
+	abs, err := filepath.Abs(name)
+	if err != nil {
+		return nil, err
+	}
+	text, err := io.ReadAll(io.LimitReader(stdin, maxStdin+1))
+	if err != nil {
+		return nil, fmt.Errorf("read stdin: %w", err)
+	}
+	if len(text) > maxStdin {
+		return nil, fmt.Errorf("stdin: more than %d MiB", maxStdin>>20)
+	}
+	proj.overlay = map[string][]byte{abs: text}
+	return []string{abs}, nil
+}
+
+// maxStdin bounds what --stdin-filename reads: a source file, not a stream.
+const maxStdin = 64 << 20
 
 // fileResult is one file's outcome.
 type fileResult struct {
@@ -192,7 +225,7 @@ func checkFiles(ctx context.Context, proj *project, files []string, emit func(in
 
 func checkFile(ctx context.Context, proj *project, path string) fileResult {
 	cfg, parser, sel, cfgErr := proj.forFile(path)
-	f, err := parser.Parse(ctx, path, nil)
+	f, err := parser.Parse(ctx, path, proj.overlay)
 	if err != nil {
 		return fileResult{err: err, configErr: cfgErr}
 	}

@@ -201,6 +201,12 @@ char _license[] SEC("license") = "GPL";
 	if _, err := os.Stat("/usr/include/bpf/bpf_helpers.h"); err != nil {
 		testenv.Skip(t, "libbpf-dev is not installed (no /usr/include/bpf/bpf_helpers.h)")
 	}
+	// clang -target bpf does not search the multiarch directory for
+	// <asm/types.h>; the project says where it is, for both tools.
+	flags := "-idirafter\n/usr/include/x86_64-linux-gnu\n-idirafter\n/usr/include/aarch64-linux-gnu\n"
+	if err := os.WriteFile(filepath.Join(dir, "compile_flags.txt"), []byte(flags), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, codes := checkCodes(t, prog); !slices.Equal(codes, []string{"BL208:warning"}) {
 		t.Errorf("a program using the written header: %v, want the unlocked write (BL208) only", codes)
 	}
@@ -208,7 +214,7 @@ char _license[] SEC("license") = "GPL";
 	if err != nil {
 		testenv.Skip(t, "clang-19 is not installed")
 	}
-	cmd := exec.Command(clang, "-g", "-O2", "--target=bpf", "-I/usr/include/x86_64-linux-gnu", "-I/usr/include/aarch64-linux-gnu",
+	cmd := exec.Command(clang, "-g", "-O2", "--target=bpf", "-idirafter", "/usr/include/x86_64-linux-gnu", "-idirafter", "/usr/include/aarch64-linux-gnu",
 		"-Werror", "-c", prog, "-o", filepath.Join(dir, "p.o"))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("the written header does not compile cleanly: %v\n%s", err, out)
@@ -269,5 +275,28 @@ func TestVersionFromClone(t *testing.T) {
 	out, err := exec.Command(bin, "--version").Output()
 	if err != nil || !strings.HasPrefix(string(out), "bpf-lsp ") || !strings.Contains(string(out), strings.TrimSpace(string(head))[:12]) {
 		t.Errorf("--version = %q (%v), want the commit %s", out, err, head)
+	}
+}
+
+// TestCheckStdin: --stdin-filename checks an editor's unsaved text under
+// the file's name (its directory's headers and config apply).
+func TestCheckStdin(t *testing.T) {
+	prog := demoProject(t, "")
+	text := "#include \"bpf_lsp.h\"\nprivate(A) struct bpf_spin_lock glock;\nprivate(A) __u64 n __guarded_by(glock);\n" +
+		"SEC(\"tc\") int f(void *c) { n++; return 0; }\n"
+	var out, errb strings.Builder
+	code := run([]string{"check", "--format", "json", "--stdin-filename", prog}, strings.NewReader(text), &out, &errb)
+	var got []struct {
+		File, Code string
+		Line       int
+	}
+	if err := json.Unmarshal([]byte(out.String()), &got); err != nil || code != 0 {
+		t.Fatalf("exit %d (%v): %s %s", code, err, out.String(), errb.String())
+	}
+	if len(got) != 1 || got[0].Code != "BL208" || got[0].Line != 4 || filepath.Base(got[0].File) != "queue.bpf.c" {
+		t.Errorf("findings of the stdin text: %+v", got)
+	}
+	if code := run([]string{"check", "--stdin-filename", prog, "other.bpf.c"}, strings.NewReader(""), &out, &errb); code != 2 {
+		t.Errorf("--stdin-filename with a PATH: exit %d, want 2", code)
 	}
 }

@@ -5,6 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/bpf-lsp/bpf-lsp/cparse"
@@ -22,11 +26,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var split []string
 	for _, a := range args {
-		if len(a) > 2 && (strings.HasPrefix(a, "-I") || strings.HasPrefix(a, "-D") || strings.HasPrefix(a, "-U")) && !strings.Contains(a[:2], "=") {
-			split = append(split, a[:2], a[2:])
-			continue
-		}
-		split = append(split, a)
+		split = append(split, splitAttached(a)...)
 	}
 	var pos []string
 	for {
@@ -45,6 +45,20 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// attachedFlags are the compiler flags whose value may be glued to them
+// ("-Iinc", "-isystemdir"), longest first so -isystem is not read as -I.
+var attachedFlags = []string{"-idirafter", "-isystem", "-include", "-iquote", "-I", "-D", "-U"}
+
+// splitAttached splits "-Idir" into "-I", "dir" the way compilers read it.
+func splitAttached(a string) []string {
+	for _, f := range attachedFlags {
+		if v, ok := strings.CutPrefix(a, f); ok && v != "" && !strings.HasPrefix(v, "=") {
+			return []string{f, v}
+		}
+	}
+	return []string{a}
+}
+
 // parseArgs parses a subcommand's arguments; when ok is false the command
 // ends with exit code (0 after -h, 2 for a usage error, already reported).
 func parseArgs(fs *flag.FlagSet, args []string) (paths []string, code int, ok bool) {
@@ -58,20 +72,70 @@ func parseArgs(fs *flag.FlagSet, args []string) (paths []string, code int, ok bo
 	return paths, 0, true
 }
 
-// cFlags are the preprocessor flags check, verify and serve share.
+// expandPaths turns the command line's paths into files: a directory means
+// every *.bpf.c below it, in lexical order; a file is taken as it is.
+func expandPaths(paths []string) ([]string, error) {
+	var files []string
+	for _, p := range paths {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return nil, err
+		}
+		st, err := os.Stat(abs)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			files = append(files, abs)
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(abs, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && path != abs && (strings.HasPrefix(d.Name(), ".") || d.Name() == "node_modules") {
+				return filepath.SkipDir
+			}
+			if !d.IsDir() && strings.HasSuffix(d.Name(), ".bpf.c") {
+				found = append(found, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if len(found) == 0 {
+			return nil, fmt.Errorf("%s: no *.bpf.c files in this directory", p)
+		}
+		sort.Strings(found)
+		files = append(files, found...)
+	}
+	return files, nil
+}
+
+// cFlags are the preprocessor flags check, verify and serve share. They
+// mean what they mean to clang, and come before the compile database's.
 type cFlags struct {
-	includes, defines, undefines listFlag
+	includes, quotes, systems, afters, forced, defines, undefines listFlag
+	sysroot                                                       string
 }
 
 func (c *cFlags) register(fs *flag.FlagSet) {
-	fs.Var(&c.includes, "I", "add `dir` to the include path (before the compile database's)")
+	fs.Var(&c.includes, "I", "add `dir` to the search path for both \"x.h\" and <x.h>")
+	fs.Var(&c.quotes, "iquote", "add `dir` to the search path for \"x.h\" only")
+	fs.Var(&c.systems, "isystem", "add `dir` before the system include directories")
+	fs.Var(&c.afters, "idirafter", "add `dir` after the system include directories")
+	fs.Var(&c.forced, "include", "include `file` before the source, as clang -include does")
+	fs.StringVar(&c.sysroot, "sysroot", "", "prefix the system include directories with `dir`")
 	fs.Var(&c.defines, "D", "define macro `name[=value]`")
 	fs.Var(&c.undefines, "U", "undefine macro `name`")
 }
 
 // parserOptions returns the cparse options for these flags.
 func (c *cFlags) parserOptions(compileDB string) cparse.Options {
-	return cparse.Options{IncludeDirs: c.includes, Defines: c.defines, Undefines: c.undefines, CompileDB: compileDB}
+	return cparse.Options{IncludeDirs: c.includes, QuoteDirs: c.quotes, SystemDirs: c.systems, AfterDirs: c.afters,
+		ForcedHeaders: c.forced, Sysroot: c.sysroot, Defines: c.defines, Undefines: c.undefines, CompileDB: compileDB}
 }
 
 // newFlagSet returns a FlagSet that reports errors instead of exiting and
