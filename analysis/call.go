@@ -266,7 +266,7 @@ func (a *analyzer) graph(st *state, c *cparse.Call, pe *cc.PostfixExpression, ar
 	name := displayName(c)
 	if m.callback && !op.inCallback {
 		a.report(codeLockInCallback, c.NameSpan, fmt.Sprintf("%s is not allowed in the rbtree callback '%s'", name, m.fn.Name), m,
-			strings.TrimPrefix(c.Name, "bpf_")+" not allowed in rbtree cb")
+			c.Name+" not allowed in rbtree cb") // 6.18 names the kfunc; 6.12 said rbtree_remove
 	}
 	if op.root >= 0 && op.root < len(c.Args) {
 		a.checkRoot(st, c, op, m)
@@ -285,8 +285,13 @@ func (a *analyzer) graph(st *state, c *cparse.Call, pe *cc.PostfixExpression, ar
 					related(o.acquired, "obtained here"), o.nullKernel())
 				o.maybeNull = false
 			case o.invalid:
+				// The kfunc's own argument check sees the scalar first.
+				kernel := "arg#1 expected pointer to allocated object"
+				if !op.consumes {
+					kernel = c.Name + " can only take non-owning or refcounted bpf_rb_node pointer"
+				}
 				a.report(codeUseAfterUnlock, c.Args[op.node].Span, fmt.Sprintf("'%s' (from %s) is passed to %s after the lock was released", strings.TrimPrefix(c.Args[op.node].Text, "&"), o.from, name), m,
-					related(o.unlockAt, "lock released here"))
+					related(o.unlockAt, "lock released here"), kernel)
 				o.invalid = false
 			}
 			if op.consumes && !o.maybeNull && !o.invalid && (o.ref == refNonOwning || o.released) {

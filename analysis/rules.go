@@ -161,7 +161,7 @@ var ruleTable = []*Rule{{
 }, {
 	Code: codeUseAfterUnlock, Name: "use-after-unlock", Title: "non-owning reference used after unlock",
 	Kernel:         "invalid mem access 'scalar'",
-	KernelPatterns: []KernelPattern{{Text: "invalid mem access 'scalar'"}},
+	KernelPatterns: []KernelPattern{{Text: "invalid mem access 'scalar'"}, {Text: "can only take non-owning or refcounted"}},
 	Doc: "References from bpf_rbtree_first, bpf_list_front/back, bpf_rbtree_root/left/right and the " +
 		"node passed to add/push are valid only until the lock is released; the kernel turns them " +
 		"into scalars at bpf_spin_unlock.",
@@ -178,7 +178,7 @@ var ruleTable = []*Rule{{
 }, {
 	Code: codeRefUnchecked, Name: "owned-ref-unchecked", Title: "reference used before its NULL check",
 	Kernel:         "invalid mem access 'ptr_or_null_'",
-	KernelPatterns: []KernelPattern{{Text: "_or_null"}, {Text: "Possibly NULL pointer passed"}},
+	KernelPatterns: []KernelPattern{{Text: "_or_null"}, {Text: "Possibly NULL pointer passed"}, {Text: "null-check it first"}},
 	Doc:            "Allocation and graph kfuncs may return NULL; the result must be checked before use.",
 	Bad:            "n = bpf_obj_new(typeof(*n));\nn->key = 1;",
 	Good:           "n = bpf_obj_new(typeof(*n));\nif (!n) return 0;\nn->key = 1;",
