@@ -18,6 +18,14 @@ func (a *analyzer) call(st *state, pe *cc.PostfixExpression, m mode) value {
 		a.evalArgs(st, pe, m)
 		return value{}
 	}
+	if c.Name == "" {
+		// Through a function pointer: a local holding &kfunc is that kfunc.
+		if v := a.quietEval(st, pe.PostfixExpression); v.addr != nil && v.addr.callee != "" {
+			resolved := *c
+			resolved.Name, resolved.Spelled = v.addr.callee, v.addr.callee
+			c = &resolved
+		}
+	}
 	args := make([]value, len(c.Args))
 	for i, arg := range c.Args {
 		args[i] = a.eval(st, arg.Expr, m)

@@ -278,6 +278,9 @@ func (a *analyzer) ident(st *state, p *cc.PrimaryExpression, m mode, ctx evalCtx
 	if fn := a.f.Func(name); fn != nil && fn.Def != nil {
 		return value{addr: &fieldAddr{fn: fn}}
 	}
+	if t := d.Type(); t != nil && t.Kind() == cc.Function {
+		return value{addr: &fieldAddr{callee: name}}
+	}
 	span := a.span(p)
 	if l := a.cl.globalLock[name]; l != nil {
 		a.ref(st, span, l, nil, m)
@@ -414,9 +417,7 @@ func (a *analyzer) ref(st *state, span cparse.Span, l *Lock, g *Guarded, m mode)
 		r.Held = intersectLocks(r.Held, locks)
 		return
 	}
-	r := &Ref{Span: span, Lock: l, Guarded: g, Held: locks}
-	a.refs[span] = r
-	a.checkProgType(r, m)
+	a.refs[span] = &Ref{Span: span, Lock: l, Guarded: g, Held: locks}
 }
 
 // text returns the source text of a span of the main file.

@@ -30,7 +30,8 @@ func Run(f *cparse.File) *Result {
 		if !entry && called[fn.Name] {
 			continue // analysed where it is called, in the caller's state
 		}
-		a.prog, a.steps, a.incomplete, a.progTypeReported = fn, 0, false, false
+		a.prog, a.steps, a.incomplete = fn, 0, false
+		a.checkProgType(fn)
 		if inlineAsmOnly(fn) {
 			a.findings = append(a.findings, Finding{Code: codeNotChecked, Severity: SevInfo, Span: fn.Span, Func: fn.Name,
 				Message: fmt.Sprintf("%s is written in inline assembly: bpf-lsp cannot check it from C (bpf-lsp verify asks the kernel)", fn.Name)})

@@ -113,6 +113,9 @@ type fieldAddr struct {
 	lock *Lock
 	root *Guarded
 	fn   *cparse.Func
+	// callee names a function declared but not defined here (a kfunc or
+	// helper) whose address a pointer holds.
+	callee string
 }
 
 // state is the abstract state of one path.
@@ -212,7 +215,7 @@ func (a *analyzer) canonical(st *state) (string, map[objID]objID) {
 	})
 	for _, p := range addrs {
 		fa := st.addrs[p]
-		b.tag('a').num(int64(a.declOrder(p.d))).str(p.path).tag('=').str(fa.key.global).tag('.').str(fa.key.field).ptr(fa.lock).ptr(fa.root).ptr(fa.fn)
+		b.tag('a').num(int64(a.declOrder(p.d))).str(p.path).tag('=').str(fa.key.global).tag('.').str(fa.key.field).ptr(fa.lock).ptr(fa.root).ptr(fa.fn).str(fa.callee)
 		if fa.key.obj != noObj {
 			name(fa.key.obj)
 		}
