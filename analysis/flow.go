@@ -36,7 +36,7 @@ type analyzer struct {
 	steps      int
 	pruned     int
 	incomplete bool
-	stats            Stats
+	stats      Stats
 }
 
 // span memoises File.SpanOf: exploration visits each node many times, and
