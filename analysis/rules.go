@@ -184,7 +184,7 @@ var ruleTable = []*Rule{{
 	Good:           "n = bpf_obj_new(typeof(*n));\nif (!n) return 0;\nn->key = 1;",
 }, {
 	Code: codeLockInCallback, Name: "lock-in-rbtree-callback", Title: "lock operation inside an rbtree less() callback",
-	Kernel:         "can't spin_lock in rbtree cb",
+	Kernel:         kernelCallUnderLock, // 6.18: less() runs under the lock; 6.12 printed "can't spin_lock in rbtree cb"
 	KernelPatterns: []KernelPattern{{Text: "can't spin_"}, {Text: "in rbtree cb"}, {Text: "unnecessary rbtree callback"}},
 	Doc: "The less() callback of bpf_rbtree_add runs with the tree's lock held: it must not take or " +
 		"release locks, nor call bpf_rbtree_remove.",
