@@ -159,12 +159,13 @@ var ruleTable = []*Rule{{
 	Bad:  "nr_items++;",
 	Good: "bpf_spin_lock(&glock);\nnr_items++;\nbpf_spin_unlock(&glock);",
 }, {
-	Code: codeUseAfterUnlock, Name: "use-after-unlock", Title: "non-owning reference used after unlock",
+	Code: codeUseAfterUnlock, Name: "use-after-unlock", Title: "reference used after unlock or drop",
 	Kernel:         "invalid mem access 'scalar'",
 	KernelPatterns: []KernelPattern{{Text: "invalid mem access 'scalar'"}, {Text: "can only take non-owning or refcounted"}},
 	Doc: "References from bpf_rbtree_first, bpf_list_front/back, bpf_rbtree_root/left/right and the " +
 		"node passed to add/push are valid only until the lock is released; the kernel turns them " +
-		"into scalars at bpf_spin_unlock.",
+		"into scalars at bpf_spin_unlock. Likewise every copy of a pointer passed to bpf_obj_drop is " +
+		"dangling afterwards.",
 	Bad:  "n = bpf_rbtree_first(&groot);\nbpf_spin_unlock(&glock);\nx = n->key;",
 	Good: "n = bpf_rbtree_first(&groot);\nx = n ? n->key : 0;\nbpf_spin_unlock(&glock);",
 }, {
