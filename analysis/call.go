@@ -18,11 +18,15 @@ func (a *analyzer) call(st *state, pe *cc.PostfixExpression, m mode) value {
 		a.evalArgs(st, pe, m)
 		return value{}
 	}
-	if c.Name == "" {
-		// Through a function pointer: a local holding &kfunc is that kfunc.
-		if v := a.quietEval(st, pe.PostfixExpression); v.addr != nil && v.addr.callee != "" {
+	if c.Name == "" || localVar(unparen(pe.PostfixExpression)) != nil {
+		// Through a function pointer: a local holding &f calls f.
+		if fa, ok := st.addrs[place{d: localVar(unparen(pe.PostfixExpression))}]; ok && (fa.callee != "" || fa.fn != nil) {
 			resolved := *c
-			resolved.Name, resolved.Spelled = v.addr.callee, v.addr.callee
+			resolved.Name = fa.callee
+			if fa.fn != nil {
+				resolved.Name = fa.fn.Name
+			}
+			resolved.Spelled = resolved.Name
 			c = &resolved
 		}
 	}
