@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/bpf-lsp/bpf-lsp/cparse"
 	"io"
 	"os"
 	"path/filepath"
@@ -70,10 +71,11 @@ type CompileFlags struct {
 	Remove []string `yaml:"remove"`
 }
 
-// Verify holds the kernel cross-check's options.
+// Verify holds the kernel cross-check's options. It has no compiler key on
+// purpose: verify runs only the compiler the user named (--clang, the
+// editor's clangPath), never one named by a file in the workspace.
 type Verify struct {
-	Clang  string `yaml:"clang"`  // the compiler ("" = clang-19, then clang)
-	OnSave *bool  `yaml:"onSave"` // the server's verifyOnSave default
+	OnSave *bool `yaml:"onSave"` // the server's verifyOnSave default
 }
 
 // Parse reads a config from data; path names it in errors and anchors its
@@ -210,6 +212,9 @@ func (c *Cache) For(file string) (*Config, error) {
 	return c.Load(path)
 }
 
+// maxConfigSize bounds a project config file: a few lines of YAML.
+const maxConfigSize = 1 << 20
+
 // Load reads the config at path, from the cache when unchanged.
 func (c *Cache) Load(path string) (*Config, error) {
 	st, err := os.Stat(path)
@@ -221,7 +226,7 @@ func (c *Cache) Load(path string) (*Config, error) {
 	if e, ok := c.files[path]; ok && e.size == st.Size() && e.mtime.Equal(st.ModTime()) {
 		return e.cfg, e.err
 	}
-	data, err := os.ReadFile(path)
+	data, err := cparse.ReadRegular(path, maxConfigSize)
 	cfg := &Config{}
 	if err == nil {
 		var parsed *Config

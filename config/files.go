@@ -1,8 +1,6 @@
 package config
 
 import (
-	"bufio"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -49,13 +47,12 @@ func (cl *Classifier) IsBPF(file string, src []byte) bool {
 		return bpf
 	}
 	if src == nil {
-		f, err := os.Open(file)
+		// Never os.Open a workspace path directly: a FIFO would block.
+		data, err := cparse.ReadRegular(file, 0)
 		if err != nil {
 			return false
 		}
-		defer f.Close()
-		// The include sits at the top; 64 KiB covers any licence header.
-		src, _ = io.ReadAll(io.LimitReader(bufio.NewReader(f), 64<<10))
+		src = data
 	}
 	return bpfInclude.Match(src)
 }

@@ -177,3 +177,15 @@ func blank(b []byte) bool {
 	}
 	return changed
 }
+
+// blankRegionAt blanks the top-level region of text holding off; it
+// reports whether there was one.
+func blankRegionAt(text []byte, off int) bool {
+	for _, r := range topLevelRegions(text) {
+		if off >= r.start && off < r.end {
+			blank(text[r.start:r.end])
+			return true
+		}
+	}
+	return false
+}

@@ -2,7 +2,6 @@ package cparse
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -16,9 +15,40 @@ import (
 // sources holds the text of every file positions may point into, so spans
 // can be computed (and macro-expanded tokens recognised) after parsing.
 type sources struct {
-	mu    sync.Mutex
-	files map[string][]byte
-	lines map[string]*lineTable
+	mu      sync.Mutex
+	maxSize int64
+	files   map[string][]byte // by display path, as served to cc/v4
+	lines   map[string]*lineTable
+	names   map[string]servedName // by the name cc/v4 used
+}
+
+// servedName is where a file cc/v4 read under some name really is, and how
+// many bytes the include markers put before its text.
+type servedName struct {
+	display string
+	shift   int
+}
+
+// add records a file served to cc/v4 under name.
+func (s *sources) add(name, display string, text []byte, shift int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.names == nil {
+		s.names = map[string]servedName{}
+	}
+	s.names[name] = servedName{display: display, shift: shift}
+	s.files[display] = text
+}
+
+// resolve returns the display path of a name cc/v4 used and the byte shift
+// of its positions.
+func (s *sources) resolve(name string) (string, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n, ok := s.names[name]; ok {
+		return n.display, n.shift
+	}
+	return name, 0
 }
 
 // lineTable maps byte offsets of one text to positions in O(log n): spans
@@ -66,7 +96,7 @@ func (s *sources) text(path string) []byte {
 	if t, ok := s.files[path]; ok {
 		return t
 	}
-	t, _ := os.ReadFile(path) // a file that cannot be read gives invocation-less spans
+	t, _ := readRegular(path, s.maxSize) // a file that cannot be read gives invocation-less spans
 	s.files[path] = t
 	return t
 }
@@ -81,7 +111,7 @@ func (f *File) isProjectFile(path string) bool {
 	if path == "" || strings.HasPrefix(path, "<") || filepath.Base(path) == "vmlinux.h" {
 		return false
 	}
-	for _, d := range systemIncludeDirs() {
+	for _, d := range defaultSystemDirs("") {
 		if strings.HasPrefix(path, d+"/") {
 			return false
 		}
@@ -94,7 +124,7 @@ func buildModel(f *File) {
 	f.calls = map[*cc.PostfixExpression]*Call{}
 	for tu := f.AST.TranslationUnit; tu != nil; tu = tu.TranslationUnit {
 		ed := tu.ExternalDeclaration
-		if ed == nil || !f.isProjectFile(ed.Position().Filename) {
+		if ed == nil || !f.isProjectFile(f.fileOf(ed.Position().Filename)) {
 			continue
 		}
 		switch {
@@ -144,7 +174,7 @@ func (f *File) addStructs(n cc.Node) {
 		}
 		name := s.Token.SrcStr()
 		st, _ := s.Type().(*cc.StructType)
-		if name == "" || st == nil || f.Structs[name] != nil || !f.isProjectFile(s.Token.Position().Filename) {
+		if name == "" || st == nil || f.Structs[name] != nil || !f.isProjectFile(f.fileOf(s.Token.Position().Filename)) {
 			return true
 		}
 		str := &Struct{Name: name, Union: s.StructOrUnion != nil && s.StructOrUnion.Case == cc.StructOrUnionUnion,
@@ -278,15 +308,15 @@ func (f *File) SpanOf(n cc.Node) Span {
 // of the invocation that produced it.
 func (f *File) tokenSpan(t cc.Token) Span {
 	pos := t.Position()
-	path := pos.Filename
-	if path == "" {
+	if pos.Filename == "" {
 		return Span{File: f.Path}
 	}
+	path, shift := f.src.resolve(pos.Filename)
 	text := f.Src
 	if path != f.Path {
 		text = f.src.text(path)
 	}
-	off := pos.Offset
+	off := pos.Offset - shift
 	src := t.Src()
 	if off < 0 || off > len(text) {
 		p := Pos{Line: pos.Line, Col: pos.Column, Offset: -1}
@@ -298,6 +328,12 @@ func (f *File) tokenSpan(t cc.Token) Span {
 	}
 	end, _ := invocationArgs(text, off, path, lt)
 	return Span{File: path, Start: lt.pos(off), End: lt.pos(end)}
+}
+
+// fileOf returns the display path of a file cc/v4 names in positions.
+func (f *File) fileOf(name string) string {
+	path, _ := f.src.resolve(name)
+	return path
 }
 
 // identAt returns the identifier starting at off in text, or "".

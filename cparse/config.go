@@ -3,9 +3,8 @@ package cparse
 import (
 	_ "embed"
 	"fmt"
-	"os"
 	"path/filepath"
-	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -37,26 +36,18 @@ var bpfABI = sync.OnceValues(func() (*cc.ABI, error) {
 	return abi, nil
 })
 
-// systemIncludeDirs lists the directories searched after the project's:
-// /usr/local/include, clang's resource directory when installed, the
-// multiarch directory and /usr/include. Directories that do not exist are
-// left out.
-var systemIncludeDirs = sync.OnceValue(func() []string {
-	var dirs []string
-	add := func(d string) {
-		if st, err := os.Stat(d); err == nil && st.IsDir() {
-			dirs = append(dirs, d)
+// clangResourceDir is the include directory of the newest installed
+// clang (its stddef.h, stdint.h, ...), "" when none is installed.
+var clangResourceDir = sync.OnceValue(func() string {
+	dirs, _ := filepath.Glob("/usr/lib/llvm-*/lib/clang/*/include")
+	best, bestVersion := "", -1
+	for _, d := range dirs {
+		v, err := strconv.Atoi(strings.TrimPrefix(strings.SplitN(strings.TrimPrefix(d, "/usr/lib/"), "/", 2)[0], "llvm-"))
+		if err == nil && v > bestVersion {
+			best, bestVersion = d, v
 		}
 	}
-	add("/usr/local/include")
-	res, _ := filepath.Glob("/usr/lib/llvm-*/lib/clang/*/include")
-	sort.Sort(sort.Reverse(sort.StringSlice(res))) // newest clang first
-	if len(res) > 0 {
-		add(res[0])
-	}
-	add("/usr/include/x86_64-linux-gnu")
-	add("/usr/include")
-	return dirs
+	return best
 })
 
 // newConfig builds a fresh cc.Config for one parse. Each parse gets its own
@@ -79,13 +70,14 @@ func newConfig(flags flagSet, fsys *overlayFS) (*cc.Config, error) {
 	for _, u := range flags.Undefines {
 		fmt.Fprintf(&pre, "#undef %s\n", u)
 	}
-	sys := append(append([]string{}, flags.System...), systemIncludeDirs()...)
 	cfg := &cc.Config{
 		ABI:             abi,
 		FS:              fsys,
+		FSOnly:          true, // every read goes through fsys: regular files, size cap, markers
+		PragmaHandler:   fsys.inc.pragma,
 		Predefined:      pre.String(),
-		IncludePaths:    append(append([]string{""}, flags.Includes...), sys...),
-		SysIncludePaths: sys,
+		IncludePaths:    fsys.inc.quoted,
+		SysIncludePaths: fsys.inc.angle,
 		// Bounds macro expansion work: a few hundred bytes of hostile
 		// macros can otherwise take hours.
 		ExpansionLimit: 50_000_000,

@@ -3,7 +3,6 @@ package cparse
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 )
@@ -18,7 +17,7 @@ type CompileCommand struct {
 
 // ReadCompileCommands reads every entry of a compile_commands.json.
 func ReadCompileCommands(path string) ([]CompileCommand, error) {
-	data, err := os.ReadFile(path)
+	data, err := readRegular(path, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -93,8 +92,10 @@ func (e FlagEdit) removeFrom(db flagSet) flagSet {
 	}
 	same := func(s string) string { return s }
 	macro := func(s string) string { name, _, _ := strings.Cut(s, "="); return name }
+	db.Quote = keep(db.Quote, rm.Quote, same)
 	db.Includes = keep(db.Includes, rm.Includes, same)
 	db.System = keep(db.System, rm.System, same)
+	db.After = keep(db.After, rm.After, same)
 	db.Forced = keep(db.Forced, rm.Forced, same)
 	db.Defines = keep(db.Defines, rm.Defines, macro)
 	db.Undefines = keep(db.Undefines, rm.Undefines, macro)

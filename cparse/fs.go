@@ -2,47 +2,84 @@ package cparse
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
-// overlayFS is what cc/v4 reads every file through (it asks with absolute
-// paths). It serves, in order: the editor's unsaved buffers, empty stand-ins
-// for headers that are missing (so one missing #include does not stop the
-// whole parse), a trimmed vmlinux.h, and disk files with GNU named-variadic
-// macros rewritten (cc/v4 mis-expands `args...`/`##args`).
+// overlayFS is what cc/v4 reads every file through (Config.FSOnly: never
+// the disk directly). It serves, in order: the stand-in for a missing
+// header, the editor's unsaved buffers, a trimmed vmlinux.h, and disk files
+// (regular files only, size-capped, GNU named-variadic macros rewritten
+// because cc/v4 mis-expands `args...`/`##args`). Headers are wrapped in the
+// include markers (include.go). A cancelled context fails every open, so a
+// superseded parse stops at its next #include.
 type overlayFS struct {
-	files   map[string][]byte // unsaved buffers and stand-ins, by absolute path
+	ctx     context.Context
+	files   map[string][]byte // unsaved buffers, by absolute path
 	headers *headerCache
 	vmlinux func(path string, text []byte) []byte // trims vmlinux.h; nil = serve as is
 	opened  map[string][]byte                     // headers served from disk, when non-nil
+	inc     *includeState
+	src     *sources // receives the text of every served file
 }
 
 func (o *overlayFS) Open(name string) (fs.File, error) {
-	name = filepath.Clean(name)
-	if data, ok := o.files[name]; ok {
-		return newMemFile(name, data), nil
+	if err := o.ctx.Err(); err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
-	data, err := o.headers.read(name)
+	name = filepath.Clean(name)
+	if strings.HasPrefix(name, missingRoot+"/") {
+		return &missingFile{memFile: newMemFile(name, missingText)}, nil
+	}
+	real, ok := o.inc.resolve(name)
+	if !ok {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	data, ok := o.files[real]
+	var err error
+	if ok {
+		err = checkNesting(data)
+	} else {
+		data, err = o.headers.read(real)
+	}
 	if err != nil {
-		return nil, err
+		if !isNotExist(err) {
+			o.inc.failed[name] = err
+		}
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
 	if o.vmlinux != nil && filepath.Base(name) == "vmlinux.h" {
 		data = o.vmlinux(name, data)
 	} else if o.opened != nil {
 		o.opened[name] = data
 	}
-	return newMemFile(name, data), nil
+	o.inc.serve(name, real, data, len(headerPrefix))
+	return newMemFile(name, servedText(data)), nil
+}
+
+// missingFile is the stand-in for a missing header: an #include reads its
+// pragma, while __has_include (which only stats it) sees a directory, that
+// is, no such header.
+type missingFile struct{ *memFile }
+
+func (f *missingFile) Stat() (fs.FileInfo, error) {
+	info := f.memFile.info
+	info.dir = true
+	return info, nil
 }
 
 // headerCache keeps disk files (as served: variadic macros rewritten) keyed
 // by path, size and modification time, shared by all parses of a Parser.
 type headerCache struct {
+	maxSize int64
 	mu      sync.Mutex
 	entries map[string]cachedFile
 }
@@ -51,6 +88,7 @@ type cachedFile struct {
 	size  int64
 	mtime time.Time
 	data  []byte
+	err   error // a header too deeply nested to hand to cc/v4
 }
 
 func (h *headerCache) read(path string) ([]byte, error) {
@@ -59,26 +97,27 @@ func (h *headerCache) read(path string) ([]byte, error) {
 		return nil, err
 	}
 	if st.IsDir() {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrInvalid}
+		return nil, &fs.PathError{Op: "open", Path: path, Err: syscall.EISDIR}
 	}
 	h.mu.Lock()
 	e, ok := h.entries[path]
 	h.mu.Unlock()
 	if ok && e.size == st.Size() && e.mtime.Equal(st.ModTime()) {
-		return e.data, nil
+		return e.data, e.err
 	}
-	data, err := os.ReadFile(path)
+	data, err := readRegular(path, h.maxSize)
 	if err != nil {
 		return nil, err
 	}
 	data = rewriteNamedVariadics(data)
+	err = checkNesting(data)
 	h.mu.Lock()
 	if h.entries == nil {
 		h.entries = map[string]cachedFile{}
 	}
-	h.entries[path] = cachedFile{size: st.Size(), mtime: st.ModTime(), data: data}
+	h.entries[path] = cachedFile{size: st.Size(), mtime: st.ModTime(), data: data, err: err}
 	h.mu.Unlock()
-	return data, nil
+	return data, err
 }
 
 // namedVariadic finds a function-like #define whose last parameter is a GNU
@@ -124,11 +163,12 @@ var _ io.ReaderAt = (*memFile)(nil)
 type memInfo struct {
 	name string
 	size int64
+	dir  bool
 }
 
 func (i memInfo) Name() string       { return i.name }
 func (i memInfo) Size() int64        { return i.size }
 func (i memInfo) Mode() fs.FileMode  { return 0o444 }
 func (i memInfo) ModTime() time.Time { return time.Time{} }
-func (i memInfo) IsDir() bool        { return false }
+func (i memInfo) IsDir() bool        { return i.dir }
 func (i memInfo) Sys() any           { return nil }

@@ -36,8 +36,18 @@ type Error struct {
 	Span     Span
 	Severity Severity
 	Message  string
-	Hint     string // e.g. how to generate vmlinux.h; may be empty
-	Missing  string // for a missing header: the name as written in #include
+	Hint     string    // e.g. how to generate vmlinux.h; may be empty
+	Missing  string    // for a missing header: the name as written in #include
+	Related  []Related // for an error in a header: where it is, and the #include chain
+	Stack    string    // for an internal error: the Go stack, for the server log
+
+	header string // the header cc/v4 located the error in, "" for the main file
+}
+
+// Related is a secondary location of an Error.
+type Related struct {
+	Span    Span
+	Message string
 }
 
 // Tag is a btf_decl_tag / btf_type_tag attribute as written in source.
@@ -132,9 +142,11 @@ type File struct {
 	Structs map[string]*Struct // by tag name
 	Funcs   []*Func
 
-	// Flags are the effective compile flags (-I, -D, -U, -include) for this
-	// file, usable to compile it with clang.
-	Flags []string
+	// Flags are the effective clang flags for this file (include search,
+	// macros, forced includes), to compile it as it was parsed; FlagsSource
+	// says where they came from (see CompileFlags).
+	Flags       []string
+	FlagsSource string
 
 	src   *sources // texts of the files positions point into
 	calls map[*cc.PostfixExpression]*Call

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,26 +17,37 @@ import (
 )
 
 // Options configure a Parser. Command-line or editor settings come first;
-// the compile database is searched per file.
+// the compile database's flags follow them (as clang sees `cmd <these>
+// <database's>`).
 type Options struct {
-	IncludeDirs []string // -I, searched before the compile database's directories
-	Defines     []string // NAME or NAME=VALUE
-	Undefines   []string
-	CompileDB   string   // explicit compile_commands.json / compile_flags.txt (or a directory); "" = search upward
-	NoTrim      bool     // translate the full vmlinux.h instead of the trimmed one
-	CacheDir    string   // on-disk cache for the vmlinux.h index; "" = os.UserCacheDir()/bpf-lsp
-	Edit        FlagEdit // the project config's added and removed flags
+	IncludeDirs   []string // -I
+	QuoteDirs     []string // -iquote
+	SystemDirs    []string // -isystem
+	AfterDirs     []string // -idirafter
+	ForcedHeaders []string // -include
+	Sysroot       string   // --sysroot
+	Defines       []string // NAME or NAME=VALUE
+	Undefines     []string
+	CompileDB     string   // explicit compile_commands.json / flags file (or a directory); "" = search upward
+	NoTrim        bool     // translate the full vmlinux.h instead of the trimmed one
+	CacheDir      string   // on-disk cache for the vmlinux.h index; "" = os.UserCacheDir()/bpf-lsp
+	MaxFileSize   int64    // largest source, header or database read; 0 = DefaultMaxFileSize
+	Edit          FlagEdit // the project config's added and removed flags
 }
 
 // Parser parses BPF C files. It is safe for concurrent use and keeps caches
-// (rewritten headers, the vmlinux.h index) across parses.
+// (rewritten headers, compile databases, the vmlinux.h index, what trimming
+// learned) across parses and files.
 type Parser struct {
 	opts    Options
+	own     flagSet // the options as flags
 	headers *headerCache
+	dbs     *dbCache
 	vmlinux *vmlinuxCache
 
 	mu      sync.Mutex
-	learned map[string][]string // per file: types earlier parses found they need complete
+	learned map[string]bool // tags trimmed vmlinux.h parses found they need complete, for every file
+	genuine map[string]bool // error sets the full vmlinux.h gives too: no fallback next time
 	seeded  map[string]*seedCache
 }
 
@@ -48,14 +60,57 @@ type seedCache struct {
 	raw      map[string]bool // identifiers of the file's text then
 }
 
-// NewParser returns a Parser with the given options.
+// NewParser returns a Parser with the given options; relative directories
+// are made absolute against the working directory.
 func NewParser(opts Options) *Parser {
-	for i, d := range opts.IncludeDirs {
-		if abs, err := filepath.Abs(d); err == nil {
-			opts.IncludeDirs[i] = abs
+	abs := func(list []string) []string {
+		out := make([]string, len(list))
+		for i, d := range list {
+			out[i] = d
+			if a, err := filepath.Abs(d); err == nil {
+				out[i] = a
+			}
 		}
+		return out
 	}
-	return &Parser{opts: opts, headers: &headerCache{}, vmlinux: newVmlinuxCache(opts.CacheDir), learned: map[string][]string{}, seeded: map[string]*seedCache{}}
+	opts.IncludeDirs, opts.QuoteDirs = abs(opts.IncludeDirs), abs(opts.QuoteDirs)
+	opts.SystemDirs, opts.AfterDirs, opts.ForcedHeaders = abs(opts.SystemDirs), abs(opts.AfterDirs), abs(opts.ForcedHeaders)
+	if opts.Sysroot != "" {
+		opts.Sysroot = abs([]string{opts.Sysroot})[0]
+	}
+	if opts.MaxFileSize <= 0 {
+		opts.MaxFileSize = DefaultMaxFileSize
+	}
+	own := flagSet{Quote: opts.QuoteDirs, Includes: opts.IncludeDirs, System: opts.SystemDirs, After: opts.AfterDirs,
+		Sysroot: opts.Sysroot, Defines: opts.Defines, Undefines: opts.Undefines, Forced: opts.ForcedHeaders}
+	// The project config's additions come after the command line's and
+	// before the compile database's, as if written between them.
+	own = own.merge(parseFlags(opts.Edit.Add, opts.Edit.Dir))
+	return &Parser{opts: opts, own: own, headers: &headerCache{maxSize: opts.MaxFileSize}, dbs: &dbCache{maxSize: opts.MaxFileSize},
+		vmlinux: newVmlinuxCache(opts.CacheDir), learned: map[string]bool{}, genuine: map[string]bool{}, seeded: map[string]*seedCache{}}
+}
+
+// CompileFlags are the effective clang flags for a file and where they came
+// from.
+type CompileFlags struct {
+	Args   []string // include search, macros and forced includes, in clang's syntax
+	Source string   // the database ("borrowed from X in DB" for a file it does not list), "" for none
+	Err    error    // a database that could not be read (the flags are then the Parser's own)
+}
+
+// CompileFlags returns the flags Parse uses for path: the Parser's own
+// followed by those of the compile database (see Options.CompileDB).
+func (p *Parser) CompileFlags(path string) CompileFlags {
+	fl, err := p.flagsFor(path)
+	return CompileFlags{Args: fl.args(), Source: fl.Source, Err: err}
+}
+
+func (p *Parser) flagsFor(path string) (flagSet, error) {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	db, err := p.dbs.findCompileFlags(path, p.opts.CompileDB)
+	return p.own.merge(p.opts.Edit.removeFrom(db)), err
 }
 
 // eofGuard is appended to the main file. cc/v4 v4.31.0 loops forever (and
@@ -69,7 +124,9 @@ const maxRecoveryRounds = 12
 
 // Parse parses and type-checks path. overlay maps absolute paths to unsaved
 // contents (the main file's included). The error is non-nil only when the
-// main file cannot be read; problems in the C code are File.Errors.
+// main file cannot be read; problems in the C code are File.Errors. A
+// cancelled ctx stops the parse at the next phase or #include; the File
+// then says so in its Errors.
 func (p *Parser) Parse(ctx context.Context, path string, overlay map[string][]byte) (f *File, err error) {
 	path, err = filepath.Abs(path)
 	if err != nil {
@@ -77,14 +134,13 @@ func (p *Parser) Parse(ctx context.Context, path string, overlay map[string][]by
 	}
 	src, ok := overlay[path]
 	if !ok {
-		if src, err = os.ReadFile(path); err != nil {
+		if src, err = readRegular(path, p.opts.MaxFileSize); err != nil {
 			return nil, err
 		}
 	}
-	flags, dbErr := findCompileFlags(path, p.opts.CompileDB)
-	flags = p.mergeFlags(flags)
-	f = &File{Path: path, Src: src, Structs: map[string]*Struct{}, Flags: flags.args(),
-		src: &sources{files: map[string][]byte{}}, calls: map[*cc.PostfixExpression]*Call{}}
+	flags, dbErr := p.flagsFor(path)
+	f = &File{Path: path, Src: src, Structs: map[string]*Struct{}, Flags: flags.args(), FlagsSource: flags.Source,
+		src: &sources{files: map[string][]byte{}, maxSize: p.opts.MaxFileSize}, calls: map[*cc.PostfixExpression]*Call{}}
 	for k, v := range overlay {
 		f.src.files[k] = v
 	}
@@ -93,118 +149,211 @@ func (p *Parser) Parse(ctx context.Context, path string, overlay map[string][]by
 			Severity: SevWarning, Message: dbErr.Error()})
 	}
 	defer func() {
-		// cc/v4 is not written for every broken input; a panic in it must
-		// cost this file its AST, never the process.
+		// cc/v4 is not written for every broken input; a panic in it (or
+		// in the model built from its AST) must cost this file its AST,
+		// never the process.
 		if r := recover(); r != nil {
 			f.AST = nil
-			f.Errors = append(f.Errors, Error{Span: endSpan(path, src), Message: fmt.Sprintf("internal error in the C frontend: %v", r)})
+			f.Vars, f.Funcs, f.Structs = nil, nil, map[string]*Struct{}
+			f.Errors = append(f.Errors, internalError(path, src, r))
 			err = nil
 		}
 	}()
-	p.translate(ctx, f, flags, overlay)
+	text := append([]byte{}, src...)
+	for range maxRecoveryRounds {
+		off, msg := nestingProblem(text)
+		if msg == "" {
+			break
+		}
+		at := PosAt(src, off)
+		f.Errors = append(f.Errors, Error{Span: lineColSpan(path, src, at.Line, at.Col), Message: msg + "; this declaration is not analysed"})
+		if !blankRegionAt(text, off) {
+			blank(text[off:]) // no region holds it: nothing after it can be parsed safely
+		}
+	}
+	if _, msg := nestingProblem(text); msg != "" {
+		return f, nil // still too deep after every blanking round: leave cc/v4 out
+	}
+	p.translate(ctx, f, flags, overlay, text)
+	if ctx.Err() != nil {
+		f.AST = nil
+		f.Errors = append(f.Errors, Error{Span: endSpan(path, src), Message: "parse cancelled: " + ctx.Err().Error()})
+		return f, nil
+	}
 	if f.AST != nil {
 		buildModel(f)
 	}
 	return f, nil
 }
 
-// mergeFlags combines the Parser's own flags (command line, editor
-// settings), the project config's and the compile database's: include
-// directories in that order, macros in the reverse (the last -D wins).
-func (p *Parser) mergeFlags(db flagSet) flagSet {
-	db = p.opts.Edit.removeFrom(db)
-	add := parseFlags(p.opts.Edit.Add, p.opts.Edit.Dir)
-	return flagSet{
-		Includes:  concat(p.opts.IncludeDirs, add.Includes, db.Includes),
-		System:    concat(add.System, db.System),
-		Defines:   concat(db.Defines, add.Defines, p.opts.Defines),
-		Undefines: concat(db.Undefines, add.Undefines, p.opts.Undefines),
-		Forced:    concat(add.Forced, db.Forced),
-		Source:    db.Source,
-	}
+// internalError turns a recovered panic into an Error carrying the stack.
+func internalError(path string, src []byte, r any) Error {
+	return Error{Span: Span{File: path, Start: Pos{1, 1, 0}, End: PosAt(src, lineEnd(src, 0))},
+		Message: fmt.Sprintf("internal error in the C frontend (please report it): %v", r), Stack: string(debug.Stack())}
 }
 
-func concat(lists ...[]string) []string {
-	var out []string
-	for _, l := range lists {
-		out = append(out, l...)
+func lineEnd(src []byte, off int) int {
+	if i := bytes.IndexByte(src[off:], '\n'); i >= 0 {
+		return off + i
 	}
-	return out
-}
-
-// args renders flags as compiler arguments (for clang in the verifier).
-func (fs flagSet) args() []string {
-	var a []string
-	for _, d := range fs.Includes {
-		a = append(a, "-I"+d)
-	}
-	for _, d := range fs.System {
-		a = append(a, "-isystem", d)
-	}
-	for _, d := range fs.Defines {
-		a = append(a, "-D"+d)
-	}
-	for _, u := range fs.Undefines {
-		a = append(a, "-U"+u)
-	}
-	for _, h := range fs.Forced {
-		a = append(a, "-include", h)
-	}
-	return a
+	return len(src)
 }
 
 // translate parses with a trimmed vmlinux.h when the program includes one:
-// with the declarations it names (pointer targets only forward-declared),
-// plus the types that errors show to be needed complete, and finally, if
-// errors remain, with the whole header.
-func (p *Parser) translate(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte) {
+// the declarations it names (pointer targets only forward-declared), plus
+// what earlier parses of any file learned they need complete, plus the types
+// errors show to be needed. Only when errors remain that trimming could
+// cause does the full header decide, once per distinct set of errors: a
+// genuine type error is not re-translated with the full header every edit.
+func (p *Parser) translate(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte) {
 	if p.opts.NoTrim {
-		p.translateWith(ctx, f, flags, overlay, nil)
+		p.translateWith(ctx, f, flags, overlay, text, nil, maxRecoveryRounds)
 		return
 	}
 	var seeds map[string]bool
 	usesVmlinux := mentionsVmlinux(f.Path, f.Src, overlay)
 	if usesVmlinux {
 		if seeds = p.reuseSeeds(f); seeds == nil {
-			seeds, usesVmlinux = p.vmlinuxSeeds(f, flags, overlay)
+			seeds, usesVmlinux = p.vmlinuxSeeds(ctx, f, flags, overlay, text)
 		}
 	}
-	if !usesVmlinux {
-		p.translateWith(ctx, f, flags, overlay, nil)
+	if !usesVmlinux || ctx.Err() != nil {
+		p.translateWith(ctx, f, flags, overlay, text, nil, maxRecoveryRounds)
 		return
 	}
-	// Start from what earlier parses of this file learned (the next edit
-	// usually chases the same pointers), saving a round.
 	p.mu.Lock()
-	for _, k := range p.learned[f.Path] {
+	for k := range p.learned {
 		seeds[k] = true
 	}
 	p.mu.Unlock()
-	// Incomplete types named in errors ("struct mm_struct has no member")
-	// are added to the seeds: a pointer chase needs the pointee complete.
-	for round := 0; round < 4; round++ {
-		g := *f
-		p.translateWith(ctx, &g, flags, overlay, p.vmlinux.trimmer(seeds, 0))
-		if g.AST != nil && !trimmingSuspect(g.Errors[len(f.Errors):]) {
-			*f = g // clean, or errors of the program's own making
+	// Decide on the header with single translations (no blanking): the
+	// blanking rounds then run once, with the header chosen.
+	base := len(f.Errors)
+	var g File
+	for range 4 {
+		g = *f
+		p.translateWith(ctx, &g, flags, overlay, text, p.vmlinux.trimmer(seeds, 0), 1)
+		if ctx.Err() != nil || g.AST != nil {
+			*f = g
 			return
 		}
-		grown := false
-		for _, e := range g.Errors[len(f.Errors):] {
-			for _, m := range vmTagRE.FindAllStringSubmatch(e.Message, -1) {
+		if !trimmingSuspect(g.Errors[base:]) || !p.learnFromErrors(seeds, g.Errors[base:]) {
+			break
+		}
+	}
+	trimmed := p.vmlinux.trimmer(seeds, 0)
+	if !trimmingSuspect(g.Errors[base:]) {
+		p.translateWith(ctx, f, flags, overlay, text, trimmed, maxRecoveryRounds)
+		return
+	}
+	// Errors trimming could cause: the full header decides, once per
+	// distinct set of errors.
+	key := f.Path + "\x00" + errorKey(g.Errors[base:])
+	p.mu.Lock()
+	known := p.genuine[key]
+	p.mu.Unlock()
+	if !known {
+		full := *f
+		p.translateWith(ctx, &full, flags, overlay, text, nil, 1)
+		if full.AST != nil {
+			p.learnFromAST(&full)
+			*f = full
+			return
+		}
+		if errorKey(full.Errors[base:]) != errorKey(g.Errors[base:]) {
+			// The full header changes the errors: use it.
+			p.translateWith(ctx, f, flags, overlay, text, nil, maxRecoveryRounds)
+			return
+		}
+		p.mu.Lock()
+		p.genuine[key] = true
+		p.mu.Unlock()
+	}
+	p.translateWith(ctx, f, flags, overlay, text, trimmed, maxRecoveryRounds)
+}
+
+// learnFromErrors adds the struct/union/enum tags named in errors to seeds
+// and to what the Parser has learned; it reports whether anything was new.
+func (p *Parser) learnFromErrors(seeds map[string]bool, errs []Error) bool {
+	grown := false
+	for _, e := range errs {
+		msgs := []string{e.Message}
+		for _, r := range e.Related {
+			msgs = append(msgs, r.Message)
+		}
+		for _, msg := range msgs {
+			for _, m := range vmTagRE.FindAllStringSubmatch(msg, -1) {
 				if k := m[1] + " " + m[2]; !seeds[k] {
 					seeds[k], grown = true, true
 					p.mu.Lock()
-					p.learned[f.Path] = append(p.learned[f.Path], k)
+					p.learned[k] = true
 					p.mu.Unlock()
 				}
 			}
 		}
-		if !grown {
-			break
-		}
 	}
-	p.translateWith(ctx, f, flags, overlay, nil)
+	return grown
+}
+
+// learnFromAST records, after the full vmlinux.h fixed what the trimmed one
+// broke, every tagged type the main file's expressions reach, so the next
+// trimmed parse (of any file) has them complete.
+func (p *Parser) learnFromAST(f *File) {
+	tags := map[string]bool{}
+	for tu := f.AST.TranslationUnit; tu != nil; tu = tu.TranslationUnit {
+		ed := tu.ExternalDeclaration
+		if ed == nil || f.fileOf(ed.Position().Filename) != f.Path {
+			continue
+		}
+		Inspect(ed, func(n cc.Node) bool {
+			if e, ok := n.(cc.ExpressionNode); ok {
+				collectTags(e.Type(), tags, 4)
+			}
+			return true
+		})
+	}
+	p.mu.Lock()
+	for k := range tags {
+		p.learned[k] = true
+	}
+	p.mu.Unlock()
+}
+
+// collectTags adds the tag of t (through pointers and arrays) as
+// "struct x"/"union x"/"enum x".
+func collectTags(t cc.Type, tags map[string]bool, depth int) {
+	for i := 0; t != nil && i < depth; i++ {
+		switch x := t.(type) {
+		case *cc.PointerType:
+			t = x.Elem()
+			continue
+		case *cc.ArrayType:
+			t = x.Elem()
+			continue
+		case *cc.StructType:
+			if tag := x.Tag(); tag.SrcStr() != "" {
+				tags["struct "+tag.SrcStr()] = true
+			}
+		case *cc.UnionType:
+			if tag := x.Tag(); tag.SrcStr() != "" {
+				tags["union "+tag.SrcStr()] = true
+			}
+		case *cc.EnumType:
+			if tag := x.Tag(); tag.SrcStr() != "" {
+				tags["enum "+tag.SrcStr()] = true
+			}
+		}
+		return
+	}
+}
+
+// errorKey identifies a set of errors by message and position.
+func errorKey(errs []Error) string {
+	var b strings.Builder
+	for _, e := range errs {
+		fmt.Fprintf(&b, "%d:%d:%s\n", e.Span.Start.Line, e.Span.Start.Col, e.Message)
+	}
+	return b.String()
 }
 
 // mentionsVmlinux is a cheap check before preprocessing for seeds: the
@@ -276,32 +425,27 @@ func (p *Parser) reuseSeeds(f *File) map[string]bool {
 // vmlinuxSeeds preprocesses the file with vmlinux.h served empty and
 // collects the identifiers and struct/union/enum tags the program uses:
 // the roots of the trimmed header's closure.
-func (p *Parser) vmlinuxSeeds(f *File, flags flagSet, overlay map[string][]byte) (map[string]bool, bool) {
+func (p *Parser) vmlinuxSeeds(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte) (map[string]bool, bool) {
 	used := false
-	fsys := &overlayFS{files: overlay, headers: p.headers, opened: map[string][]byte{}, vmlinux: func(string, []byte) []byte {
+	cfg, sources, fsys, err := p.newRound(ctx, f, flags, overlay, text, func(string, []byte) []byte {
 		used = true
 		return nil
-	}}
-	cfg, err := newConfig(flags, fsys)
+	})
 	if err != nil {
 		return nil, false
 	}
+	fsys.opened = map[string][]byte{}
 	var out bytes.Buffer
-	sources := []cc.Source{{Name: "<predefined>", Value: cfg.Predefined}, {Name: "<builtin>", Value: cc.Builtin}}
-	for _, h := range flags.Forced {
-		sources = append(sources, cc.Source{Name: h})
-	}
-	sources = append(sources, cc.Source{Name: f.Path, Value: append(append([]byte{}, f.Src...), eofGuard...)})
 	cc.Preprocess(cfg, sources, &out) // errors show up again in Translate
 	if !used {
 		return nil, false
 	}
 	seeds := map[string]bool{}
-	text := out.Bytes()
-	for _, m := range vmTagRE.FindAllSubmatch(text, -1) {
+	pre := out.Bytes()
+	for _, m := range vmTagRE.FindAllSubmatch(pre, -1) {
 		seeds[string(m[1])+" "+string(m[2])] = true
 	}
-	for _, id := range vmIdentRE.FindAll(text, -1) {
+	for _, id := range vmIdentRE.FindAll(pre, -1) {
 		seeds[string(id)] = true
 	}
 	// Macro names: everything #defined in the file and its headers.
@@ -331,74 +475,89 @@ func (p *Parser) vmlinuxSeeds(f *File, flags flagSet, overlay map[string][]byte)
 	return out2, true
 }
 
-// translateWith runs cc.Translate, recovering from errors: a missing header
-// gets an empty stand-in, and broken function bodies or declarations of the
-// main file are blanked (spaces, newlines kept) before retrying, so the rest
-// of the file keeps a typed AST. Errors of the first complete round are
-// reported. vmlinux, when set, serves a trimmed vmlinux.h.
-func (p *Parser) translateWith(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, vmlinux func(string, []byte) []byte) {
-	files := map[string][]byte{}
-	for k, v := range overlay {
-		files[k] = v
+// newRound prepares one cc/v4 run over the main file's text: a fresh FS
+// and include state (cc/v4 reads every file again per run), the Config and
+// the sources in the order cc/v4 needs them.
+func (p *Parser) newRound(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, vmlinux func(string, []byte) []byte) (*cc.Config, []cc.Source, *overlayFS, error) {
+	inc := newIncludeState(f.Path, flags, f.src)
+	inc.serve(f.Path, f.Path, text, 0)
+	fsys := &overlayFS{ctx: ctx, files: overlay, headers: p.headers, vmlinux: vmlinux, inc: inc}
+	cfg, err := newConfig(flags, fsys)
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	fsys := &overlayFS{files: files, headers: p.headers, vmlinux: vmlinux}
-	text := append([]byte{}, f.Src...)
+	sources := []cc.Source{{Name: "<predefined>", Value: cfg.Predefined}, {Name: "<builtin>", Value: cc.Builtin}}
+	for _, h := range flags.Forced {
+		if _, err := fsys.Open(h); err != nil {
+			inc.report([]Span{{File: f.Path, Start: Pos{1, 1, 0}, End: Pos{1, 1, 0}}},
+				fmt.Sprintf("cannot read the forced include (-include) %s: %v", h, why(inc, h, err)), "")
+			continue
+		}
+		sources = append(sources, cc.Source{Name: h})
+	}
+	sources = append(sources, cc.Source{Name: f.Path, Value: append(append([]byte{}, text...), eofGuard...)})
+	return cfg, sources, fsys, nil
+}
+
+// why is the reason a file the FS refused was refused.
+func why(inc *includeState, name string, err error) error {
+	if e := inc.failed[filepath.Clean(name)]; e != nil {
+		return e
+	}
+	return err
+}
+
+// translateWith runs cc.Translate, recovering from errors: broken function
+// bodies or declarations of the main file are blanked (spaces, newlines
+// kept) before retrying, so the rest of the file keeps a typed AST. Errors
+// of the first round are reported: include problems, then the C errors
+// (those in headers at the user's #include), unless a header is missing or
+// unreadable, whose absence explains them. vmlinux, when set, serves a
+// trimmed vmlinux.h.
+func (p *Parser) translateWith(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, src []byte, vmlinux func(string, []byte) []byte, rounds int) {
+	text := append([]byte{}, src...)
 	var reported []Error
-	primary := false
-	for round := 0; round < maxRecoveryRounds; round++ {
+	for round := 0; round < rounds; round++ {
 		if ctx.Err() != nil {
-			f.Errors = append(f.Errors, Error{Span: endSpan(f.Path, f.Src), Message: "parse cancelled: " + ctx.Err().Error()})
 			return
 		}
-		cfg, err := newConfig(flags, fsys)
+		cfg, sources, fsys, err := p.newRound(ctx, f, flags, overlay, text, vmlinux)
 		if err != nil {
 			f.Errors = append(f.Errors, Error{Span: endSpan(f.Path, f.Src), Message: err.Error()})
 			return
 		}
-		sources := []cc.Source{{Name: "<predefined>", Value: cfg.Predefined}, {Name: "<builtin>", Value: cc.Builtin}}
-		for _, h := range flags.Forced {
-			sources = append(sources, cc.Source{Name: h})
-		}
-		sources = append(sources, cc.Source{Name: f.Path, Value: append(append([]byte{}, text...), eofGuard...)})
 		ast, terr := cc.Translate(cfg, sources)
+		var errs []Error
+		if terr != nil {
+			errs = parseErrors(terr.Error(), f.Path, f.Src, fsys.inc)
+		}
+		if round == 0 {
+			reported = append(reported, fsys.inc.errs...)
+			if len(fsys.inc.errs) == 0 {
+				for _, e := range errs {
+					reported = append(reported, fsys.inc.inHeader(e, e.header))
+				}
+			}
+		}
 		if terr == nil {
 			f.AST = ast
 			break
 		}
-		errs := parseErrors(terr.Error(), f.Path, f.Src)
-		missing := false
-		for _, e := range errs {
-			if e.Missing == "" {
-				continue
-			}
-			missing = true
-			reported = append(reported, e)
-			files[standInPath(e, flags)] = nil
-		}
-		if missing {
-			continue // the real errors show once every header is there
-		}
-		if !primary {
-			reported = append(reported, errs...)
-			primary = true
-		}
-		if !blankErrors(text, errs, f.Path) {
-			break // nothing left that blanking can fix (e.g. an error in a header)
+		if len(fsys.inc.errs) > 0 || inHeaders(errs) || !blankErrors(text, errs, f.Path) {
+			break // nothing blanking the main file can fix: the AST stays nil
 		}
 	}
 	f.Errors = append(f.Errors[:len(f.Errors):len(f.Errors)], dedupeErrors(reported)...)
 }
 
-// standInPath is where an empty file is served for a missing header: beside
-// the file that includes it for "x.h", in the first system directory for <x.h>.
-func standInPath(e Error, flags flagSet) string {
-	if strings.HasPrefix(e.Missing, "<") {
-		dirs := append(append([]string{}, flags.System...), systemIncludeDirs()...)
-		if len(dirs) > 0 {
-			return filepath.Join(dirs[0], strings.Trim(e.Missing, "<>"))
+// inHeaders reports whether any error lies in a header.
+func inHeaders(errs []Error) bool {
+	for _, e := range errs {
+		if e.header != "" {
+			return true
 		}
 	}
-	return filepath.Join(filepath.Dir(e.Span.File), strings.Trim(e.Missing, `"<>`))
+	return false
 }
 
 // errLine matches one positioned line of a cc/v4 error.
@@ -407,10 +566,11 @@ var errLine = regexp.MustCompile(`^(.+?):(\d+):(\d+): (.*)$`)
 // checkerSuffix is cc/v4's source location of the check that fired.
 var checkerSuffix = regexp.MustCompile(`\s*\(\w+\.go:\d+(:\w*)*:?\)\s*$`)
 
-// parseErrors turns cc/v4's newline-joined error text into Errors.
-// Position-less lines are cascades, except EOF errors, which belong at the
-// end of the main file. Errors in the EOF guard move to the end of the file.
-func parseErrors(text, mainPath string, mainSrc []byte) []Error {
+// parseErrors turns cc/v4's newline-joined error text into Errors, with
+// file names as the user knows them. Position-less lines are cascades,
+// except EOF errors, which belong at the end of the main file. Errors in
+// the EOF guard move to the end of the file.
+func parseErrors(text, mainPath string, mainSrc []byte, inc *includeState) []Error {
 	var out []Error
 	for _, line := range strings.Split(text, "\n") {
 		line = strings.TrimSpace(line)
@@ -426,24 +586,17 @@ func parseErrors(text, mainPath string, mainSrc []byte) []Error {
 			continue
 		}
 		file, msg := m[1], checkerSuffix.ReplaceAllString(m[4], "")
-		if strings.HasPrefix(msg, "TODO") || file == "<builtin>" || file == "<predefined>" {
-			continue
+		if strings.HasPrefix(msg, "TODO") || file == "<builtin>" || file == "<predefined>" || strings.HasPrefix(msg, "include file not found") {
+			continue // cascades; a missing header is the include state's to report
 		}
 		ln, _ := strconv.Atoi(m[2])
 		col, _ := strconv.Atoi(m[3])
-		e := Error{Message: msg}
-		if abs, err := filepath.Abs(file); err == nil {
-			file = abs
-		}
-		if file == mainPath {
+		e := Error{Message: msg, header: file}
+		if display, _ := inc.src.resolve(file); display == mainPath {
 			e.Span = lineColSpan(mainPath, mainSrc, ln, col)
+			e.header = ""
 		} else {
-			e.Span = Span{File: file, Start: Pos{ln, col, -1}, End: Pos{ln, col, -1}}
-		}
-		if rest, ok := strings.CutPrefix(msg, "include file not found: "); ok {
-			e.Missing = rest
-			e.Message = "cannot find " + rest
-			e.Hint = missingHint(rest)
+			e.Span = lineColSpan(display, inc.src.text(display), ln, col)
 		}
 		out = append(out, e)
 	}

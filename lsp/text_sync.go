@@ -2,11 +2,13 @@ package lsp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
 )
@@ -16,7 +18,8 @@ func (s *Server) DidOpen(ctx context.Context, params *protocol.DidOpenTextDocume
 	s.mu.Lock()
 	if old, ok := s.docs[u]; ok {
 		old.cancel()
-		old.cancelVerifyRun()
+		old.wake()
+		s.cancelVerifyLocked(u)
 	}
 	s.docs[u] = &document{uri: u, path: docPath(u), version: params.TextDocument.Version, text: []byte(params.TextDocument.Text)}
 	s.mu.Unlock()
@@ -58,7 +61,7 @@ func (s *Server) DidChange(ctx context.Context, params *protocol.DidChangeTextDo
 		delay = 0
 	}
 	d.text, d.version, d.verifier = text, params.TextDocument.Version, nil
-	d.cancelVerifyRun() // its verdicts would be for text that no longer exists
+	s.cancelVerifyLocked(u) // its verdicts would be for text that no longer exists
 	var dependents []*document
 	if strings.HasSuffix(d.path, ".h") {
 		// An open header's unsaved text is in every other document's
@@ -77,15 +80,20 @@ func (s *Server) DidChange(ctx context.Context, params *protocol.DidChangeTextDo
 	return nil
 }
 
-// DidSave runs the kernel cross-check when verifyOnSave is set. A newer
-// save cancels the check of an older one.
+// DidSave runs the kernel cross-check when verifyOnSave is set. Saves of
+// one version share one check (see verifyRun).
 func (s *Server) DidSave(ctx context.Context, params *protocol.DidSaveTextDocumentParams) error {
 	s.mu.Lock()
 	verify := s.settings.VerifyOnSave
 	s.mu.Unlock()
 	if verify || s.configVerifiesOnSave(params.TextDocument.URI) {
 		go func() {
-			if _, err := s.verifyDocument(s.ctx, params.TextDocument.URI); err != nil {
+			_, err := s.verifyDocument(s.ctx, params.TextDocument.URI)
+			var rpcErr *jsonrpc2.Error
+			switch {
+			case errors.As(err, &rpcErr) && rpcErr.Code == protocol.CodeContentModified:
+				s.log.Debug("verify on save superseded", "uri", params.TextDocument.URI)
+			case err != nil:
 				s.logToClient(s.ctx, protocol.MessageTypeError, "bpf-lsp verify: "+err.Error())
 			}
 		}()
@@ -99,10 +107,8 @@ func (s *Server) DidClose(ctx context.Context, params *protocol.DidCloseTextDocu
 	d, ok := s.docs[u]
 	if ok {
 		d.cancel()
-		d.cancelVerifyRun()
-		for _, w := range d.waiters {
-			close(w)
-		}
+		d.wake()
+		s.cancelVerifyLocked(u)
 		delete(s.docs, u)
 	}
 	pull := s.caps.pull

@@ -2,14 +2,15 @@ package verifier
 
 import (
 	"context"
-	"github.com/bpf-lsp/bpf-lsp/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/bpf-lsp/bpf-lsp/analysis"
 	"github.com/bpf-lsp/bpf-lsp/cparse"
+	"github.com/bpf-lsp/bpf-lsp/internal/testenv"
 )
 
 // needKernel skips, naming what is missing, when this machine cannot load
@@ -138,5 +139,30 @@ func TestObjectWithoutDebugInfo(t *testing.T) {
 	if len(rs) != 1 || rs[0].Verdict != Reject || rs[0].Line != 0 || rs[0].Note == "" || rs[0].Insn < 0 ||
 		!strings.Contains(rs[0].Message, "has to have BTF in order to use bpf_spin_lock") {
 		t.Fatalf("without -g: %+v", rs)
+	}
+}
+
+// A static helper's finding reached on one caller's path belongs to that
+// caller only: the caller that holds the lock gets nothing.
+func TestHelperFindingBelongsToItsCaller(t *testing.T) {
+	f, err := cparse.NewParser(cparse.Options{IncludeDirs: []string{"../testdata/include"}}).Parse(context.Background(), "../testdata/guarded_callee.bpf.c", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := analysis.Run(f).Findings
+	count := func(prog string) int {
+		n := 0
+		for _, fd := range programFindings(f, prog, all) {
+			if fd.Code == "BL208" {
+				n++
+			}
+		}
+		return n
+	}
+	if got := count("locked"); got != 0 {
+		t.Errorf("locked: %d BL208 findings, want 0", got)
+	}
+	if got := count("unlocked"); got != 1 {
+		t.Errorf("unlocked: %d BL208 findings, want 1", got)
 	}
 }

@@ -24,6 +24,8 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	logFile := fs.String("log-file", "", "write the server log to `file` instead of stderr")
 	verify := fs.Bool("verify-on-save", false, "run the kernel cross-check when a file is saved")
 	clang := fs.String("clang", "", "the C compiler for the cross-check (`path`; default clang-19, then clang)")
+	var targetKernels listFlag
+	fs.Var(&targetKernels, "kernel", kernelUsage+" (repeatable; the editor's targetKernels win)")
 	verbose := fs.Bool("v", false, "log debug messages")
 	fs.Bool("stdio", true, "speak LSP on stdin/stdout (the only transport; accepted for editors that pass it)")
 	rest, code, ok := parseArgs(fs, args)
@@ -63,7 +65,7 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	lsp.Version = versionString()
 	return lsp.Serve(context.Background(), stdio{stdin, stdout}, lsp.Options{
 		Logger:   slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})),
-		Settings: lsp.Settings{IncludeDirs: includes, Defines: defines, VerifyOnSave: *verify, ClangPath: *clang},
+		Settings: lsp.Settings{IncludeDirs: includes, Defines: defines, VerifyOnSave: *verify, ClangPath: *clang, TargetKernels: targetKernels},
 	})
 }
 
