@@ -72,6 +72,21 @@ else
 	skip neovim "nvim not installed: apt-get install neovim"
 fi
 
+# Neovim 0.11+ (vim.lsp.config/enable with lsp/bpf_lsp.lua): Debian 12 has
+# only 0.7, so this runs when NVIM011 names a newer binary (for example one
+# unpacked from Debian sid's .deb, see /work/shared/notes/editors.md).
+if [ -n "${NVIM011:-}" ]; then
+	(
+		export XDG_CONFIG_HOME=$work/nv11/c XDG_DATA_HOME=$work/nv11/d XDG_STATE_HOME=$work/nv11/s XDG_CACHE_HOME=$work/nv11/k
+		cd "$here/testdata" &&
+			timeout 120 "$NVIM011" --headless -n -i NONE -u ../tests/nvim011_init.lua demo.bpf.c +'luafile ../tests/nvim_test.lua' &&
+			BPF_LSP=$work/no-such-bpf-lsp timeout 60 "$NVIM011" --headless -n -i NONE -u ../tests/nvim011_init.lua +'luafile ../tests/nvim_missing_test.lua'
+	)
+	result "neovim $("$NVIM011" --version | head -1) (lsp/ config)" $?
+else
+	skip "neovim 0.11+" "NVIM011 is not set to a Neovim 0.11+ binary (Debian 12 ships 0.7)"
+fi
+
 # Emacs + eglot.
 if command -v emacs >/dev/null; then
 	(cd "$here/tests" && HOME=$work/emacs-home timeout 120 emacs --batch -l emacs_test.el 2>&1 | grep -v '^Loading')
