@@ -87,6 +87,14 @@ else
 	skip "neovim 0.11+" "NVIM011 is not set to a Neovim 0.11+ binary (Debian 12 ships 0.7)"
 fi
 
+# Helix (not packaged for Debian 12): when HX names a helix binary.
+if [ -n "${HX:-}" ] && command -v tmux >/dev/null; then
+	timeout 120 bash "$here/tests/helix_test.sh" "$HX" "$work/hx"
+	result "helix $("$HX" --version)" $?
+else
+	skip helix "HX is not set to a helix binary, or tmux is missing (Debian 12 has no helix)"
+fi
+
 # Emacs + eglot.
 if command -v emacs >/dev/null; then
 	(cd "$here/tests" && HOME=$work/emacs-home timeout 120 emacs --batch -l emacs_test.el 2>&1 | grep -v '^Loading')
