@@ -51,7 +51,7 @@ func (s *Server) projectFor(st Settings, base *cparse.Parser, path string) (*cpa
 		if err != nil {
 			msg = err.Error()
 		}
-		if p.shown[key] != msg {
+		if prev, seen := p.shown[key]; !seen || prev != msg {
 			p.shown[key] = msg
 			if err != nil {
 				go s.showError("bpf-lsp: " + msg + " (using the defaults until it is fixed)")
