@@ -494,7 +494,7 @@ func (p *Parser) vmlinuxSeeds(ctx context.Context, f *File, flags flagSet, overl
 // the sources in the order cc/v4 needs them.
 func (p *Parser) newRound(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, vmlinux func(string, []byte) []byte) (*cc.Config, []cc.Source, *overlayFS, error) {
 	inc := newIncludeState(f.Path, flags, f.src)
-	inc.serve(f.Path, f.Path, text, 0)
+	inc.serve(f.Path+mainSuffix, f.Path, text, 0)
 	fsys := &overlayFS{ctx: ctx, files: overlay, headers: p.headers, vmlinux: vmlinux, inc: inc}
 	cfg, err := newConfig(flags, fsys)
 	if err != nil {
@@ -509,7 +509,7 @@ func (p *Parser) newRound(ctx context.Context, f *File, flags flagSet, overlay m
 		}
 		sources = append(sources, cc.Source{Name: h})
 	}
-	sources = append(sources, cc.Source{Name: f.Path, Value: append(append([]byte{}, text...), eofGuard...)})
+	sources = append(sources, cc.Source{Name: f.Path + mainSuffix, Value: append(append([]byte{}, text...), eofGuard...)})
 	return cfg, sources, fsys, nil
 }
 
