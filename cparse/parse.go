@@ -564,6 +564,13 @@ func (p *Parser) translateWith(ctx context.Context, f *File, flags flagSet, over
 		var errs []Error
 		if terr != nil {
 			errs = parseErrors(terr.Error(), f.Path, f.Src, inc)
+			if len(errs) == 0 {
+				// Only position-less errors (cc/v4's "TODO" for what it
+				// does not implement): still, the file has no AST.
+				msg, _, _ := strings.Cut(terr.Error(), "\n")
+				errs = []Error{{Span: Span{File: f.Path, Start: Pos{1, 1, 0}, End: PosAt(f.Src, lineEnd(f.Src, 0))},
+					Message: "the C frontend cannot check this file: " + checkerSuffix.ReplaceAllString(msg, "")}}
+			}
 		}
 		if round == 0 {
 			reported = append(reported, inc.errs...)
