@@ -9,6 +9,7 @@ require (
 	go.lsp.dev/protocol v1.0.1
 	go.lsp.dev/uri v1.0.1
 	golang.org/x/sys v0.45.0
+	gopkg.in/yaml.v3 v3.0.1
 	modernc.org/cc/v4 v4.31.0
 )
 

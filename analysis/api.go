@@ -13,6 +13,15 @@ type Result struct {
 	Guarded  []*Guarded
 	Refs     []Ref       // every use of a lock or guarded object in a function body
 	Held     []HeldRange // statements executed with at least one lock held
+	Stats    Stats
+}
+
+// Stats says how much work the path exploration did.
+type Stats struct {
+	Explored  int // block states explored (programs and their callees)
+	Pruned    int // states pruned as equal to one explored before
+	Summaries int // static callees explored, once per distinct entry state
+	Reused    int // calls answered from a summary without exploring the callee
 }
 
 // Lock is a bpf_spin_lock or bpf_res_spin_lock declaration.
@@ -65,5 +74,15 @@ type Rule struct {
 	Code, Name, Title string
 	Severity          Severity
 	Kernel            string // the verifier message it corresponds to; "" if the kernel does not check
-	Doc, Bad, Good    string
+	// KernelPatterns recognise the rule in a verifier log (the verifier
+	// package's classifier reads them): the kernel's wordings across versions.
+	KernelPatterns []KernelPattern
+	Doc, Bad, Good string
+}
+
+// KernelPattern is a substring of a verifier message, optionally only when
+// the failing instruction starts with Insn (the same message can come from
+// different instructions: a call under a lock that is a second lock).
+type KernelPattern struct {
+	Text, Insn string
 }

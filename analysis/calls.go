@@ -41,22 +41,24 @@ type graphOp struct {
 	root, node int // argument indexes; -1 when absent
 	result     refKind
 	consumes   bool
-	callback   int  // index of the less() callback, -1 when none
-	inCallback bool // allowed inside an rbtree less() callback
+	callback   int // index of the less() callback, -1 when none
+	// inCallback: the kernel has no less()-specific refusal for it (adds
+	// and pushes there fail on their non-owning node argument instead).
+	inCallback bool
 }
 
 var graphOps = map[string]graphOp{
-	"bpf_rbtree_add_impl":       {root: 0, node: 1, consumes: true, callback: 2},
-	"bpf_rbtree_add":            {root: 0, node: 1, consumes: true, callback: 2},
+	"bpf_rbtree_add_impl":       {root: 0, node: 1, consumes: true, callback: 2, inCallback: true},
+	"bpf_rbtree_add":            {root: 0, node: 1, consumes: true, callback: 2, inCallback: true},
 	"bpf_rbtree_remove":         {root: 0, node: 1, result: refOwning, callback: -1},
 	"bpf_rbtree_first":          {root: 0, node: -1, result: refNonOwning, callback: -1, inCallback: true},
 	"bpf_rbtree_root":           {root: 0, node: -1, result: refNonOwning, callback: -1, inCallback: true},
 	"bpf_rbtree_left":           {root: 0, node: 1, result: refNonOwning, callback: -1},
 	"bpf_rbtree_right":          {root: 0, node: 1, result: refNonOwning, callback: -1},
-	"bpf_list_push_front_impl":  {root: 0, node: 1, consumes: true, callback: -1},
-	"bpf_list_push_back_impl":   {root: 0, node: 1, consumes: true, callback: -1},
-	"bpf_list_push_front":       {root: 0, node: 1, consumes: true, callback: -1},
-	"bpf_list_push_back":        {root: 0, node: 1, consumes: true, callback: -1},
+	"bpf_list_push_front_impl":  {root: 0, node: 1, consumes: true, callback: -1, inCallback: true},
+	"bpf_list_push_back_impl":   {root: 0, node: 1, consumes: true, callback: -1, inCallback: true},
+	"bpf_list_push_front":       {root: 0, node: 1, consumes: true, callback: -1, inCallback: true},
+	"bpf_list_push_back":        {root: 0, node: 1, consumes: true, callback: -1, inCallback: true},
 	"bpf_list_pop_front":        {root: 0, node: -1, result: refOwning, callback: -1},
 	"bpf_list_pop_back":         {root: 0, node: -1, result: refOwning, callback: -1},
 	"bpf_list_front":            {root: 0, node: -1, result: refNonOwning, callback: -1},
@@ -118,10 +120,17 @@ func classify(f *cparse.File, c *cparse.Call) callKind {
 	return callKfunc
 }
 
-// displayName is how a call is named in messages: as the user wrote it.
+// displayName is how a call is named in messages: as the user wrote it
+// when that is the API's own macro (bpf_rbtree_add for bpf_rbtree_add_impl,
+// bpf_printk), but as the call it expands to when the program's own macro
+// wraps it (CHECK(...) around bpf_spin_unlock): the finding's range stays
+// on the invocation.
 func displayName(c *cparse.Call) string {
-	if c.Spelled != "" {
+	switch {
+	case c.Spelled == "" || c.Spelled == c.Name:
+		return c.Name
+	case strings.HasPrefix(c.Name, c.Spelled) || strings.HasPrefix(c.Spelled, "bpf_"):
 		return c.Spelled
 	}
-	return c.Name
+	return strings.TrimSuffix(c.Name, "_impl")
 }

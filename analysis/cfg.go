@@ -11,6 +11,7 @@ import (
 type cfg struct {
 	entry, exit *block
 	blocks      []*block
+	loopHead    []bool // by block index: the target of a back edge
 }
 
 type block struct {
@@ -65,7 +66,43 @@ func buildCFG(body *cc.CompoundStatement) *cfg {
 	b.jump(b.g.exit)
 	b.g.exit.index = len(b.g.blocks)
 	b.g.blocks = append(b.g.blocks, b.g.exit)
+	b.g.markLoopHeads()
 	return b.g
+}
+
+// markLoopHeads finds the targets of back edges (loops, backward gotos) by
+// a depth-first walk from the entry.
+func (g *cfg) markLoopHeads() {
+	g.loopHead = make([]bool, len(g.blocks))
+	const (
+		unseen = iota
+		onStack
+		done
+	)
+	color := make([]int, len(g.blocks))
+	type frame struct {
+		bl   *block
+		next int
+	}
+	stack := []frame{{g.entry, 0}}
+	color[g.entry.index] = onStack
+	for len(stack) > 0 {
+		top := &stack[len(stack)-1]
+		if top.next == len(top.bl.succs) {
+			color[top.bl.index] = done
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		to := top.bl.succs[top.next].to
+		top.next++
+		switch color[to.index] {
+		case onStack:
+			g.loopHead[to.index] = true
+		case unseen:
+			color[to.index] = onStack
+			stack = append(stack, frame{to, 0})
+		}
+	}
 }
 
 func (b *cfgBuilder) newBlock() *block {

@@ -136,7 +136,7 @@ func (c *classes) globals() {
 		vars := bySection[s]
 		locks := c.sectionLocks(s)
 		if len(locks) > 1 {
-			c.report(codeTwoLocks, locks[1].Span, fmt.Sprintf("section %s already has lock '%s'; the kernel allows one lock per allocation", s, locks[0].Name),
+			c.report(codeTwoLocks, locks[1].Span, fmt.Sprintf("section %s already has lock '%s'; the kernel allows one lock per allocation", s, locks[0].Name), noValidLock(s),
 				related(locks[0].Span, fmt.Sprintf("'%s' declared here", locks[0].Name)))
 		}
 		for _, v := range vars {
@@ -287,18 +287,18 @@ func (c *classes) checkContains(name string, span, decl cparse.Span, rootType st
 	tag, ok := containsTag(tags)
 	if !ok {
 		c.report(codeRootWithoutContains, span, fmt.Sprintf("%s '%s' has no __contains(type, node): the kernel cannot know what it holds", rootType, name),
-			c.fixAddContains(decl, rootType))
+			c.fixAddContains(decl, rootType), noValidLock(section))
 		return ""
 	}
 	parts := strings.SplitN(strings.TrimPrefix(tag.Value, "contains:"), ":", 2)
 	if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
-		c.report(codeContainsInvalid, tag.Span, fmt.Sprintf("__contains on '%s' must name a type and a node field, got %q", name, tag.Value))
+		c.report(codeContainsInvalid, tag.Span, fmt.Sprintf("__contains on '%s' must name a type and a node field, got %q", name, tag.Value), noValidLock(section))
 		return ""
 	}
 	typ, member := parts[0], parts[1]
 	st := c.f.Structs[typ]
 	if st == nil {
-		c.report(codeContainsInvalid, tag.Span, fmt.Sprintf("__contains(%s, %s) on '%s': no struct %s is declared", typ, member, name, typ))
+		c.report(codeContainsInvalid, tag.Span, fmt.Sprintf("__contains(%s, %s) on '%s': no struct %s is declared", typ, member, name, typ), noValidLock(section))
 		return ""
 	}
 	var node *cparse.Field
@@ -318,12 +318,12 @@ func (c *classes) checkContains(name string, span, decl cparse.Span, rootType st
 		return ""
 	case structName(node.Type) != wantNode:
 		c.report(codeContainsInvalid, tag.Span, fmt.Sprintf("__contains(%s, %s) on '%s': a %s holds %s nodes, but '%s' is %s", typ, member, name, rootType, wantNode, member, node.TypeName),
-			related(node.Span, "'"+member+"' declared here"), c.fixContains(tag, typ, rootType))
+			related(node.Span, "'"+member+"' declared here"), c.fixContains(tag, typ, rootType), noValidLock(section))
 		return ""
 	}
 	if section != "" && !c.typeEmitted(typ) {
 		c.report(codeContainsNotEmitted, tag.Span, fmt.Sprintf("struct %s is never allocated with bpf_obj_new, so clang leaves it out of BTF and the kernel drops the section's lock (map '%s' has no valid bpf_spin_lock)", typ, section),
-			related(st.Span, "struct "+typ+" declared here"))
+			related(st.Span, "struct "+typ+" declared here"), noValidLock(section))
 	}
 	return "struct " + typ + "." + member
 }
@@ -370,9 +370,23 @@ func (c *classes) report(code string, span cparse.Span, msg string, extra ...any
 			fd.Related = append(fd.Related, x)
 		case []Fix:
 			fd.Fixes = append(fd.Fixes, x...)
+		case string:
+			if x != "" {
+				fd.Kernel = x
+			}
 		}
 	}
 	c.findings = append(c.findings, fd)
+}
+
+// noValidLock is the kernel's complaint at the first lock call when it
+// dropped a section's record; for a map value (no section) the rule's
+// generic wording stays.
+func noValidLock(section string) string {
+	if section == "" {
+		return ""
+	}
+	return fmt.Sprintf("map '%s' has no valid bpf_spin_lock", section)
 }
 
 func related(span cparse.Span, msg string) Related { return Related{Span: span, Message: msg} }

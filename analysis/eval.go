@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"modernc.org/cc/v4"
@@ -36,7 +37,10 @@ func (a *analyzer) evalx(st *state, e cc.ExpressionNode, m mode, ctx evalCtx) va
 		case cc.PrimaryExpressionIdent:
 			return a.ident(st, x, m, ctx)
 		case cc.PrimaryExpressionInt:
-			return value{isNull: isZero(x)}
+			if n, ok := intLiteral(x); ok {
+				return value{isNull: n == 0, num: scalar{known: true, v: n}}
+			}
+			return value{}
 		case cc.PrimaryExpressionExpr:
 			return a.evalx(st, x.ExpressionList, m, ctx)
 		case cc.PrimaryExpressionStmt:
@@ -55,29 +59,53 @@ func (a *analyzer) evalx(st *state, e cc.ExpressionNode, m mode, ctx evalCtx) va
 			}
 			a.fieldAccess(st, x, base, m, ctx)
 			if ctx.addr {
+				a.offsetOfMaybeNull(st, base, x, m)
 				return base // &p->f points into the same object
 			}
 			return value{}
 		case cc.PostfixExpressionSelect:
 			a.evalx(st, x.PostfixExpression, m, evalCtx{addr: ctx.addr, write: ctx.write})
-			return value{}
+			return a.slot(st, x, ctx)
 		case cc.PostfixExpressionIndex:
-			base := a.evalx(st, x.PostfixExpression, m, evalCtx{})
 			a.eval(st, x.ExpressionList, m)
+			if _, local := a.placeOf(st, x.PostfixExpression); local {
+				return a.slot(st, x, ctx) // an element of a local array
+			}
+			base := a.evalx(st, x.PostfixExpression, m, evalCtx{})
 			if !ctx.addr {
 				a.deref(st, base, x.PostfixExpression, m)
 				a.pointeeAccess(st, x.PostfixExpression, x, ctx.write, m)
 			}
 			return value{}
 		case cc.PostfixExpressionInc, cc.PostfixExpressionDec:
-			a.evalx(st, x.PostfixExpression, m, evalCtx{write: true})
-			return value{}
+			old := a.evalx(st, x.PostfixExpression, m, evalCtx{write: true})
+			a.step(st, x.PostfixExpression, old, x.Case == cc.PostfixExpressionInc)
+			return old
 		}
 	case *cc.UnaryExpression:
 		switch x.Case {
 		case cc.UnaryExpressionAddrof:
-			return a.evalx(st, x.CastExpression, m, evalCtx{addr: true})
+			if d := localVar(unparen(x.CastExpression)); d != nil {
+				delete(st.nums, d) // whoever gets its address may change it
+			}
+			v := a.evalx(st, x.CastExpression, m, evalCtx{addr: true})
+			if fa, ok := a.fieldAddrOf(st, x.CastExpression); ok {
+				v.addr = &fa
+			}
+			return v
+		case cc.UnaryExpressionNot:
+			v := a.eval(st, x.CastExpression, m)
+			if t, known := v.truth(st); known {
+				return boolValue(!t)
+			}
+			return value{}
+		case cc.UnaryExpressionMinus:
+			if v := a.eval(st, x.CastExpression, m); v.num.known {
+				return value{num: scalar{known: true, v: -v.num.v}}
+			}
+			return value{}
 		case cc.UnaryExpressionDeref:
+			a.checkSpecialField(st, x, m)
 			base := a.eval(st, x.CastExpression, m)
 			if !ctx.addr {
 				a.deref(st, base, x.CastExpression, m)
@@ -85,8 +113,8 @@ func (a *analyzer) evalx(st *state, e cc.ExpressionNode, m mode, ctx evalCtx) va
 			}
 			return base
 		case cc.UnaryExpressionInc, cc.UnaryExpressionDec:
-			a.evalx(st, x.UnaryExpression, m, evalCtx{write: true})
-			return value{}
+			old := a.evalx(st, x.UnaryExpression, m, evalCtx{write: true})
+			return a.step(st, x.UnaryExpression, old, x.Case == cc.UnaryExpressionInc)
 		case cc.UnaryExpressionSizeofExpr, cc.UnaryExpressionSizeofType, cc.UnaryExpressionAlignofExpr, cc.UnaryExpressionAlignofType:
 			return value{}
 		}
@@ -102,9 +130,24 @@ func (a *analyzer) evalx(st *state, e cc.ExpressionNode, m mode, ctx evalCtx) va
 		if x.Case != cc.AssignmentExpressionCond {
 			rhs := a.eval(st, x.AssignmentExpression, m)
 			lhs := unparen(x.UnaryExpression)
-			if d := localVar(lhs); d != nil && x.Case == cc.AssignmentExpressionAssign {
-				a.bind(st, d, rhs)
+			if p, ok := a.placeOf(st, lhs); ok {
+				if x.Case != cc.AssignmentExpressionAssign {
+					old := a.evalx(st, lhs, m, evalCtx{write: true})
+					rhs = arith(x.Token.SrcStr(), old, rhs)
+				}
+				a.bind(st, p, rhs)
 				return rhs
+			}
+			// Stored where the analysis cannot follow (a field of an object,
+			// an element at an unknown index): stop tracking the object, and
+			// forget what the array held.
+			a.escape(st, rhs)
+			if d := rootLocal(lhs); d != nil {
+				for p := range st.ptrs {
+					if p.d == d && p.path != "" {
+						delete(st.ptrs, p)
+					}
+				}
 			}
 			a.evalx(st, lhs, m, evalCtx{write: true})
 			return rhs
@@ -119,17 +162,50 @@ func (a *analyzer) evalx(st *state, e cc.ExpressionNode, m mode, ctx evalCtx) va
 			if x.Case == cc.AdditiveExpressionAdd && r.obj != noObj {
 				return value{obj: r.obj}
 			}
-			return value{}
+			return arith(x.Token.SrcStr(), l, r)
+		}
+	case *cc.MultiplicativeExpression:
+		if x.Case != cc.MultiplicativeExpressionCast {
+			l := a.eval(st, x.MultiplicativeExpression, m)
+			r := a.eval(st, x.CastExpression, m)
+			return arith(x.Token.SrcStr(), l, r)
+		}
+	case *cc.RelationalExpression:
+		if x.Case != cc.RelationalExpressionShift {
+			l := a.eval(st, x.RelationalExpression, m)
+			r := a.eval(st, x.ShiftExpression, m)
+			return compare(x.Token.SrcStr(), l, r)
+		}
+	case *cc.EqualityExpression:
+		if x.Case != cc.EqualityExpressionRel {
+			l := a.eval(st, x.EqualityExpression, m)
+			r := a.eval(st, x.RelationalExpression, m)
+			if l.obj != noObj || r.obj != noObj {
+				return a.comparePointers(st, x.Case == cc.EqualityExpressionEq, l, r)
+			}
+			return compare(x.Token.SrcStr(), l, r)
 		}
 	case *cc.ConditionalExpression:
 		if x.Case == cc.ConditionalExpressionCond {
-			a.eval(st, x.LogicalOrExpression, m)
-			t := a.eval(st, x.ExpressionList, m)
-			f := a.eval(st, x.ConditionalExpression, m)
-			if t.obj != noObj {
-				return t
+			// Each outcome of the condition is its own path.
+			c := a.eval(st, x.LogicalOrExpression, m)
+			when := a.choose(2) == 0
+			if !a.assume(st, x.LogicalOrExpression, when, c) {
+				a.infeasible()
+				return value{}
 			}
-			return f
+			if when {
+				return a.eval(st, x.ExpressionList, m)
+			}
+			return a.eval(st, x.ConditionalExpression, m)
+		}
+	case *cc.LogicalAndExpression:
+		if x.Case == cc.LogicalAndExpressionLAnd {
+			return a.logical(st, x.LogicalAndExpression, x.InclusiveOrExpression, false, m)
+		}
+	case *cc.LogicalOrExpression:
+		if x.Case == cc.LogicalOrExpressionLOr {
+			return a.logical(st, x.LogicalOrExpression, x.LogicalAndExpression, true, m)
 		}
 	}
 	// Anything else: evaluate the operands for their effects.
@@ -190,12 +266,21 @@ func (a *analyzer) ident(st *state, p *cc.PrimaryExpression, m mode, ctx evalCtx
 		return value{}
 	}
 	if local := localVar(p); local != nil {
-		if id, ok := st.vars[local]; ok {
+		if id, ok := st.ptrs[place{d: local}]; ok {
 			return value{obj: id, isNull: st.objs[id].isNull}
 		}
-		return value{}
+		if fa, ok := st.addrs[place{d: local}]; ok {
+			return value{addr: &fa}
+		}
+		return value{num: st.nums[local]}
 	}
 	name := d.Name()
+	if fn := a.f.Func(name); fn != nil && fn.Def != nil {
+		return value{addr: &fieldAddr{fn: fn}}
+	}
+	if t := d.Type(); t != nil && t.Kind() == cc.Function {
+		return value{addr: &fieldAddr{callee: name}}
+	}
 	span := a.span(p)
 	if l := a.cl.globalLock[name]; l != nil {
 		a.ref(st, span, l, nil, m)
@@ -276,15 +361,15 @@ func (a *analyzer) checkGuarded(st *state, g *Guarded, key lockKey, lockText str
 		a.fixWrap(span, lockText))
 }
 
-// holds reports whether key is held on every path. A field lock of an
+// holds reports whether key is held on this path. A field lock of an
 // object the analysis cannot name matches any held lock of that field.
 func (a *analyzer) holds(st *state, key lockKey, l *Lock) bool {
 	if h, ok := st.held[key]; ok {
-		return h.must && h.pending == nil && h.pendingVar == nil
+		return h.taken()
 	}
 	if key.obj == noObj && key.global == "" {
 		for k, h := range st.held {
-			if k.field == key.field && h.lock == l && h.must && h.pending == nil && h.pendingVar == nil {
+			if k.field == key.field && h.lock == l && h.taken() {
 				return true
 			}
 		}
@@ -303,13 +388,17 @@ func (a *analyzer) deref(st *state, v value, e cc.ExpressionNode, m mode) {
 	}
 	span := a.span(e)
 	switch {
+	case o.droppedAt.File != "":
+		a.report(codeUseAfterUnlock, span, fmt.Sprintf("'%s' (from %s) is used after bpf_obj_drop freed it", a.text(span), o.from), m,
+			related(o.droppedAt, "dropped here"), related(o.acquired, "obtained here"))
+		o.droppedAt = cparse.Span{}
 	case o.invalid:
 		a.report(codeUseAfterUnlock, span, fmt.Sprintf("'%s' (from %s) is used after the lock was released: the unlock invalidated it", a.text(span), o.from), m,
 			related(o.unlockAt, "lock released here"), related(o.acquired, "obtained here"))
 		o.invalid = false
 	case o.maybeNull:
 		a.report(codeRefUnchecked, span, fmt.Sprintf("'%s' (from %s) may be NULL here: check it before use", a.text(span), o.from), m,
-			related(o.acquired, "obtained here"))
+			related(o.acquired, "obtained here"), o.nullKernel())
 		o.maybeNull = false
 	default:
 		return
@@ -317,19 +406,18 @@ func (a *analyzer) deref(st *state, v value, e cc.ExpressionNode, m mode) {
 	st.objs[v.obj] = o
 }
 
-// ref records, for the LSP, a use of a lock or guarded object.
+// ref records, for the LSP, a use of a lock or guarded object and the
+// locks held at it on every path.
 func (a *analyzer) ref(st *state, span cparse.Span, l *Lock, g *Guarded, m mode) {
-	if !m.report {
+	if m.quiet {
 		return
 	}
-	r := Ref{Span: span, Lock: l, Guarded: g}
-	for _, h := range st.held {
-		if h.must && h.pending == nil && h.pendingVar == nil {
-			r.Held = append(r.Held, h.lock)
-		}
+	locks, _ := takenLocks(st)
+	if r, ok := a.refs[span]; ok {
+		r.Held = intersectLocks(r.Held, locks)
+		return
 	}
-	sortLocks(r.Held)
-	a.refs = append(a.refs, r)
+	a.refs[span] = &Ref{Span: span, Lock: l, Guarded: g, Held: locks}
 }
 
 // text returns the source text of a span of the main file.
@@ -349,4 +437,238 @@ func replaceField(expr, field string) string {
 		}
 	}
 	return field
+}
+
+// placeOf resolves an lvalue the analysis tracks: a local variable, or an
+// element (at a known index) or member of a local array or struct.
+func (a *analyzer) placeOf(st *state, e cc.ExpressionNode) (place, bool) {
+	switch x := unparen(e).(type) {
+	case *cc.PrimaryExpression:
+		if d := localVar(x); d != nil {
+			return place{d: d}, true
+		}
+	case *cc.PostfixExpression:
+		switch x.Case {
+		case cc.PostfixExpressionIndex:
+			base, ok := a.placeOf(st, x.PostfixExpression)
+			if !ok || !isArray(x.PostfixExpression) {
+				return place{}, false
+			}
+			i := a.quietEval(st, x.ExpressionList)
+			if !i.num.known {
+				return place{}, false
+			}
+			return place{d: base.d, path: fmt.Sprintf("%s[%d]", base.path, i.num.v)}, true
+		case cc.PostfixExpressionSelect:
+			base, ok := a.placeOf(st, x.PostfixExpression)
+			if !ok || x.Token2.SrcStr() == "" {
+				return place{}, false
+			}
+			return place{d: base.d, path: base.path + "." + x.Token2.SrcStr()}, true
+		}
+	}
+	return place{}, false
+}
+
+// isArray reports whether e names an array (not a pointer: p[i] is memory
+// the analysis does not track).
+func isArray(e cc.ExpressionNode) bool {
+	t := e.Type()
+	if d := localVar(unparen(e)); d != nil {
+		t = d.Type()
+	}
+	return t != nil && t.Kind() == cc.Array
+}
+
+// rootLocal returns the local variable at the root of an element or member
+// access (f in f[i].g), or nil.
+func rootLocal(e cc.ExpressionNode) *cc.Declarator {
+	for {
+		switch x := unparen(e).(type) {
+		case *cc.PrimaryExpression:
+			return localVar(x)
+		case *cc.PostfixExpression:
+			if x.Case != cc.PostfixExpressionIndex && x.Case != cc.PostfixExpressionSelect {
+				return nil
+			}
+			e = x.PostfixExpression
+		default:
+			return nil
+		}
+	}
+}
+
+// slot reads a tracked element or member of a local aggregate.
+func (a *analyzer) slot(st *state, e cc.ExpressionNode, ctx evalCtx) value {
+	p, ok := a.placeOf(st, e)
+	if !ok || ctx.addr {
+		return value{}
+	}
+	if id, ok := st.ptrs[p]; ok {
+		return value{obj: id, isNull: st.objs[id].isNull}
+	}
+	return value{}
+}
+
+// escape stops leak tracking of an object stored where the analysis cannot
+// follow it.
+func (a *analyzer) escape(st *state, v value) {
+	if o, ok := st.objs[v.obj]; ok && o.ref == refOwning {
+		o.escaped = true
+		st.objs[v.obj] = o
+	}
+}
+
+// step applies ++ or -- to a tracked local and returns the new value.
+func (a *analyzer) step(st *state, e cc.ExpressionNode, old value, inc bool) value {
+	p, ok := a.placeOf(st, e)
+	if !ok {
+		return value{}
+	}
+	if old.obj != noObj {
+		return old // pointer arithmetic stays in the object
+	}
+	op := "-"
+	if inc {
+		op = "+"
+	}
+	v := arith(op, old, value{num: scalar{known: true, v: 1}})
+	a.bind(st, p, v)
+	return v
+}
+
+// arith folds an operation on known scalars (op is the operator's token,
+// "+" or "+=").
+func arith(op string, l, r value) value {
+	if l.obj != noObj && (op == "+=" || op == "-=") {
+		return l
+	}
+	if !l.num.known || !r.num.known {
+		return value{}
+	}
+	x, y := l.num.v, r.num.v
+	var v int64
+	switch strings.TrimSuffix(op, "=") {
+	case "+":
+		v = x + y
+	case "-":
+		v = x - y
+	case "*":
+		v = x * y
+	case "/", "%":
+		if y == 0 {
+			return value{}
+		}
+		if op[0] == '/' {
+			v = x / y
+		} else {
+			v = x % y
+		}
+	case "&":
+		v = x & y
+	case "|":
+		v = x | y
+	case "^":
+		v = x ^ y
+	case "<<":
+		v = x << uint(y&63)
+	case ">>":
+		v = x >> uint(y&63)
+	default:
+		return value{}
+	}
+	return value{num: scalar{known: true, v: v}}
+}
+
+// compare folds a comparison of known scalars.
+func compare(op string, l, r value) value {
+	if !l.num.known || !r.num.known {
+		return value{}
+	}
+	x, y := l.num.v, r.num.v
+	switch op {
+	case "<":
+		return boolValue(x < y)
+	case "<=":
+		return boolValue(x <= y)
+	case ">":
+		return boolValue(x > y)
+	case ">=":
+		return boolValue(x >= y)
+	case "==":
+		return boolValue(x == y)
+	case "!=":
+		return boolValue(x != y)
+	}
+	return value{}
+}
+
+// comparePointers folds p == NULL / p != NULL when p's NULL-ness is known.
+func (a *analyzer) comparePointers(st *state, eq bool, l, r value) value {
+	var p value
+	switch {
+	case r.isNull || r.num.known && r.num.v == 0:
+		p = l
+	case l.isNull || l.num.known && l.num.v == 0:
+		p = r
+	default:
+		return value{}
+	}
+	if t, known := p.truth(st); known {
+		return boolValue(t != eq)
+	}
+	return value{}
+}
+
+// logical evaluates && (or || when or is set) in a value context: each
+// outcome of the left operand is its own path, and the right operand runs
+// only where C runs it.
+func (a *analyzer) logical(st *state, left, right cc.ExpressionNode, or bool, m mode) value {
+	l := a.eval(st, left, m)
+	when := a.choose(2) == 0
+	if !a.assume(st, left, when, l) {
+		a.infeasible()
+		return value{}
+	}
+	if when == or {
+		return boolValue(or) // short-circuited
+	}
+	r := a.eval(st, right, m)
+	if t, known := r.truth(st); known {
+		return boolValue(t)
+	}
+	return value{}
+}
+
+func boolValue(b bool) value {
+	if b {
+		return value{num: scalar{known: true, v: 1}}
+	}
+	return value{num: scalar{known: true, v: 0}, isNull: true}
+}
+
+// intLiteral parses an integer constant (decimal, hex, octal, with
+// suffixes).
+func intLiteral(p *cc.PrimaryExpression) (int64, bool) {
+	s := strings.TrimRight(p.Token.SrcStr(), "uUlL")
+	n, err := strconv.ParseInt(s, 0, 64)
+	if err != nil {
+		u, err := strconv.ParseUint(s, 0, 64)
+		return int64(u), err == nil
+	}
+	return n, true
+}
+
+// offsetOfMaybeNull reports &p->f with f at a non-zero offset while p may be
+// NULL: the verifier refuses arithmetic on a pointer it has not checked.
+func (a *analyzer) offsetOfMaybeNull(st *state, base value, pe *cc.PostfixExpression, m mode) {
+	o, ok := st.objs[base.obj]
+	if !ok || !o.maybeNull || pe.Field() == nil || pe.Field().Offset() == 0 {
+		return
+	}
+	span := a.span(pe.PostfixExpression)
+	a.report(codeRefUnchecked, span, fmt.Sprintf("'%s' (from %s) may be NULL: taking the address of its field '%s' needs the NULL check first", a.text(span), o.from, pe.Field().Name()), m,
+		related(o.acquired, "obtained here"), "pointer arithmetic on ptr_or_null_ prohibited, null-check it first")
+	o.maybeNull = false
+	st.objs[base.obj] = o
 }

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"modernc.org/cc/v4"
@@ -9,22 +10,36 @@ import (
 	"github.com/bpf-lsp/bpf-lsp/cparse"
 )
 
-// analyzer runs the flow-sensitive checks over every function of a file.
+// analyzer explores every program and global function of a file path by
+// path (static callees in their callers' states, through summaries).
 type analyzer struct {
 	f        *cparse.File
 	cl       *classes
-	ids      map[any]objID
 	findings []Finding
 	seen     map[string]bool // dedupe: code + position
-	refs     []Ref
-	held     []HeldRange
-	heldSeen map[cparse.Span]bool
+	refs     map[cparse.Span]*Ref
+	held     map[cparse.Span]*HeldRange
 	depth    int
 	curStmt  cparse.Span // the statement being interpreted (fixes wrap it)
 	spans    map[cc.Node]cparse.Span
+	cfgs     map[*cparse.Func]*cfg
+	declIdx  map[*cc.Declarator]int
+	ptrIdx   map[any]int // identities of pointers in state descriptions
+	forks    map[cc.Node]bool
+	// summaries of static callees by entry state (see summary.go).
+	summaries map[summaryKey]*summary
+	rp        *replay
+	// per program: the program, the call sites leading to the function
+	// being analysed, the work done and whether it was cut short.
+	prog       *cparse.Func
+	callSites  []cparse.Span
+	steps      int
+	pruned     int
+	incomplete bool
+	stats      Stats
 }
 
-// span memoises File.SpanOf: the fixpoint visits each node many times, and
+// span memoises File.SpanOf: exploration visits each node many times, and
 // computing a span walks the node's tokens.
 func (a *analyzer) span(n cc.Node) cparse.Span {
 	if s, ok := a.spans[n]; ok {
@@ -40,101 +55,39 @@ type mode struct {
 	fn       *cparse.Func
 	entry    bool // a program or global function: exits must be clean
 	callback bool // an rbtree less() callback (runs under the caller's lock)
-	report   bool // the final pass: report findings
+	quiet    bool // evaluating for a value only: report nothing
 }
 
 // value is the abstract value of an expression.
 type value struct {
 	obj    objID
+	addr   *fieldAddr // the address of a lock or root
 	isNull bool
+	num    scalar
 	res    *lockKey // the result of bpf_res_spin_lock on this lock
 }
 
-func (a *analyzer) id(key any) objID {
-	if id, ok := a.ids[key]; ok {
-		return id
+// truth says whether v is known to be zero or non-zero on this path.
+func (v value) truth(st *state) (truth, known bool) {
+	if v.isNull {
+		return false, true
 	}
-	id := objID(len(a.ids) + 1)
-	a.ids[key] = id
-	return id
+	if v.obj != noObj {
+		o, ok := st.objs[v.obj]
+		switch {
+		case !ok:
+		case o.isNull:
+			return false, true
+		case !o.maybeNull && o.from != "":
+			return true, true // a checked result; parameters may still be NULL
+		}
+		return false, false
+	}
+	return v.num.isTrue()
 }
 
-type phiKey struct {
-	fn    *cparse.Func
-	block int
-	decl  *cc.Declarator
-}
-
-// analyzeFunc runs the dataflow over fn's CFG from the entry state in and
-// returns the joined state at its exits and the value it returns.
-func (a *analyzer) analyzeFunc(fn *cparse.Func, in *state, m mode) (*state, value) {
-	g := buildCFG(fn.Def.CompoundStatement)
-	m.fn = fn
-	ins := make([]*state, len(g.blocks))
-	ins[g.entry.index] = in
-	var exitState *state
-	var ret value
-	// Fixpoint: iterate until the block entry states stop changing. The
-	// domain is finite (object IDs come from AST nodes), the bound is a
-	// safety net.
-	for iter := 0; iter < 20*len(g.blocks)+20; iter++ {
-		changed := false
-		outs := make([]*state, len(g.blocks))
-		for _, bl := range g.blocks {
-			st := ins[bl.index]
-			if st == nil || bl == g.exit {
-				continue
-			}
-			out := st.clone()
-			for _, at := range bl.atoms {
-				if v, isRet := a.atom(out, at, m.quiet()); isRet {
-					ret = v
-				}
-			}
-			outs[bl.index] = out
-			for _, e := range bl.succs {
-				next := out.clone()
-				if !a.refine(next, e) {
-					continue // cannot be taken (a NULL pointer tested non-NULL)
-				}
-				if ins[e.to.index] == nil {
-					ins[e.to.index] = next
-					changed = true
-					continue
-				}
-				joined := ins[e.to.index].clone()
-				joined.join(next, func(d *cc.Declarator) objID { return a.id(phiKey{fn, e.to.index, d}) })
-				if !joined.equal(ins[e.to.index]) {
-					ins[e.to.index] = joined
-					changed = true
-				}
-			}
-		}
-		if !changed {
-			break
-		}
-	}
-	exitState = ins[g.exit.index]
-	if m.report {
-		for _, bl := range g.blocks {
-			if st := ins[bl.index]; st != nil && bl != g.exit {
-				out := st.clone()
-				for _, at := range bl.atoms {
-					a.atom(out, at, m)
-				}
-			}
-		}
-	}
-	if exitState == nil {
-		exitState = in.clone() // never returns (e.g. an infinite loop): keep the caller going
-	}
-	return exitState, ret
-}
-
-func (m mode) quiet() mode { m.report = false; return m }
-
-// atom applies one atom's effects; for a return it also checks the exit and
-// reports whether it was one (with the returned value).
+// atom applies one atom's effects and returns the value of its expression;
+// for a return it also checks the exit and reports that it was one.
 func (a *analyzer) atom(st *state, at atom, m mode) (value, bool) {
 	a.curStmt = a.span(at.node)
 	switch at.kind {
@@ -142,7 +95,7 @@ func (a *analyzer) atom(st *state, at atom, m mode) (value, bool) {
 		a.declaration(st, at.node.(*cc.Declaration), m)
 	case atomExpr:
 		a.recordHeld(st, at.node, m)
-		a.eval(st, at.node.(cc.ExpressionNode), m)
+		return a.eval(st, at.node.(cc.ExpressionNode), m), false
 	case atomReturn:
 		js := at.node.(*cc.JumpStatement)
 		var v value
@@ -165,41 +118,71 @@ func (a *analyzer) declaration(st *state, d *cc.Declaration, m mode) {
 		if id == nil || id.Declarator == nil {
 			continue
 		}
-		if id.Initializer == nil || id.Initializer.AssignmentExpression == nil {
-			delete(st.vars, id.Declarator)
+		st.forget(id.Declarator)
+		if id.Initializer == nil {
 			continue
 		}
 		a.recordHeld(st, id, m)
-		v := a.eval(st, id.Initializer.AssignmentExpression, m)
-		a.bind(st, id.Declarator, v)
+		a.initialize(st, place{d: id.Declarator}, id.Initializer, m)
 	}
 }
 
-// bind makes a local variable hold v.
-func (a *analyzer) bind(st *state, d *cc.Declarator, v value) {
+// initialize binds an initializer to a place: a value, or the elements of
+// a brace list by position (`= {NULL, NULL}`).
+func (a *analyzer) initialize(st *state, p place, in *cc.Initializer, m mode) {
+	if in.AssignmentExpression != nil {
+		a.bind(st, p, a.eval(st, in.AssignmentExpression, m))
+		return
+	}
+	i := 0
+	for l := in.InitializerList; l != nil; l = l.InitializerList {
+		if l.Designation != nil || l.Initializer == nil {
+			continue // designated members: not tracked
+		}
+		a.initialize(st, place{d: p.d, path: fmt.Sprintf("%s[%d]", p.path, i)}, l.Initializer, m)
+		i++
+	}
+}
+
+// bind makes a place hold v.
+func (a *analyzer) bind(st *state, p place, v value) {
 	if v.res != nil {
-		if h, ok := st.held[*v.res]; ok {
-			h.pendingVar = d
+		if h, ok := st.held[*v.res]; ok && p.path == "" {
+			h.pendingVar = p.d
 			st.held[*v.res] = h
 		}
 	}
+	delete(st.ptrs, p)
+	delete(st.addrs, p)
+	if p.path == "" {
+		delete(st.nums, p.d)
+	}
+	if v.addr != nil {
+		st.addrs[p] = *v.addr
+	}
 	switch {
-	case v.isNull:
-		st.vars[d] = a.id(nullKey{})
-		st.objs[a.id(nullKey{})] = objState{isNull: true}
+	case p.path == "" && !isPointer(p.d):
+		if v.num.known || v.num.nonZero {
+			st.nums[p.d] = v.num
+		}
 	case v.obj != noObj:
-		st.vars[d] = v.obj
-	default:
-		delete(st.vars, d)
+		st.ptrs[p] = v.obj
+	case v.isNull:
+		st.ptrs[p] = st.fresh(objState{isNull: true})
 	}
 }
 
-type nullKey struct{}
+// isPointer reports whether a local holds a pointer (elements and members
+// of aggregates are taken as pointers: only pointers are stored there).
+func isPointer(d *cc.Declarator) bool {
+	t := d.Type()
+	return t == nil || t.Kind() == cc.Ptr || t.Kind() == cc.Array
+}
 
 // exit checks what must be true when a function returns: no lock held (for
 // programs) and no owning reference left unreleased.
 func (a *analyzer) exit(st *state, span cparse.Span, ret value, m mode, fallOff bool) {
-	if !m.report || m.callback {
+	if m.quiet || m.callback {
 		return
 	}
 	at := span
@@ -211,19 +194,16 @@ func (a *analyzer) exit(st *state, span cparse.Span, ret value, m mode, fallOff 
 	}
 	if m.entry {
 		for _, h := range st.held {
-			if h.pendingVar != nil || h.pending != nil {
-				continue // a bpf_res_spin_lock result nobody tested: see BL213
+			if !h.taken() || h.lock.Allocation == unknownAllocation {
+				continue // a bpf_res_spin_lock result nobody tested (see BL213), or a lock not resolved
 			}
 			msg := fmt.Sprintf("'%s' is still held at %s", h.lock.Name, where)
-			if !h.must {
-				msg = fmt.Sprintf("'%s' may still be held at %s (it is taken on some paths)", h.lock.Name, where)
-			}
 			a.report(codeLockHeldAtExit, at, msg, m, related(h.takenAt, fmt.Sprintf("'%s' taken here", h.lock.Name)),
 				a.fixUnlockBefore(at, h, fallOff))
 		}
 	}
 	for id, o := range st.objs {
-		if o.ref != refOwning || o.released || o.isNull || o.escaped || id == ret.obj || o.fn != m.fn.Name {
+		if !o.owes() || id == ret.obj || o.fn != m.fn.Name {
 			continue
 		}
 		msg := fmt.Sprintf("the object from %s is not released at %s: bpf_obj_drop it, or hand it to a list or tree", o.from, where)
@@ -231,45 +211,68 @@ func (a *analyzer) exit(st *state, span cparse.Span, ret value, m mode, fallOff 
 	}
 }
 
-// refine applies what taking edge e implies: a NULL check or the result of
-// bpf_res_spin_lock. It reports false when the edge cannot be taken.
-func (a *analyzer) refine(st *state, e edge) bool {
+// refine applies what taking edge e implies, given the value last of its
+// condition: a NULL check, a known scalar, the result of bpf_res_spin_lock.
+// It reports false when the edge cannot be taken on this path.
+func (a *analyzer) refine(st *state, e edge, last value) bool {
 	if e.cond == nil {
 		return true
 	}
-	subj, nonZero := condSubject(e.cond, e.when)
-	switch x := subj.(type) {
-	case *cc.PostfixExpression:
+	return a.assume(st, e.cond, e.when, last)
+}
+
+// assume narrows st by cond having truth value when (v is cond's value on
+// this path); false means it cannot.
+func (a *analyzer) assume(st *state, cond cc.ExpressionNode, when bool, v value) bool {
+	if t, known := v.truth(st); known && t != when {
+		return false
+	}
+	subj, nonZero := condSubject(cond, when)
+	if x, ok := subj.(*cc.PostfixExpression); ok && x.Case == cc.PostfixExpressionCall {
 		for k, h := range st.held {
 			if h.pending == x {
 				a.resolvePending(st, k, h, nonZero)
 			}
 		}
-	case *cc.PrimaryExpression:
-		d, _ := x.ResolvedTo().(*cc.Declarator)
-		if d == nil {
-			return true
-		}
+		return true
+	}
+	p, ok := a.placeOf(st, subj)
+	if !ok {
+		return true
+	}
+	if p.path == "" {
 		for k, h := range st.held {
-			if h.pendingVar == d {
+			if h.pendingVar == p.d {
 				a.resolvePending(st, k, h, nonZero)
 			}
 		}
-		id, ok := st.vars[d]
-		if !ok {
-			return true
-		}
-		o := st.objs[id]
-		if o.isNull {
-			return !nonZero
-		}
-		if nonZero {
-			o.maybeNull, o.isNull = false, false
-		} else if o.maybeNull {
-			o.isNull, o.maybeNull = true, false
-		}
-		st.objs[id] = o
 	}
+	id, ok := st.ptrs[p]
+	if !ok {
+		if p.path == "" {
+			n := st.nums[p.d]
+			if t, known := n.isTrue(); known {
+				return t == nonZero
+			}
+			if nonZero {
+				st.nums[p.d] = scalar{nonZero: true}
+			} else {
+				st.nums[p.d] = scalar{known: true}
+			}
+		}
+		return true
+	}
+	o := st.objs[id]
+	if o.isNull {
+		return !nonZero
+	}
+	if nonZero {
+		o.maybeNull = false
+	} else if o.maybeNull {
+		// NULL owns nothing: the reference is gone on this branch.
+		o.isNull, o.maybeNull = true, false
+	}
+	st.objs[id] = o
 	return true
 }
 
@@ -345,38 +348,56 @@ func isZero(e cc.ExpressionNode) bool {
 	return false
 }
 
-// recordHeld remembers, for the LSP, that a statement runs with locks held.
-func (a *analyzer) recordHeld(st *state, n cc.Node, m mode) {
-	if !m.report || len(st.held) == 0 {
-		return
-	}
-	span := a.span(n)
-	if a.heldSeen[span] {
-		return
-	}
-	a.heldSeen[span] = true
-	hr := HeldRange{Func: m.fn.Name, Span: span}
+// takenLocks lists the locks known to be held on this path, and the
+// newest of them.
+func takenLocks(st *state) ([]*Lock, heldLock) {
+	var locks []*Lock
 	var newest heldLock
 	for _, h := range st.held {
-		if h.must && h.pending == nil && h.pendingVar == nil {
-			hr.Locks = append(hr.Locks, h.lock)
+		if h.taken() {
+			locks = append(locks, h.lock)
 			if h.order >= newest.order {
 				newest = h
 			}
 		}
 	}
-	if len(hr.Locks) > 0 {
-		sortLocks(hr.Locks)
-		hr.TakenAt = newest.takenAt
-		a.held = append(a.held, hr)
+	sortLocks(locks)
+	return locks, newest
+}
+
+// recordHeld remembers, for the LSP, that a statement runs with locks held
+// (on every path that reaches it).
+func (a *analyzer) recordHeld(st *state, n cc.Node, m mode) {
+	if m.quiet {
+		return
 	}
+	span := a.span(n)
+	locks, newest := takenLocks(st)
+	if hr, ok := a.held[span]; ok {
+		hr.Locks = intersectLocks(hr.Locks, locks)
+		return
+	}
+	a.held[span] = &HeldRange{Func: m.fn.Name, Span: span, Locks: locks, TakenAt: newest.takenAt}
+}
+
+// intersectLocks keeps the locks of x that are also in y.
+func intersectLocks(x, y []*Lock) []*Lock {
+	var out []*Lock
+	for _, l := range x {
+		if slices.Contains(y, l) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func (a *analyzer) report(code string, span cparse.Span, msg string, m mode, extra ...any) {
-	if !m.report {
+	if m.quiet || a.rp != nil && a.rp.dead {
 		return
 	}
-	k := fmt.Sprintf("%s@%s:%d", code, span.File, span.Start.Offset)
+	// Programs generated by one macro invocation share a position: the
+	// function tells them apart.
+	k := fmt.Sprintf("%s@%s:%d@%s", code, span.File, span.Start.Offset, m.fn.Name)
 	if a.seen[k] {
 		return
 	}
@@ -394,6 +415,10 @@ func (a *analyzer) report(code string, span cparse.Span, msg string, m mode, ext
 		case string:
 			fd.Kernel = x
 		}
+	}
+	// A finding inside a static helper: say which program's path leads here.
+	if a.prog != nil && m.fn != a.prog && len(a.callSites) > 0 {
+		fd.Related = append(fd.Related, related(a.callSites[0], fmt.Sprintf("in program '%s', called here", a.prog.Name)))
 	}
 	a.findings = append(a.findings, fd)
 }

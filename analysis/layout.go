@@ -59,7 +59,7 @@ func emissionOrder(f *cparse.File) map[*cparse.Var]int {
 			if u.v != nil && !u.v.Decl.HasInitializer() {
 				emit(u.v)
 			}
-			if u.fn != nil {
+			if u.fn != nil && !alwaysInline(f, u.fn) {
 				deferred = append(deferred, u.fn)
 			}
 		}
@@ -104,6 +104,20 @@ func emissionOrder(f *cparse.File) map[*cparse.Var]int {
 		}
 	}
 	return order
+}
+
+// alwaysInline reports whether fn is declared always_inline: clang never
+// generates its body on its own, so it emits nothing (measured: the globals
+// it alone uses keep their declaration order).
+func alwaysInline(f *cparse.File, fn *cparse.Func) bool {
+	if fn.Span.File != f.Path || fn.Span.Start.Offset > len(f.Src) {
+		return false
+	}
+	head := f.Src[:fn.Span.Start.Offset]
+	if i := strings.LastIndexAny(string(head), ";}"); i >= 0 {
+		head = head[i+1:]
+	}
+	return strings.Contains(string(head), "always_inline")
 }
 
 func declOf(p *cc.PrimaryExpression) *cc.Declarator {

@@ -1,16 +1,21 @@
 package analysis
 
 import (
+	"iter"
 	"maps"
+	"slices"
+	"strconv"
+	"strings"
 
 	"modernc.org/cc/v4"
 
 	"github.com/bpf-lsp/bpf-lsp/cparse"
 )
 
-// objID names an abstract object a pointer may point to: a map value, an
-// allocated node, a parameter's pointee. IDs are derived from the AST node
-// that produced the object, so they are stable across fixpoint iterations.
+// objID names an abstract object on one path: a map value, an allocated
+// node, a parameter's pointee. Like the verifier's register ids, every
+// lookup or allocation gets a fresh id, copies share it, and states are
+// compared modulo a renaming of ids (see canonical).
 type objID int
 
 const noObj objID = 0
@@ -24,12 +29,11 @@ type lockKey struct {
 	field  string
 }
 
-// heldLock is a lock held at a program point.
+// heldLock is a lock held on the current path.
 type heldLock struct {
 	lock    *Lock
 	expr    string // how the program names it, e.g. "glock" or "b->lock"
 	takenAt cparse.Span
-	must    bool // held on every path (false: on some paths only)
 	order   int  // acquisition order, for LIFO checks of resilient locks
 	res     bool // a bpf_res_spin_lock
 	pending *cc.PostfixExpression
@@ -38,146 +42,337 @@ type heldLock struct {
 	pendingVar *cc.Declarator
 }
 
-// objState is what the analysis knows about one object.
+// taken reports whether the lock is known to be held (a resilient lock
+// only once its result was tested).
+func (h heldLock) taken() bool { return h.pending == nil && h.pendingVar == nil }
+
+// objState is what the analysis knows about one object on one path.
 type objState struct {
 	ref       refKind // owning / non-owning / none (map values, parameters)
 	maybeNull bool
 	isNull    bool
 	released  bool
 	invalid   bool        // a non-owning reference after the unlock
-	escaped   bool        // merged beyond tracking: no leak reports
+	escaped   bool        // handed to code the analysis cannot follow: no leak reports
 	acquired  cparse.Span // where it was obtained
 	from      string      // the call that produced it, as written
 	unlockAt  cparse.Span // the unlock that invalidated it
-	reported  bool        // a finding about this object was reported already
+	droppedAt cparse.Span // the bpf_obj_drop that freed it
 	fn        string      // the function whose analysis created it
 }
 
-// state is the abstract state at a program point.
+// owes reports whether the object is an owning reference that still has to
+// be released.
+func (o objState) owes() bool {
+	return o.ref == refOwning && !o.released && !o.isNull && !o.escaped
+}
+
+// kernelCallUnderLock is the 6.18 wording for any call the lock forbids,
+// lock calls inside an rbtree callback included (the callback runs with
+// the lock held, so this check fires first).
+const kernelCallUnderLock = "function calls are not allowed while holding a lock"
+
+// nullKernel is the verifier's complaint when the object is used before its
+// NULL check: the register type names what it points to.
+func (o objState) nullKernel() string {
+	if o.from == "bpf_map_lookup_elem" {
+		return "invalid mem access 'map_value_or_null'"
+	}
+	return "invalid mem access 'ptr_or_null_'"
+}
+
+// scalar is what is known about an integer local: an exact value, or only
+// that it is non-zero (after a branch tested it).
+type scalar struct {
+	known   bool
+	nonZero bool
+	v       int64
+}
+
+func (s scalar) isTrue() (truth, known bool) {
+	switch {
+	case s.known:
+		return s.v != 0, true
+	case s.nonZero:
+		return true, true
+	}
+	return false, false
+}
+
+// place is where a pointer lives: a local variable, or an element or field
+// of a local aggregate (path ".f", "[2]", "[1].g").
+type place struct {
+	d    *cc.Declarator
+	path string
+}
+
+// fieldAddr is an address that is not an object: a lock, a graph root or
+// a function, held in a local (a helper's `struct bpf_spin_lock *lock` or
+// `less` parameter).
+type fieldAddr struct {
+	key  lockKey // the lock, or for a root the lock that guards it
+	lock *Lock
+	root *Guarded
+	fn   *cparse.Func
+	// callee names a function declared but not defined here (a kfunc or
+	// helper) whose address a pointer holds.
+	callee string
+}
+
+// state is the abstract state of one path.
 type state struct {
-	vars map[*cc.Declarator]objID
-	objs map[objID]objState
-	held map[lockKey]heldLock
-	seq  int // acquisition counter
+	ptrs  map[place]objID
+	addrs map[place]fieldAddr
+	nums  map[*cc.Declarator]scalar
+	objs  map[objID]objState
+	held  map[lockKey]heldLock
+	// pinned objects are referenced by the callers of the function being
+	// analysed: they stay part of the state although no local names them.
+	pinned []objID
+	seq    int   // acquisition counter (compared by rank, not value)
+	next   objID // the next fresh object id
 }
 
 func newState() *state {
-	return &state{vars: map[*cc.Declarator]objID{}, objs: map[objID]objState{}, held: map[lockKey]heldLock{}}
+	return &state{ptrs: map[place]objID{}, addrs: map[place]fieldAddr{}, nums: map[*cc.Declarator]scalar{}, objs: map[objID]objState{}, held: map[lockKey]heldLock{}, next: 1}
 }
 
 func (s *state) clone() *state {
-	return &state{vars: maps.Clone(s.vars), objs: maps.Clone(s.objs), held: maps.Clone(s.held), seq: s.seq}
+	return &state{ptrs: maps.Clone(s.ptrs), addrs: maps.Clone(s.addrs), nums: maps.Clone(s.nums), objs: maps.Clone(s.objs), held: maps.Clone(s.held),
+		pinned: slices.Clone(s.pinned), seq: s.seq, next: s.next}
 }
 
-func (s *state) equal(o *state) bool {
-	return s.seq == o.seq && maps.Equal(s.vars, o.vars) && maps.Equal(s.objs, o.objs) && maps.EqualFunc(s.held, o.held, func(a, b heldLock) bool { return a == b })
+// fresh adds a new object and returns its id.
+func (s *state) fresh(o objState) objID {
+	id := s.next
+	s.next++
+	s.objs[id] = o
+	return id
 }
 
-// anyHeld returns some lock held (must or may), preferring a must-held one.
+// anyHeld returns the most recently taken lock, if any.
 func (s *state) anyHeld() (heldLock, bool) {
 	var best heldLock
 	found := false
 	for _, h := range s.held {
-		if !found || h.must && !best.must || h.must == best.must && h.order > best.order {
+		if !found || h.order > best.order {
 			best, found = h, true
 		}
 	}
 	return best, found
 }
 
-// join merges the state of another path into s. phi gives the ID for a
-// variable that points to different objects on the two paths.
-func (s *state) join(o *state, phi func(*cc.Declarator) objID) {
-	for k, a := range s.held {
-		b, ok := o.held[k]
-		if !ok {
-			a.must = false
-			s.held[k] = a
-			continue
-		}
-		a.must = a.must && b.must
-		if a.pendingVar == nil {
-			a.pendingVar = b.pendingVar
-		}
-		if a.pending == nil {
-			a.pending = b.pending
-		}
-		s.held[k] = a
-	}
-	for k, b := range o.held {
-		if _, ok := s.held[k]; !ok {
-			b.must = false
-			s.held[k] = b
+// forget drops a local's pointer, its aggregate's slots and its scalar value.
+func (s *state) forget(d *cc.Declarator) {
+	for p := range s.ptrs {
+		if p.d == d {
+			delete(s.ptrs, p)
 		}
 	}
-	// Variables first, with each side's own view of its objects: a variable
-	// pointing to different objects on the two paths gets a phi object.
-	phis := map[objID]objState{}
-	var escaped []objID
-	for d, b := range o.vars {
-		a, ok := s.vars[d]
-		switch {
-		case !ok || a == b:
-			s.vars[d] = b
-		case s.objs[a].isNull || o.objs[b].isNull:
-			// NULL on one path (p = NULL; if (c) p = alloc();): the same
-			// object, which may be NULL.
-			keep, other := b, o.objs[b]
-			if o.objs[b].isNull {
-				keep, other = a, s.objs[a]
-			}
-			other.maybeNull = true
-			s.vars[d] = keep
-			phis[keep] = other
-		default:
-			id := phi(d)
-			m := joinObj(s.objs[a], o.objs[b])
-			m.escaped = true
-			phis[id] = m
-			s.vars[d] = id
-			escaped = append(escaped, a, b)
+	for p := range s.addrs {
+		if p.d == d {
+			delete(s.addrs, p)
 		}
 	}
-	for id, b := range o.objs {
-		if a, ok := s.objs[id]; ok {
-			s.objs[id] = joinObj(a, b)
-		} else {
-			s.objs[id] = b
-		}
-	}
-	for _, id := range escaped {
-		o := s.objs[id]
-		o.escaped = true // now tracked through the phi object
-		s.objs[id] = o
-	}
-	for id, m := range phis {
-		if old, ok := s.objs[id]; ok {
-			esc := m.escaped
-			m = joinObj(old, m)
-			m.escaped = esc
-		}
-		s.objs[id] = m
-	}
-	s.seq = max(s.seq, o.seq)
+	delete(s.nums, d)
 }
 
-func joinObj(a, b objState) objState {
-	gone := func(x objState) bool { return x.released || x.isNull }
-	m := a
-	m.maybeNull = a.maybeNull || b.maybeNull || a.isNull != b.isNull
-	m.isNull = a.isNull && b.isNull
-	m.released = gone(a) && gone(b) && !m.isNull
-	m.invalid = a.invalid || b.invalid
-	m.escaped = a.escaped || b.escaped
-	m.reported = a.reported || b.reported
-	if m.ref == refNone {
-		m.ref = b.ref
+// canonical describes st modulo a renaming of object ids: two states with
+// the same description behave the same in every check (the verifier's
+// states_equal with its id map). It also returns the renaming (old id ->
+// canonical id); objects it leaves out are garbage: nothing refers to them
+// and they owe nothing.
+func (a *analyzer) canonical(st *state) (string, map[objID]objID) {
+	ren := map[objID]objID{}
+	b := &keyBuilder{a: a}
+	name := func(id objID) {
+		if c, ok := ren[id]; ok {
+			b.tag('#').num(int64(c))
+			return
+		}
+		c := objID(len(ren) + 1)
+		ren[id] = c
+		o := st.objs[id]
+		b.tag('#').num(int64(c)).tag('{').str(o.flags()).tag('}')
 	}
-	if m.acquired.File == "" {
-		m.acquired, m.from = b.acquired, b.from
+	for _, p := range a.sortedPlaces(maps.Keys(st.ptrs)) {
+		b.tag('p').num(int64(a.declOrder(p.d))).str(p.path).tag('=')
+		name(st.ptrs[p])
+		b.tag(';')
 	}
-	if m.unlockAt.File == "" {
-		m.unlockAt = b.unlockAt
+	for _, p := range a.sortedPlaces(maps.Keys(st.addrs)) {
+		fa := st.addrs[p]
+		b.tag('a').num(int64(a.declOrder(p.d))).str(p.path).tag('=').str(fa.key.global).tag('.').str(fa.key.field).ptr(fa.lock).ptr(fa.root).ptr(fa.fn).str(fa.callee)
+		if fa.key.obj != noObj {
+			name(fa.key.obj)
+		}
+		b.tag(';')
 	}
-	return m
+	nums := slices.Collect(maps.Keys(st.nums))
+	slices.SortFunc(nums, func(x, y *cc.Declarator) int { return a.declOrder(x) - a.declOrder(y) })
+	for _, d := range nums {
+		n := st.nums[d]
+		b.tag('n').num(int64(a.declOrder(d))).flag(n.known).flag(n.nonZero).num(n.v).tag(';')
+	}
+	// Pinned objects and unreachable ones that still owe a release are
+	// interchangeable among equals: order them by what they are.
+	a.nameByContent(st, st.pinned, name, b, "pin")
+	var owing []objID
+	for id, o := range st.objs {
+		if _, ok := ren[id]; !ok && o.owes() && !slices.Contains(st.pinned, id) {
+			owing = append(owing, id)
+		}
+	}
+	a.nameByContent(st, owing, name, b, "owe")
+	type heldEntry struct {
+		sortKey string
+		k       lockKey
+		h       heldLock
+	}
+	var held []heldEntry
+	for k, h := range st.held {
+		s := k.global + "." + k.field + "." + h.lock.Name
+		if c, ok := ren[k.obj]; ok && k.obj != noObj {
+			s += "#" + strconv.Itoa(int(c))
+		}
+		held = append(held, heldEntry{s, k, h})
+	}
+	slices.SortFunc(held, func(x, y heldEntry) int {
+		if c := strings.Compare(x.sortKey, y.sortKey); c != 0 {
+			return c
+		}
+		return x.h.order - y.h.order
+	})
+	for _, e := range held {
+		b.tag('h').str(e.k.global).tag('.').str(e.k.field).ptr(e.h.lock).tag(':')
+		if e.k.obj != noObj {
+			name(e.k.obj)
+		}
+		rank := 0
+		for _, o := range st.held {
+			if o.order < e.h.order {
+				rank++
+			}
+		}
+		b.tag('r').num(int64(rank)).flag(e.h.res).ptr(e.h.pending).num(int64(a.declOrder(e.h.pendingVar))).tag(';')
+	}
+	return string(b.buf), ren
+}
+
+// keyBuilder writes state descriptions without fmt (they are built for
+// every explored state).
+type keyBuilder struct {
+	a   *analyzer
+	buf []byte
+}
+
+func (k *keyBuilder) tag(c byte) *keyBuilder { k.buf = append(k.buf, c); return k }
+func (k *keyBuilder) str(s string) *keyBuilder {
+	k.buf = append(k.buf, s...)
+	return k
+}
+func (k *keyBuilder) num(n int64) *keyBuilder {
+	k.buf = strconv.AppendInt(append(k.buf, '/'), n, 10)
+	return k
+}
+func (k *keyBuilder) flag(v bool) *keyBuilder {
+	if v {
+		return k.tag('t')
+	}
+	return k.tag('f')
+}
+
+// ptr writes the identity of a pointer (a lock, a root, a function, an
+// expression) as a small number fixed for the run.
+func (k *keyBuilder) ptr(p any) *keyBuilder {
+	n, ok := k.a.ptrIdx[p]
+	if !ok {
+		n = len(k.a.ptrIdx) + 1
+		k.a.ptrIdx[p] = n
+	}
+	return k.num(int64(n))
+}
+
+// sortedPlaces orders places by variable, then path.
+func (a *analyzer) sortedPlaces(keys iter.Seq[place]) []place {
+	places := slices.Collect(keys)
+	slices.SortFunc(places, func(x, y place) int {
+		if c := a.declOrder(x.d) - a.declOrder(y.d); c != 0 {
+			return c
+		}
+		return strings.Compare(x.path, y.path)
+	})
+	return places
+}
+
+func (a *analyzer) nameByContent(st *state, ids []objID, name func(objID), b *keyBuilder, tag string) {
+	sorted := slices.Clone(ids)
+	slices.SortFunc(sorted, func(x, y objID) int {
+		return strings.Compare(st.objs[x].flags(), st.objs[y].flags())
+	})
+	for _, id := range sorted {
+		b.str(tag)
+		name(id)
+	}
+}
+
+func (o objState) flags() string {
+	bit := func(v bool, c byte) byte {
+		if v {
+			return c
+		}
+		return '-'
+	}
+	return string([]byte{byte('0' + o.ref), bit(o.maybeNull, 'm'), bit(o.isNull, 'n'), bit(o.released, 'r'), bit(o.invalid, 'i'), bit(o.escaped, 'e')})
+}
+
+// declOrder numbers declarators in the order the analysis meets them, so
+// descriptions of states list variables in a fixed order.
+func (a *analyzer) declOrder(d *cc.Declarator) int {
+	if d == nil {
+		return 0
+	}
+	if n, ok := a.declIdx[d]; ok {
+		return n
+	}
+	n := len(a.declIdx) + 1
+	a.declIdx[d] = n
+	return n
+}
+
+// gc removes the objects a canonical renaming left out.
+func (st *state) gc(ren map[objID]objID) {
+	for id := range st.objs {
+		if _, ok := ren[id]; !ok {
+			delete(st.objs, id)
+		}
+	}
+}
+
+// rename maps every object id of st through f.
+func (st *state) rename(f func(objID) objID) *state {
+	out := &state{ptrs: make(map[place]objID, len(st.ptrs)), addrs: make(map[place]fieldAddr, len(st.addrs)), nums: maps.Clone(st.nums), objs: make(map[objID]objState, len(st.objs)),
+		held: make(map[lockKey]heldLock, len(st.held)), seq: st.seq}
+	for p, id := range st.ptrs {
+		out.ptrs[p] = f(id)
+	}
+	for p, fa := range st.addrs {
+		if fa.key.obj != noObj {
+			fa.key.obj = f(fa.key.obj)
+		}
+		out.addrs[p] = fa
+	}
+	for id, o := range st.objs {
+		out.objs[f(id)] = o
+	}
+	for k, h := range st.held {
+		if k.obj != noObj {
+			k.obj = f(k.obj)
+		}
+		out.held[k] = h
+	}
+	for _, id := range st.pinned {
+		out.pinned = append(out.pinned, f(id))
+	}
+	return out
 }

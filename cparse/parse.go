@@ -27,10 +27,11 @@ type Options struct {
 	Sysroot       string   // --sysroot
 	Defines       []string // NAME or NAME=VALUE
 	Undefines     []string
-	CompileDB     string // explicit compile_commands.json / flags file (or a directory); "" = search upward
-	NoTrim        bool   // translate the full vmlinux.h instead of the trimmed one
-	CacheDir      string // on-disk cache for the vmlinux.h index; "" = os.UserCacheDir()/bpf-lsp
-	MaxFileSize   int64  // largest source, header or database read; 0 = DefaultMaxFileSize
+	CompileDB     string   // explicit compile_commands.json / flags file (or a directory); "" = search upward
+	NoTrim        bool     // translate the full vmlinux.h instead of the trimmed one
+	CacheDir      string   // on-disk cache for the vmlinux.h index; "" = os.UserCacheDir()/bpf-lsp
+	MaxFileSize   int64    // largest source, header or database read; 0 = DefaultMaxFileSize
+	Edit          FlagEdit // the project config's added and removed flags
 }
 
 // Parser parses BPF C files. It is safe for concurrent use and keeps caches
@@ -81,6 +82,9 @@ func NewParser(opts Options) *Parser {
 	}
 	own := flagSet{Quote: opts.QuoteDirs, Includes: opts.IncludeDirs, System: opts.SystemDirs, After: opts.AfterDirs,
 		Sysroot: opts.Sysroot, Defines: opts.Defines, Undefines: opts.Undefines, Forced: opts.ForcedHeaders}
+	// The project config's additions come after the command line's and
+	// before the compile database's, as if written between them.
+	own = own.merge(parseFlags(opts.Edit.Add, opts.Edit.Dir))
 	return &Parser{opts: opts, own: own, headers: &headerCache{maxSize: opts.MaxFileSize}, dbs: &dbCache{maxSize: opts.MaxFileSize},
 		vmlinux: newVmlinuxCache(opts.CacheDir), learned: map[string]bool{}, genuine: map[string]bool{}, seeded: map[string]*seedCache{}}
 }
@@ -105,7 +109,7 @@ func (p *Parser) flagsFor(path string) (flagSet, error) {
 		path = abs
 	}
 	db, err := p.dbs.findCompileFlags(path, p.opts.CompileDB)
-	return p.own.merge(db), err
+	return p.own.merge(p.opts.Edit.removeFrom(db)), err
 }
 
 // eofGuard is appended to the main file. cc/v4 v4.31.0 loops forever (and

@@ -61,3 +61,9 @@ func isNotExist(err error) bool {
 	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EISDIR) ||
 		errors.Is(err, syscall.ENAMETOOLONG) || errors.Is(err, syscall.ELOOP)
 }
+
+// ReadRegular reads path the way cparse reads every input: a regular file
+// only, opened without blocking, at most max bytes (0 = DefaultMaxFileSize).
+// Other readers of workspace files (project config, compile databases) use
+// it so a FIFO or a device named there cannot hang or exhaust them either.
+func ReadRegular(path string, max int64) ([]byte, error) { return readRegular(path, max) }

@@ -23,6 +23,7 @@ ls /usr/share/emacs/site-lisp/elpa-src 2>/dev/null | grep -q "^eglot" || need_ap
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v rg >/dev/null || need_apt+=(ripgrep)
 command -v curl >/dev/null || need_apt+=(curl)
+command -v clangd-19 >/dev/null || command -v clangd >/dev/null || need_apt+=(clangd-19)
 dpkg -s libkrb5-dev >/dev/null 2>&1 || need_apt+=(libkrb5-dev pkg-config)
 if [ ${#need_apt[@]} -gt 0 ]; then
 	if [ "$(id -u)" -eq 0 ]; then
@@ -36,6 +37,9 @@ fi
 echo "editors: building bpf-lsp"
 (cd "$repo" && go build -o "$work/bpf-lsp" ./cmd/bpf-lsp) || { echo "0 passed, 1 failed"; exit 1; }
 export BPF_LSP="$work/bpf-lsp" BPF_LSP_EDITORS="$here"
+# clangd serves every C buffer beside bpf-lsp, as in a user's setup; the
+# tests check it keeps doing so and that bpf-lsp stays off user-space files.
+export CLANGD=$(command -v clangd-19 || command -v clangd || true)
 
 skip() { # name reason: the capability is really absent (and could not be installed)
 	echo "--- SKIP: editor $1 ($2)"
@@ -59,6 +63,11 @@ if command -v nvim >/dev/null; then
 		cd "$here/testdata" && timeout 120 nvim --headless -n -i NONE -u ../tests/nvim_init.lua demo.bpf.c +'luafile ../tests/nvim_test.lua'
 	)
 	result "neovim $(nvim --version | head -1)" $?
+	(
+		export XDG_CONFIG_HOME=$work/nv/c XDG_DATA_HOME=$work/nv/d XDG_STATE_HOME=$work/nv/s XDG_CACHE_HOME=$work/nv/k
+		cd "$here/testdata" && BPF_LSP=$work/no-such-bpf-lsp timeout 60 nvim --headless -n -i NONE -u ../tests/nvim_init.lua +'luafile ../tests/nvim_missing_test.lua'
+	)
+	result "neovim without the binary" $?
 else
 	skip neovim "nvim not installed: apt-get install neovim"
 fi

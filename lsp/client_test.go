@@ -19,6 +19,8 @@ import (
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
+
+	"github.com/bpf-lsp/bpf-lsp/cparse"
 )
 
 // testClient drives a server over a pipe like an editor does: it sends
@@ -48,6 +50,10 @@ type clientOptions struct {
 	// dispatch, when set, wraps the protocol dispatcher inside the
 	// server's middleware.
 	dispatch func(jsonrpc2.Handler) jsonrpc2.Handler
+	// parse, when set, replaces cparse.Parser.Parse.
+	parse        func(p *cparse.Parser, ctx context.Context, path string, overlay map[string][]byte) (*cparse.File, error)
+	parseTimeout time.Duration
+	log          io.Writer // the server log; default: discarded
 }
 
 var includeDir, _ = filepath.Abs("../testdata/include")
@@ -58,8 +64,14 @@ func startServer(t *testing.T, o clientOptions) *testClient {
 	if o.debounce == 0 {
 		o.debounce = time.Millisecond
 	}
-	s := newServer(Options{Debounce: o.debounce, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	if o.log == nil {
+		o.log = io.Discard
+	}
+	s := newServer(Options{Debounce: o.debounce, ParseTimeout: o.parseTimeout, Logger: slog.New(slog.NewTextHandler(o.log, nil)),
 		Settings: Settings{IncludeDirs: []string{includeDir}}})
+	if o.parse != nil {
+		s.parse = o.parse
+	}
 	c := &testClient{t: t, server: s, raw: clientSide, exit: make(chan int, 1),
 		diags: map[uri.URI][]*protocol.PublishDiagnosticsParams{}, notify: make(chan struct{}, 1)}
 	h := protocol.ServerHandler(s, nil)

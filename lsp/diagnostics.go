@@ -36,17 +36,12 @@ func (s *Server) publishLocked(ctx context.Context, u uri.URI, snap *snapshot, v
 	}
 }
 
-// toDiagnostics maps the findings of a snapshot to LSP diagnostics; a
-// failed analysis shows its reason and the last good analysis's findings.
+// toDiagnostics maps the findings of a snapshot to LSP diagnostics (for a
+// failed analysis: its reason and what carryForward kept).
 func (s *Server) toDiagnostics(snap *snapshot) []protocol.Diagnostic {
 	diags := []protocol.Diagnostic{}
 	for _, fd := range snap.findings {
 		diags = append(diags, s.diagnostic(snap, fd))
-	}
-	if snap.failed && snap.stale != nil {
-		for _, fd := range snap.stale.findings {
-			diags = append(diags, s.diagnostic(snap.stale, fd))
-		}
 	}
 	return diags
 }

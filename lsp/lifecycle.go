@@ -41,7 +41,8 @@ func (s *Server) Initialize(ctx context.Context, params *protocol.InitializePara
 			CodeActionProvider:     &protocol.CodeActionOptions{CodeActionKinds: []protocol.CodeActionKind{protocol.CodeActionKindQuickFix}},
 			InlayHintProvider:      protocol.Boolean(true),
 			DiagnosticProvider:     &protocol.DiagnosticOptions{Identifier: ptr("bpf-lsp"), InterFileDependencies: true},
-			ExecuteCommandProvider: protocol.ExecuteCommandOptions{Commands: []string{commandVerify}},
+			ExecuteCommandProvider: protocol.ExecuteCommandOptions{Commands: []string{commandVerify, commandVerifyKernels}},
+			CodeLensProvider:       &protocol.CodeLensOptions{},
 		},
 		ServerInfo: protocol.ServerInfo{Name: "bpf-lsp", Version: protocol.NewOptional(Version)},
 	}, nil
@@ -109,7 +110,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutdown = true
 	for _, d := range s.docs {
 		d.cancel()
-		d.cancelVerifyRun()
+	}
+	for u := range s.verifyRuns {
+		s.cancelVerifyLocked(u)
 	}
 	s.mu.Unlock()
 	return nil

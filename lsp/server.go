@@ -11,13 +11,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.lsp.dev/jsonrpc2"
@@ -39,10 +39,13 @@ type Server struct {
 	ctx    context.Context // the session's lifetime; background work derives from it
 
 	calls *inFlight // requests being handled, by id, for $/cancelRequest
+	// parse is cparse.Parser.Parse; tests put a parse that blocks here.
+	parse func(p *cparse.Parser, ctx context.Context, path string, overlay map[string][]byte) (*cparse.File, error)
 
-	// parseSlots bounds concurrent analyses (one per CPU): a burst of edits
-	// to several files must not start a parse per edit.
-	parseSlots chan struct{}
+	slots *parseSlots // who may parse now
+	// busy counts scheduled analyses not yet finished (debounce included):
+	// zero means idle, when timed-out documents are retried.
+	busy atomic.Int64
 	// pubMu orders publishDiagnostics: a document's versions are published
 	// in increasing order even when two analyses finish together.
 	pubMu sync.Mutex
@@ -50,10 +53,14 @@ type Server struct {
 	mu          sync.Mutex
 	settings    Settings
 	parser      *cparse.Parser
+	project     projectConfigs // .bpf-lsp.yaml files, read again when changed
 	docs        map[uri.URI]*document
+	verifyRuns  map[uri.URI]*verifyRun    // kernel cross-checks in progress
+	matrices    map[uri.URI]*kernelMatrix // last kernel matrix per document (code_lens.go)
 	caps        clientCaps
 	root        string // workspace root: relative settings paths resolve against it
 	initialized bool
+	freeMemory  *time.Timer // pending debug.FreeOSMemory after documents closed
 	shutdown    bool
 	exitCode    chan int
 }
@@ -109,8 +116,9 @@ func newServer(opts Options) *Server {
 		opts.ParseTimeout = defaultParseTimeout
 	}
 	s := &Server{log: opts.Logger, opts: opts, settings: opts.Settings, docs: map[uri.URI]*document{},
+		verifyRuns: map[uri.URI]*verifyRun{}, parse: (*cparse.Parser).Parse,
 		calls:    &inFlight{cancel: map[jsonrpc2.ID]context.CancelFunc{}},
-		exitCode: make(chan int, 1), parseSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))}
+		exitCode: make(chan int, 1), slots: newParseSlots(max(1, runtime.GOMAXPROCS(0)))}
 	s.parser = newParser(opts.Settings)
 	return s
 }
@@ -126,7 +134,7 @@ func (s *Server) serveWith(ctx context.Context, rw io.ReadWriteCloser, h jsonrpc
 	defer stop()
 	s.ctx = ctx
 	handler := s.calls.wrap(s.safe(h))
-	stream := tolerantStream{Stream: jsonrpc2.NewStream(rw), log: s.log}
+	stream := newResyncStream(rw, s.log)
 	s.conn = jsonrpc2.NewConn(stream, jsonrpc2.WithCodec(codec{}), jsonrpc2.WithPreempter(cancelPreempter{cancel: s.calls.cancelID, log: s.log}))
 	s.client = protocol.ClientDispatcher(s.conn)
 	s.conn.Go(ctx, handler)
@@ -161,9 +169,11 @@ func (s *Server) serveWith(ctx context.Context, rw io.ReadWriteCloser, h jsonrpc
 }
 
 // safe wraps the protocol handler so that nothing a client sends can take
-// the session down: a panic becomes an InternalError reply, a failing
-// notification is logged (jsonrpc2 would close the connection), an unknown
-// request gets MethodNotFound and an unknown notification is ignored.
+// the session down: a panic becomes an InternalError reply, a notification
+// never gets a reply or an error (jsonrpc2 would close the connection on
+// one; it is logged instead), an unknown request gets MethodNotFound, an
+// unknown notification is ignored, and a request's error always carries an
+// LSP code (an error without one would go out as code 0).
 func (s *Server) safe(next jsonrpc2.Handler) jsonrpc2.Handler {
 	return func(ctx context.Context, req *jsonrpc2.Request) (result any, err error) {
 		// Request strings may borrow the read buffer, which jsonrpc2.Async
@@ -175,49 +185,74 @@ func (s *Server) safe(next jsonrpc2.Handler) jsonrpc2.Handler {
 				s.log.Error("handler panicked", "method", method, "panic", r, "stack", string(debug.Stack()))
 				result = nil
 				err = jsonrpc2.NewError(jsonrpc2.InternalError, fmt.Sprintf("bpf-lsp: internal error in %s: %v", method, r))
-				if !isCall {
-					err = nil
+			}
+			if err == nil {
+				return
+			}
+			if !isCall {
+				level := slog.LevelWarn
+				if _, known := clientMethods[method]; !known {
+					level = slog.LevelDebug // an extension we do not implement
 				}
+				s.log.Log(ctx, level, "notification failed", "method", method, "err", err)
+				result, err = nil, nil
+				return
 			}
+			err = withCode(ctx, err)
 		}()
-		s.mu.Lock()
-		down, ready := s.shutdown, s.initialized
-		s.mu.Unlock()
-		switch {
-		case !clientMethods[method]:
-			// Not an LSP method: ignore a notification, refuse a request
-			// (before decoding params, which may not even be present).
-			if isCall {
-				return nil, jsonrpc2.NewError(jsonrpc2.MethodNotFound, "bpf-lsp does not implement "+strconv.Quote(method))
-			}
-			return nil, nil
-		case !ready && method != protocol.MethodInitialize && method != protocol.MethodExit:
-			// The spec: requests before initialize fail with
-			// ServerNotInitialized, notifications are dropped.
-			if isCall {
-				return nil, jsonrpc2.NewError(jsonrpc2.ServerNotInitialized, "bpf-lsp: "+method+" before initialize")
-			}
-			return nil, nil
-		case ready && method == protocol.MethodInitialize:
-			return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "bpf-lsp: initialize sent twice")
-		case down && isCall && method != protocol.MethodShutdown:
-			return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "server is shutting down")
-		}
-		result, err = next(ctx, req)
-		if !isCall && err != nil {
-			s.log.Warn("notification failed", "method", method, "err", err)
-			return nil, nil
-		}
-		return result, err
+		return s.dispatch(ctx, req, method, isCall, next)
 	}
 }
 
-// clientMethods are the methods a client may send (from the LSP model).
-var clientMethods = func() map[string]bool {
-	m := map[string]bool{}
+// dispatch refuses what the session's state does not allow, and passes
+// the rest to next.
+func (s *Server) dispatch(ctx context.Context, req *jsonrpc2.Request, method string, isCall bool, next jsonrpc2.Handler) (any, error) {
+	s.mu.Lock()
+	down, ready := s.shutdown, s.initialized
+	s.mu.Unlock()
+	kind, known := clientMethods[method]
+	switch {
+	case !known:
+		// Not an LSP method: refuse a request before decoding params,
+		// which may not even be present.
+		return nil, jsonrpc2.NewError(jsonrpc2.MethodNotFound, "bpf-lsp does not implement "+strconv.Quote(method))
+	case !ready && method != protocol.MethodInitialize && method != protocol.MethodExit:
+		// The spec: requests before initialize fail with
+		// ServerNotInitialized, notifications are dropped.
+		return nil, jsonrpc2.NewError(jsonrpc2.ServerNotInitialized, "bpf-lsp: "+method+" before initialize")
+	case ready && method == protocol.MethodInitialize:
+		return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "bpf-lsp: initialize sent twice")
+	case isCall != (kind == "request"):
+		// A request sent as a notification (an initialize or shutdown
+		// without an id) or the reverse: not what the method means.
+		return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "bpf-lsp: "+method+" is a "+kind)
+	case down && isCall && method != protocol.MethodShutdown:
+		return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "server is shutting down")
+	}
+	return next(ctx, req)
+}
+
+// withCode gives a request's error an LSP error code: a cancelled request
+// RequestCancelled, anything else without a code RequestFailed.
+func withCode(ctx context.Context, err error) error {
+	var rpcErr *jsonrpc2.Error
+	switch {
+	case errors.As(err, &rpcErr):
+		return err
+	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
+		return protocol.ErrRequestCancelled
+	default:
+		return jsonrpc2.NewError(codeRequestFailed, err.Error())
+	}
+}
+
+// clientMethods are the methods a client may send (from the LSP model),
+// with their kind: "request" or "notification".
+var clientMethods = func() map[string]string {
+	m := map[string]string{}
 	for _, info := range protocol.Methods {
 		if info.Direction != "serverToClient" {
-			m[info.Method] = true
+			m[info.Method] = info.Kind
 		}
 	}
 	return m
@@ -283,29 +318,6 @@ func (c requestContext) Value(key any) any {
 		return v
 	}
 	return c.req.Value(key)
-}
-
-// tolerantStream drops frames that are not valid JSON-RPC instead of
-// failing the connection (jsonrpc2 closes it on a decode error). Transport
-// errors still end the session.
-type tolerantStream struct {
-	jsonrpc2.Stream
-	log *slog.Logger
-}
-
-func (t tolerantStream) Read(ctx context.Context) (jsonrpc2.Message, int64, error) {
-	for dropped := 0; ; dropped++ {
-		msg, n, err := t.Stream.Read(ctx)
-		if err == nil || dropped >= 1000 || transportError(err) {
-			return msg, n, err
-		}
-		t.log.Warn("dropping malformed JSON-RPC message", "err", err)
-	}
-}
-
-func transportError(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.ErrClosedPipe) ||
-		errors.Is(err, net.ErrClosed) || errors.Is(err, context.Canceled) || errors.Is(err, os.ErrClosed)
 }
 
 // cancelPreempter handles $/cancelRequest ahead of the queue, accepting a

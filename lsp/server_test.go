@@ -262,7 +262,13 @@ func TestCancelRequest(t *testing.T) {
 		// protocol.Call sends $/cancelRequest when ctx is cancelled.
 		errc <- protocol.Call(ctx, c.conn, "textDocument/hover", c.position(u, 0, 0), nil)
 	}()
-	time.Sleep(100 * time.Millisecond)
+	// Cancel once the server holds the hover (not after some time: on a
+	// loaded machine the hover may not even have been read by then).
+	c.waitFor("the server to receive the hover", func() bool {
+		c.server.calls.mu.Lock()
+		defer c.server.calls.mu.Unlock()
+		return len(c.server.calls.cancel) == 1
+	})
 	cancel() // sends $/cancelRequest
 	select {
 	case err := <-errc:

@@ -49,19 +49,13 @@ func targetAt(snap *snapshot, off int) *target {
 			return &target{lock: l, span: l.Span}
 		}
 	}
-	if snap.file == nil {
-		return nil
-	}
-	for _, fn := range snap.file.Funcs {
-		for _, c := range fn.Calls {
-			if !within(c.NameSpan, path, off) || len(c.Args) == 0 {
-				continue
-			}
-			arg := c.Args[0].Span
-			for _, r := range snap.result.Refs {
-				if r.Guarded != nil && r.Guarded.Kind != "data" && r.Span.Start.Offset >= arg.Start.Offset && r.Span.End.Offset <= arg.End.Offset {
-					return &target{guarded: r.Guarded, held: r.Held, use: true, span: c.NameSpan}
-				}
+	for _, c := range snap.calls {
+		if !within(c.name, path, off) {
+			continue
+		}
+		for _, r := range snap.result.Refs {
+			if r.Guarded != nil && r.Guarded.Kind != "data" && r.Span.Start.Offset >= c.firstArg.Start.Offset && r.Span.End.Offset <= c.firstArg.End.Offset {
+				return &target{guarded: r.Guarded, held: r.Held, use: true, span: c.name}
 			}
 		}
 	}

@@ -2,11 +2,15 @@ package lsp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
+	"time"
 
+	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
 )
@@ -16,11 +20,12 @@ func (s *Server) DidOpen(ctx context.Context, params *protocol.DidOpenTextDocume
 	s.mu.Lock()
 	if old, ok := s.docs[u]; ok {
 		old.cancel()
-		old.cancelVerifyRun()
+		old.wake()
+		s.cancelVerifyLocked(u)
 	}
 	s.docs[u] = &document{uri: u, path: docPath(u), version: params.TextDocument.Version, text: []byte(params.TextDocument.Text)}
 	s.mu.Unlock()
-	s.schedule(u, 0)
+	s.schedule(u, 0, foreground)
 	return nil
 }
 
@@ -58,7 +63,7 @@ func (s *Server) DidChange(ctx context.Context, params *protocol.DidChangeTextDo
 		delay = 0
 	}
 	d.text, d.version, d.verifier = text, params.TextDocument.Version, nil
-	d.cancelVerifyRun() // its verdicts would be for text that no longer exists
+	s.cancelVerifyLocked(u) // its verdicts would be for text that no longer exists
 	var dependents []*document
 	if strings.HasSuffix(d.path, ".h") {
 		// An open header's unsaved text is in every other document's
@@ -70,22 +75,27 @@ func (s *Server) DidChange(ctx context.Context, params *protocol.DidChangeTextDo
 		}
 	}
 	s.mu.Unlock()
-	s.schedule(u, delay)
+	s.schedule(u, delay, foreground)
 	for _, other := range dependents {
-		s.schedule(other.uri, s.opts.Debounce)
+		s.schedule(other.uri, s.opts.Debounce, background)
 	}
 	return nil
 }
 
-// DidSave runs the kernel cross-check when verifyOnSave is set. A newer
-// save cancels the check of an older one.
+// DidSave runs the kernel cross-check when verifyOnSave is set. Saves of
+// one version share one check (see verifyRun).
 func (s *Server) DidSave(ctx context.Context, params *protocol.DidSaveTextDocumentParams) error {
 	s.mu.Lock()
 	verify := s.settings.VerifyOnSave
 	s.mu.Unlock()
-	if verify {
+	if verify || s.configVerifiesOnSave(params.TextDocument.URI) {
 		go func() {
-			if _, err := s.verifyDocument(s.ctx, params.TextDocument.URI); err != nil {
+			_, err := s.verifyDocument(s.ctx, params.TextDocument.URI)
+			var rpcErr *jsonrpc2.Error
+			switch {
+			case errors.As(err, &rpcErr) && rpcErr.Code == protocol.CodeContentModified:
+				s.log.Debug("verify on save superseded", "uri", params.TextDocument.URI)
+			case err != nil:
 				s.logToClient(s.ctx, protocol.MessageTypeError, "bpf-lsp verify: "+err.Error())
 			}
 		}()
@@ -99,14 +109,16 @@ func (s *Server) DidClose(ctx context.Context, params *protocol.DidCloseTextDocu
 	d, ok := s.docs[u]
 	if ok {
 		d.cancel()
-		d.cancelVerifyRun()
-		for _, w := range d.waiters {
-			close(w)
-		}
+		d.wake()
+		s.cancelVerifyLocked(u)
 		delete(s.docs, u)
+		delete(s.matrices, u)
 	}
 	pull := s.caps.pull
 	s.mu.Unlock()
+	if ok {
+		s.releaseMemory()
+	}
 	if !ok || pull {
 		return nil
 	}
@@ -116,6 +128,22 @@ func (s *Server) DidClose(ctx context.Context, params *protocol.DidCloseTextDocu
 	defer s.pubMu.Unlock()
 	return s.client.PublishDiagnostics(ctx, &protocol.PublishDiagnosticsParams{URI: u, Diagnostics: []protocol.Diagnostic{}})
 }
+
+// releaseMemory hands the memory of closed documents back to the system
+// once closing stops for a moment (an editor closing a workspace closes
+// many at once): their analyses were garbage already, but the runtime
+// returns freed pages to the system only gradually.
+func (s *Server) releaseMemory() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.freeMemory == nil {
+		s.freeMemory = time.AfterFunc(freeMemoryDelay, debug.FreeOSMemory)
+		return
+	}
+	s.freeMemory.Reset(freeMemoryDelay)
+}
+
+const freeMemoryDelay = time.Second
 
 // docPath is the absolute path cparse knows a document by: its file path,
 // or for an unsaved buffer (untitled:, other schemes) a path under the

@@ -23,7 +23,7 @@ const verifierSource = "bpf-verifier"
 // argument (a URI string, or an object with a "uri"), and returns a
 // one-line-per-program summary.
 func (s *Server) ExecuteCommand(ctx context.Context, params *protocol.ExecuteCommandParams) (protocol.LSPAny, error) {
-	if params.Command != commandVerify {
+	if params.Command != commandVerify && params.Command != commandVerifyKernels {
 		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, "unknown command "+params.Command)
 	}
 	if len(params.Arguments) != 1 {
@@ -40,9 +40,13 @@ func (s *Server) ExecuteCommand(ctx context.Context, params *protocol.ExecuteCom
 		target = obj.URI
 	}
 	jsonrpc2.Async(ctx) // compiling and loading take a while; the progress calls need the read loop
-	summary, err := s.verifyDocument(ctx, uri.URI(target))
+	run := s.verifyDocument
+	if params.Command == commandVerifyKernels {
+		run = s.verifyKernels
+	}
+	summary, err := run(ctx, uri.URI(target))
 	if err != nil {
-		return nil, jsonrpc2.NewError(jsonrpc2.InternalError, err.Error())
+		return nil, err
 	}
 	out, err := json.Marshal(summary)
 	if err != nil {
@@ -51,28 +55,87 @@ func (s *Server) ExecuteCommand(ctx context.Context, params *protocol.ExecuteCom
 	return protocol.LSPAny(out), nil
 }
 
-// verifyDocument compiles the saved file, loads its programs into the
-// kernel verifier, and publishes the kernel's rejections (source
-// "bpf-verifier") next to the static findings, saying whether each agrees.
-// It reports $/progress when the client supports it, and cancels an older
-// check of the same document.
+// verifyRun is one kernel cross-check of a document version. A save with
+// verifyOnSave and the verify command share it: the second asks for what
+// the first is already computing. An edit or close cancels it (its
+// verdicts would be for text that no longer exists), which kills its
+// compiler.
+type verifyRun struct {
+	version int32 // the document version it checks; -1 when the document is not open
+	cancel  context.CancelFunc
+	done    chan struct{}
+	summary string // set before done closes
+	err     error
+}
+
+// verifyDocument returns the summary of the kernel cross-check of the
+// document's current version, joining the run in progress for it or
+// starting one. ctx only bounds the wait: the run goes on for whoever
+// else waits, and publishes its verdicts.
 func (s *Server) verifyDocument(ctx context.Context, u uri.URI) (string, error) {
+	if u.Scheme() != "file" {
+		return "", jsonrpc2.NewError(jsonrpc2.InvalidParams, fmt.Sprintf("verify %s: only saved files can be compiled and loaded", u))
+	}
 	s.mu.Lock()
-	d, open := s.docs[u]
-	var version int32
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if open {
-		d.cancelVerifyRun()
-		d.cancelVerify = cancel
+	version := int32(-1)
+	if d, open := s.docs[u]; open {
 		version = d.version
 	}
-	clang, parser, progress := s.settings.ClangPath, s.parser, s.caps.progress
-	s.mu.Unlock()
-	if u.Scheme() != "file" {
-		return "", fmt.Errorf("verify %s: only saved files can be compiled and loaded", u)
+	run := s.verifyRuns[u]
+	if run == nil || run.version != version {
+		if run != nil {
+			run.cancel()
+		}
+		rctx, cancel := context.WithCancel(s.ctx)
+		run = &verifyRun{version: version, cancel: cancel, done: make(chan struct{})}
+		s.verifyRuns[u] = run
+		go s.runVerify(rctx, u, run)
 	}
+	s.mu.Unlock()
+	select {
+	case <-run.done:
+		return run.summary, run.err
+	case <-ctx.Done():
+		return "", protocol.ErrRequestCancelled
+	}
+}
+
+// cancelVerifyLocked stops the cross-check of u, if one runs.
+func (s *Server) cancelVerifyLocked(u uri.URI) {
+	if run := s.verifyRuns[u]; run != nil {
+		run.cancel()
+		delete(s.verifyRuns, u)
+	}
+}
+
+// runVerify compiles the saved file, loads its programs into the kernel
+// verifier, and publishes the kernel's rejections (source "bpf-verifier")
+// next to the static findings, saying whether each agrees. It reports
+// $/progress when the client supports it.
+func (s *Server) runVerify(ctx context.Context, u uri.URI, run *verifyRun) {
+	defer func() {
+		if ctx.Err() != nil && s.ctx.Err() == nil && run.err == nil {
+			run.summary, run.err = "", errContentModified // an edit or close cancelled it
+		}
+		run.cancel()
+		s.mu.Lock()
+		if s.verifyRuns[u] == run {
+			delete(s.verifyRuns, u)
+		}
+		s.mu.Unlock()
+		close(run.done)
+	}()
+	run.summary, run.err = s.verify(ctx, u, run.version)
+}
+
+func (s *Server) verify(ctx context.Context, u uri.URI, version int32) (string, error) {
+	s.mu.Lock()
+	clang, parser, st, progress := s.settings.ClangPath, s.parser, s.settings, s.caps.progress
+	s.mu.Unlock()
 	path := u.FsPath()
+	// The project config chooses flags, never the compiler: clang is the
+	// editor's clangPath or the default.
+	parser, _ = s.projectFor(st, parser, path)
 	name := filepath.Base(path)
 
 	if progress {
@@ -89,11 +152,11 @@ func (s *Server) verifyDocument(ctx context.Context, u uri.URI) (string, error) 
 		s.logToClient(ctx, protocol.MessageTypeWarning, "bpf-lsp cannot run the kernel cross-check: "+capErr.Msg)
 		return capErr.Msg, nil
 	}
-	if err != nil {
-		return "", fmt.Errorf("verify %s: %w", name, err)
-	}
 	if ctx.Err() != nil {
-		return "", fmt.Errorf("verify %s: %w", name, ctx.Err())
+		return "", errContentModified
+	}
+	if err != nil {
+		return "", jsonrpc2.NewError(codeRequestFailed, fmt.Sprintf("verify %s: %v", name, err))
 	}
 	var lines []string
 	for _, r := range results {
@@ -104,7 +167,7 @@ func (s *Server) verifyDocument(ctx context.Context, u uri.URI) (string, error) 
 		lines = append(lines, line)
 	}
 	summary := strings.Join(lines, "\n")
-	if !open {
+	if version < 0 {
 		return summary, nil
 	}
 
@@ -118,7 +181,6 @@ func (s *Server) verifyDocument(ctx context.Context, u uri.URI) (string, error) 
 	}
 	d.verifier = s.verifierDiagnostics(d, results)
 	d.verified++
-	d.cancelVerify = nil
 	snap, diags, pull, refresh := d.result, d.verifier, s.caps.pull, s.caps.refresh
 	s.mu.Unlock()
 	switch {

@@ -39,23 +39,37 @@ func (p Paths) pos(s cparse.Span) string {
 //
 //	file:line:col: severity: message [code]
 //	file:line:col: note: related message
-func Text(w io.Writer, p Paths, findings []analysis.Finding) error {
+//
+// With color, the location is bold and the severity colored as clang
+// colors its diagnostics.
+func Text(w io.Writer, p Paths, findings []analysis.Finding, color bool) error {
+	paint := func(code, s string) string {
+		if !color {
+			return s
+		}
+		return "\x1b[" + code + "m" + s + "\x1b[0m"
+	}
 	for _, f := range findings {
 		msg := f.Message
 		if f.Kernel != "" {
 			msg += fmt.Sprintf(" (kernel: %q)", f.Kernel)
 		}
-		if _, err := fmt.Fprintf(w, "%s: %s: %s [%s]\n", p.pos(f.Span), f.Severity, msg, f.Code); err != nil {
+		sev := f.Severity.String()
+		if _, err := fmt.Fprintf(w, "%s: %s: %s [%s]\n", paint("1", p.pos(f.Span)), paint(severityColor[f.Severity], sev), paint("1", msg), f.Code); err != nil {
 			return err
 		}
 		for _, r := range f.Related {
-			if _, err := fmt.Fprintf(w, "%s: note: %s\n", p.pos(r.Span), r.Message); err != nil {
+			if _, err := fmt.Fprintf(w, "%s: %s: %s\n", paint("1", p.pos(r.Span)), paint("1;30", "note"), r.Message); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
 }
+
+// severityColor are clang's: bold red errors, bold magenta warnings, bold
+// cyan remarks.
+var severityColor = map[analysis.Severity]string{analysis.SevError: "1;31", analysis.SevWarning: "1;35", analysis.SevInfo: "1;36"}
 
 // JSONFinding is the stable JSON shape of one finding (1-based lines and
 // byte columns; the end is exclusive). File names are absolute; a name that
@@ -166,7 +180,47 @@ func fileURI(path string) string {
 
 // JSON writes findings as one indented JSON array.
 func JSON(w io.Writer, p Paths, findings []analysis.Finding) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(ToJSON(p, findings))
+	s := &JSONStream{W: w, Paths: p}
+	if err := s.Write(findings); err != nil {
+		return err
+	}
+	return s.Close()
+}
+
+// JSONStream writes one JSON array in parts, so a long run prints each
+// file's findings as soon as they are known; the output is the same as
+// JSON's for all the findings at once.
+type JSONStream struct {
+	W     io.Writer
+	Paths Paths
+	n     int
+}
+
+// Write appends findings to the array.
+func (s *JSONStream) Write(findings []analysis.Finding) error {
+	for _, j := range ToJSON(s.Paths, findings) {
+		data, err := json.MarshalIndent(j, "  ", "  ")
+		if err != nil {
+			return err
+		}
+		sep := ",\n  "
+		if s.n == 0 {
+			sep = "[\n  "
+		}
+		s.n++
+		if _, err := fmt.Fprintf(s.W, "%s%s", sep, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close ends the array.
+func (s *JSONStream) Close() error {
+	end := "\n]\n"
+	if s.n == 0 {
+		end = "[]\n"
+	}
+	_, err := io.WriteString(s.W, end)
+	return err
 }

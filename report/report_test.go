@@ -34,7 +34,7 @@ func sample() []analysis.Finding {
 
 func TestText(t *testing.T) {
 	var b bytes.Buffer
-	if err := Text(&b, Paths{Dir: "/src"}, sample()); err != nil {
+	if err := Text(&b, Paths{Dir: "/src"}, sample(), false); err != nil {
 		t.Fatal(err)
 	}
 	want := `prog.bpf.c:12:2: error: bpf_rbtree_add on 'groot' requires holding 'glock' (kernel: "bpf_spin_lock at off=16 must be held for bpf_rb_root") [BL201]
@@ -43,6 +43,42 @@ prog.bpf.c:20:3: warning: writing 'gcount' requires holding 'glock' [BL208]
 `
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+func TestTextColor(t *testing.T) {
+	var b bytes.Buffer
+	if err := Text(&b, Paths{Dir: "/src"}, sample()[1:], true); err != nil {
+		t.Fatal(err)
+	}
+	want := "\x1b[1mprog.bpf.c:20:3\x1b[0m: \x1b[1;35mwarning\x1b[0m: \x1b[1mwriting 'gcount' requires holding 'glock'\x1b[0m [BL208]\n"
+	if b.String() != want {
+		t.Errorf("got %q\nwant %q", b.String(), want)
+	}
+}
+
+// TestJSONStream: writing in parts gives what encoding/json gives for the
+// whole array, so streamed output stays one valid document.
+func TestJSONStream(t *testing.T) {
+	p := Paths{Dir: "/src"}
+	for _, parts := range [][][]analysis.Finding{{}, {nil, nil}, {sample()}, {sample()[:1], nil, sample()[1:]}} {
+		var b bytes.Buffer
+		s := &JSONStream{W: &b, Paths: p}
+		var all []analysis.Finding
+		for _, part := range parts {
+			if err := s.Write(part); err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, part...)
+		}
+		s.Close()
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		enc.Encode(ToJSON(p, all))
+		if b.String() != want.String() {
+			t.Errorf("%d parts: got\n%s\nwant\n%s", len(parts), b.String(), want.String())
+		}
 	}
 }
 

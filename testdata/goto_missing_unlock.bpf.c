@@ -18,7 +18,7 @@ int count(struct __sk_buff *ctx)
 	queued++;
 	bpf_spin_unlock(&qlock);
 out:
-	return ret; // want "BL203 'qlock' may still be held at return" verifier "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region"
+	return ret; // want "BL203 'qlock' is still held at return" verifier "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region"
 }
 
 char _license[] SEC("license") = "GPL";

@@ -30,7 +30,7 @@ int fill(struct __sk_buff *ctx)
 			break;
 		bpf_spin_unlock(&pool_lock);
 	}
-	return i; // want "BL203 'pool_lock' may still be held" verifier "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region"
+	return i; // want "BL203 'pool_lock' is still held" verifier "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region"
 }
 
 char _license[] SEC("license") = "GPL";

@@ -2,14 +2,11 @@ package verifier
 
 import (
 	"bytes"
-	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"runtime"
 	"sort"
 	"strings"
-	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
@@ -17,12 +14,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The loader: cilium/ebpf parses the ELF object, resolves CO-RE and encodes
+// The loader loads what `bpftool prog loadall` (libbpf) loads, one program
+// at a time. cilium/ebpf parses the ELF object, resolves CO-RE and encodes
 // instructions and line info, but map creation and program load are raw
-// bpf(2) calls, so that maps and programs share ONE BTF object. The kernel
+// bpf(2) calls, so that maps and programs share ONE BTF object: the kernel
 // compares a node type from bpf_obj_new (program BTF) with a root's
-// __contains type (map BTF) by BTF object identity; cilium/ebpf gives each
-// its own BTF and so rejects correct graph programs.
+// __contains type (map BTF) by BTF object identity, and cilium/ebpf (v0.22,
+// the newest release) gives every map and every program its own BTF and so
+// rejects correct graph programs.
+//
+// A program the loader cannot prepare (an extern the kernel lacks, an
+// attach target not in its BTF) is an error with the reason, never a
+// rejection: the kernel has not seen it.
 
 // loadedProgram is the kernel's verdict on one program of an object.
 type loadedProgram struct {
@@ -31,47 +34,9 @@ type loadedProgram struct {
 	errno         unix.Errno
 	log           string
 	insns         asm.Instructions // as loaded (subprograms appended)
+	lineInfo      bool             // the object carries BTF line info for it
 	err           error            // a failure before the kernel saw the program
-}
-
-// bssRename maps a renamed section back to its real name.
-type bssRename map[string]string
-
-// renameBSSSections renames ".bss.NAME" sections to ".dataNAME" (same
-// length) in a copy of the ELF image: cilium/ebpf only treats ".bss",
-// ".data*" and ".rodata*" as data sections and fails the relocations of
-// ".bss.NAME" otherwise. The name is replaced in every string table (section
-// names, symbols and the BTF Datasec), so sizes and offsets still match up;
-// NOBITS sections stay zero-filled. Maps get their real name back at creation.
-func renameBSSSections(obj []byte) ([]byte, bssRename, error) {
-	f, err := elf.NewFile(bytes.NewReader(obj))
-	if err != nil {
-		return nil, nil, fmt.Errorf("read ELF: %w", err)
-	}
-	defer f.Close()
-	out := obj
-	renamed := bssRename{}
-	for _, s := range f.Sections {
-		rest, ok := strings.CutPrefix(s.Name, ".bss.")
-		if !ok || rest == "" {
-			continue
-		}
-		if len(renamed) == 0 {
-			out = append([]byte{}, obj...)
-		}
-		newName := ".data" + rest
-		out = bytes.ReplaceAll(out, []byte(s.Name+"\x00"), []byte(newName+"\x00"))
-		renamed[newName] = s.Name
-	}
-	return out, renamed, nil
-}
-
-// realName returns a map's name as the program declared it.
-func (r bssRename) realName(name string) string {
-	if real, ok := r[name]; ok {
-		return real
-	}
-	return name
+	note          string           // how the load differed from the object
 }
 
 // fdMap satisfies asm.FDer for AssociateMap.
@@ -79,10 +44,42 @@ type fdMap int
 
 func (m fdMap) FD() int { return int(m) }
 
+// objectLoader holds what one object's programs share.
+type objectLoader struct {
+	spec       *ebpf.CollectionSpec
+	info       *objectInfo
+	renamed    sectionRenames
+	kernel     *kernelBTF
+	b          btf.Builder
+	ksyms      map[string]btf.Type // .ksyms Datasec: *btf.Func or *btf.Var
+	addrs      map[string]uint64   // kallsyms, read on first untyped ksym
+	maps       map[string]int      // map name in the spec -> fd
+	kconfigSec *btf.Datasec        // the .kconfig externs, nil if none
+	kconfig    int                 // .kconfig map fd, -1 if none
+	kcErr      error               // why there is no .kconfig map
+}
+
+// preparedProgram is a program ready for BPF_PROG_LOAD but for map fds.
+type preparedProgram struct {
+	prog                 *ebpf.ProgramSpec
+	insns                asm.Instructions
+	funcInfos, lineInfos []byte
+	attach               kernelType // attach target (typ nil if none)
+	attachType           ebpf.AttachType
+	fdArray              []int32 // module BTF fds for kfunc calls; [0] unused
+	poisoned             []int   // raw offsets of calls to missing __weak kfuncs
+	err                  error
+}
+
 // loadObject loads every program of an ELF object separately into the
-// kernel verifier and closes everything afterwards.
+// kernel verifier and closes everything afterwards. An error means no
+// program could be loaded (libbpf would not load the object either).
 func loadObject(obj []byte, kernel *btf.Spec) ([]loadedProgram, error) {
-	obj, renamed, err := renameBSSSections(obj)
+	info, err := readObjectInfo(obj)
+	if err != nil {
+		return nil, err
+	}
+	obj, renamed, err := patchObject(obj, info)
 	if err != nil {
 		return nil, err
 	}
@@ -90,125 +87,180 @@ func loadObject(obj []byte, kernel *btf.Spec) ([]loadedProgram, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse object: %w", err)
 	}
-
-	// One builder for every type of the object: the maps' value types, the
-	// programs' functions and lines, and the __contains targets that only a
-	// tag names.
-	var b btf.Builder
-	if spec.Types != nil {
-		for t, err := range spec.Types.All() {
-			if err != nil {
-				return nil, fmt.Errorf("object BTF: %w", err)
-			}
-			switch x := t.(type) {
-			case *btf.Datasec:
-				if x.Name == ".ksyms" || x.Name == ".kconfig" {
-					continue
-				}
-			case *btf.Func:
-				if x.Linkage == btf.ExternFunc {
-					continue // the kernel refuses FUNCs with extern linkage
-				}
-			}
-			if _, err := b.Add(t); err != nil {
-				return nil, fmt.Errorf("object BTF: %w", err)
-			}
-		}
+	l := &objectLoader{spec: spec, info: info, renamed: renamed, kernel: &kernelBTF{vmlinux: kernel},
+		ksyms: map[string]btf.Type{}, maps: map[string]int{}, kconfig: -1}
+	defer l.close()
+	if err := l.readStructOps(); err != nil {
+		return nil, err
+	}
+	if err := l.addTypes(); err != nil {
+		return nil, err
 	}
 
-	names := make([]string, 0, len(spec.Programs))
+	var names []string
+	var out []loadedProgram
 	for name, p := range spec.Programs {
-		if p.Type == ebpf.UnspecifiedProgram {
-			continue // .text: subprograms appended to their callers
+		switch {
+		case p.Type != ebpf.UnspecifiedProgram:
+			names = append(names, name)
+		case p.SectionName != ".text":
+			out = append(out, loadedProgram{name: name, section: p.SectionName,
+				err: fmt.Errorf("unsupported: section %q names no program type libbpf knows", p.SectionName)})
 		}
-		names = append(names, name)
 	}
 	sort.Strings(names)
-
-	type prepared struct {
-		prog                 *ebpf.ProgramSpec
-		insns                asm.Instructions
-		funcInfos, lineInfos []byte
-		err                  error
-	}
-	preps := make([]prepared, len(names))
+	preps := make([]preparedProgram, len(names))
 	for i, name := range names {
-		p := spec.Programs[name]
-		insns := append(asm.Instructions{}, p.Instructions...)
-		preps[i] = prepared{prog: p, insns: insns}
-		if err := fixupProgram(insns, kernel, &b); err != nil {
-			preps[i].err = err
-			continue
-		}
-		fi, li, err := btf.MarshalExtInfos(insns, &b)
-		if err != nil {
-			preps[i].err = fmt.Errorf("line info: %w", err)
-			continue
-		}
-		preps[i].funcInfos, preps[i].lineInfos = fi, li
+		preps[i] = l.prepare(spec.Programs[name])
 	}
 
-	raw, err := b.Marshal(nil, btf.KernelMarshalOptions())
+	raw, err := l.b.Marshal(nil, btf.KernelMarshalOptions())
 	if err != nil {
 		return nil, fmt.Errorf("marshal BTF: %w", err)
 	}
-	h, err := btf.NewHandleFromRawBTF(raw)
-	if err != nil {
-		return nil, fmt.Errorf("load BTF: %w", err)
+	// As libbpf: BTF is optional. When the kernel refuses the object's
+	// BTF, maps and programs load without it (and the verifier judges them
+	// so: no spin locks, no global functions).
+	btfFD, note := 0, ""
+	if h, err := btf.NewHandleFromRawBTF(raw); err == nil {
+		defer h.Close()
+		btfFD = h.FD()
+	} else {
+		note = fmt.Sprintf("the kernel refused the object's BTF (%v): loaded without it, as libbpf does", firstLine(err.Error()))
+		for i := range preps {
+			preps[i].funcInfos, preps[i].lineInfos = nil, nil
+		}
 	}
-	defer h.Close()
-
-	maps := map[string]int{}
-	defer func() {
-		for _, fd := range maps {
-			unix.Close(fd)
-		}
-	}()
-	for name, m := range spec.Maps {
-		if name == ".ksyms" || name == ".kconfig" {
-			continue
-		}
-		fd, err := createMap(name, renamed.realName(name), m, &b, h.FD())
-		if err != nil {
-			return nil, err
-		}
-		maps[name] = fd
+	if err := l.createMaps(btfFD); err != nil {
+		return nil, err
 	}
 
-	var out []loadedProgram
-	for i, name := range names {
-		pp := preps[i]
-		lp := loadedProgram{name: name, section: pp.prog.SectionName, insns: pp.insns}
-		if pp.err != nil {
-			lp.err = pp.err
-			out = append(out, lp)
-			continue
-		}
-		for j := range pp.insns {
-			ins := &pp.insns[j]
-			if ref := ins.Reference(); ref != "" && ins.IsLoadFromMap() {
-				fd, ok := maps[ref]
-				if !ok {
-					lp.err = fmt.Errorf("program %s: reference to unknown map %s", name, ref)
-					break
-				}
-				if err := ins.AssociateMap(fdMap(fd)); err != nil {
-					lp.err = fmt.Errorf("program %s: %w", name, err)
-					break
-				}
-			}
+	for _, pp := range preps {
+		lp := loadedProgram{name: pp.prog.Name, section: pp.prog.SectionName, insns: pp.insns, lineInfo: len(pp.lineInfos) > 0, err: pp.err, note: note}
+		if lp.err == nil {
+			lp.err = l.associateMaps(pp.insns)
 		}
 		if lp.err == nil {
-			lp.accepted, lp.errno, lp.log, lp.err = loadProgram(pp.prog, pp.insns, pp.funcInfos, pp.lineInfos, h.FD())
+			lp.accepted, lp.errno, lp.log, lp.err = loadProgram(pp, btfFD)
 		}
 		out = append(out, lp)
 	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out, nil
 }
 
-// fixupProgram applies CO-RE relocations (local type ids come from the
-// shared builder) and points kfunc calls at the kernel's BTF ids.
-func fixupProgram(insns asm.Instructions, kernel *btf.Spec, b *btf.Builder) error {
+func (l *objectLoader) close() {
+	for _, fd := range l.maps {
+		unix.Close(fd)
+	}
+	if l.kconfig >= 0 {
+		unix.Close(l.kconfig)
+	}
+	l.kernel.close()
+}
+
+// addTypes adds every type of the object to the shared builder: the maps'
+// value types, the programs' functions and lines, and the __contains
+// targets that only a tag names.
+func (l *objectLoader) addTypes() error {
+	if l.spec.Types == nil {
+		return nil
+	}
+	for t, err := range l.spec.Types.All() {
+		if err != nil {
+			return fmt.Errorf("object BTF: %w", err)
+		}
+		switch x := t.(type) {
+		case *btf.Datasec:
+			if x.Name == ".ksyms" {
+				for _, v := range x.Vars {
+					l.ksyms[v.Type.TypeName()] = v.Type
+				}
+				continue
+			}
+			if x.Name == ".kconfig" {
+				l.kconfigSec = x
+				continue // externs: the kernel refuses them in a Datasec
+			}
+		case *btf.Func:
+			if x.Linkage == btf.ExternFunc {
+				continue // the kernel refuses FUNCs with extern linkage
+			}
+			if l.info.hidden[x.Name] {
+				// As libbpf: a __hidden global function is verified as
+				// static, in its caller's context.
+				x.Linkage = btf.StaticFunc
+			}
+		case *btf.Var:
+			if x.Linkage == btf.ExternVar {
+				continue // ksyms, typeless once patchObject is done
+			}
+		}
+		if _, err := l.b.Add(t); err != nil {
+			return fmt.Errorf("object BTF: %w", err)
+		}
+	}
+	return nil
+}
+
+// readStructOps turns each variable of a plain ".struct_ops" section into
+// a struct_ops map and tells each program which member it implements, as
+// cilium/ebpf does for ".struct_ops.link".
+func (l *objectLoader) readStructOps() error {
+	if l.spec.Types == nil {
+		return nil
+	}
+	var ds *btf.Datasec
+	if err := l.spec.Types.TypeByName(structOpsStandIn, &ds); err != nil {
+		return nil
+	}
+	for _, vsi := range ds.Vars {
+		v, ok := vsi.Type.(*btf.Var)
+		if !ok {
+			continue
+		}
+		st, ok := btf.UnderlyingType(v.Type).(*btf.Struct)
+		if !ok {
+			return fmt.Errorf("struct_ops %s: not a struct", v.Name)
+		}
+		l.spec.Maps[v.Name] = &ebpf.MapSpec{Name: v.Name, Type: ebpf.StructOpsMap, KeySize: 4, ValueSize: st.Size, MaxEntries: 1, Value: st}
+		for _, m := range st.Members {
+			prog := l.info.structOps[uint64(vsi.Offset+m.Offset.Bytes())]
+			if p := l.spec.Programs[prog]; p != nil && p.Type == ebpf.StructOps {
+				p.AttachTo = st.Name + ":" + m.Name
+			}
+		}
+	}
+	return nil
+}
+
+// prepare applies CO-RE, resolves externs and finds the attach target.
+func (l *objectLoader) prepare(p *ebpf.ProgramSpec) preparedProgram {
+	pp := preparedProgram{prog: p, insns: append(asm.Instructions{}, p.Instructions...), attachType: p.AttachType}
+	if err := l.coreRelocate(pp.insns); err != nil {
+		pp.err = err
+		return pp
+	}
+	if err := l.resolveKsyms(&pp); err != nil {
+		pp.err = err
+		return pp
+	}
+	if err := l.findAttachTarget(&pp); err != nil {
+		pp.err = err
+		return pp
+	}
+	fi, li, err := btf.MarshalExtInfos(pp.insns, &l.b)
+	if err != nil {
+		pp.err = fmt.Errorf("line info: %w", err)
+		return pp
+	}
+	pp.funcInfos, pp.lineInfos = fi, li
+	return pp
+}
+
+// coreRelocate applies CO-RE relocations; local type ids come from the
+// shared builder.
+func (l *objectLoader) coreRelocate(insns asm.Instructions) error {
 	var relos []*btf.CORERelocation
 	var idx []int
 	for i := range insns {
@@ -217,174 +269,249 @@ func fixupProgram(insns asm.Instructions, kernel *btf.Spec, b *btf.Builder) erro
 			idx = append(idx, i)
 		}
 	}
-	if len(relos) > 0 {
-		fixups, err := btf.CORERelocate(relos, []*btf.Spec{kernel}, binary.LittleEndian, b.Add)
-		if err != nil {
-			return fmt.Errorf("CO-RE: %w", err)
-		}
-		for i, f := range fixups {
-			if err := f.Apply(&insns[idx[i]]); err != nil {
-				return fmt.Errorf("CO-RE: %w", err)
-			}
-		}
+	if len(relos) == 0 {
+		return nil
 	}
-	for i := range insns {
-		ins := &insns[i]
-		if !ins.IsKfuncCall() {
+	fixups, err := btf.CORERelocate(relos, []*btf.Spec{l.kernel.vmlinux}, binary.LittleEndian, l.b.Add)
+	if err != nil {
+		return fmt.Errorf("CO-RE: %w", err)
+	}
+	for i, f := range fixups {
+		if zeroTypeRelocation(f.String()) {
+			insns[idx[i]].Constant = 0
 			continue
 		}
-		var fn *btf.Func
-		if err := kernel.TypeByName(ins.Reference(), &fn); err != nil {
-			return fmt.Errorf("kfunc %s is not in the running kernel's BTF: %w", ins.Reference(), err)
+		if err := f.Apply(&insns[idx[i]]); err != nil {
+			return fmt.Errorf("CO-RE: %w", err)
 		}
-		id, err := kernel.TypeID(fn)
-		if err != nil {
-			return fmt.Errorf("kfunc %s: %w", ins.Reference(), err)
-		}
-		ins.Constant = int64(id)
-		ins.Offset = 0
 	}
 	return nil
 }
 
-// Kernel ABI structures (uapi linux/bpf.h), only the fields used.
-type mapCreateAttr struct {
-	mapType, keySize, valueSize, maxEntries, mapFlags uint32
-	innerMapFD, numaNode                              uint32
-	mapName                                           [16]byte
-	mapIfindex                                        uint32
-	btfFD, btfKeyTypeID, btfValueTypeID               uint32
-	btfVmlinuxValueTypeID                             uint32
-	mapExtra                                          uint64
+// zeroTypeRelocation tells, from a fixup's description (cilium/ebpf
+// exports nothing else), a type id or size relocation to a type the kernel
+// lacks: cilium/ebpf poisons it, libbpf resolves it to 0.
+func zeroTypeRelocation(fixup string) bool {
+	return fixup == "target_type_id=poison" || fixup == "type_size=poison"
 }
 
-type progLoadAttr struct {
-	progType, insnCnt               uint32
-	insns, license                  uint64
-	logLevel, logSize               uint32
-	logBuf                          uint64
-	kernVersion, progFlags          uint32
-	progName                        [16]byte
-	progIfindex, expectedAttachType uint32
-	progBTFFD, funcInfoRecSize      uint32
-	funcInfo                        uint64
-	funcInfoCnt, lineInfoRecSize    uint32
-	lineInfo                        uint64
-	lineInfoCnt, attachBTFID        uint32
-	attachProgFD, coreReloCnt       uint32
-	fdArray, coreRelos              uint64
-	coreReloRecSize, logTrueSize    uint32
-	progTokenFD, fdArrayCnt         uint32
-	signature                       uint64
-	signatureSize, keyringID        uint32
-}
+// poisonKfunc is libbpf's helper id for a call to a missing __weak kfunc:
+// the verifier refuses it only if the call is reachable.
+const poisonKfunc = 2002000000
 
-const bpfFMmapable = 1 << 10
-
-func bpfSyscall(cmd int, attr unsafe.Pointer, size uintptr) (int, unix.Errno) {
-	r, _, errno := unix.Syscall(unix.SYS_BPF, uintptr(cmd), uintptr(attr), size)
-	return int(r), errno
-}
-
-// objName is a kernel object name: at most 15 bytes of [A-Za-z0-9_.].
-func objName(s string) [16]byte {
-	var n [16]byte
-	i := 0
-	for _, c := range []byte(s) {
-		if i == 15 {
-			break
-		}
-		if c == '_' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
-			n[i] = c
-			i++
-		}
-	}
-	return n
-}
-
-func createMap(specName, realName string, m *ebpf.MapSpec, b *btf.Builder, btfFD int) (int, error) {
-	attr := mapCreateAttr{
-		mapType: uint32(m.Type), keySize: m.KeySize, valueSize: m.ValueSize,
-		maxEntries: m.MaxEntries, mapFlags: m.Flags, mapName: objName(realName), btfFD: uint32(btfFD),
-	}
-	if ds, ok := m.Value.(*btf.Datasec); ok {
-		id, err := b.Add(ds)
-		if err != nil {
-			return -1, fmt.Errorf("map %s: %w", realName, err)
-		}
-		attr.btfValueTypeID = uint32(id)
-		if strings.HasPrefix(specName, ".data") || strings.HasPrefix(specName, ".bss") {
-			attr.mapFlags |= bpfFMmapable
-		}
-	} else if m.Key != nil && m.Value != nil {
-		k, err := b.Add(m.Key)
-		if err != nil {
-			return -1, fmt.Errorf("map %s key: %w", realName, err)
-		}
-		v, err := b.Add(m.Value)
-		if err != nil {
-			return -1, fmt.Errorf("map %s value: %w", realName, err)
-		}
-		attr.btfKeyTypeID, attr.btfValueTypeID = uint32(k), uint32(v)
-	}
-	if attr.btfValueTypeID == 0 {
-		attr.btfFD = 0
-	}
-	for range 5 {
-		fd, errno := bpfSyscall(unix.BPF_MAP_CREATE, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
-		if errno == unix.EAGAIN {
+// resolveKsyms points __ksym externs at the kernel as libbpf does: kfunc
+// calls at their BTF id (module kfuncs through fd_array), typed variables
+// and kfunc addresses at BTF ids (BPF_PSEUDO_BTF_ID), untyped variables at
+// their kallsyms address. A missing __weak extern becomes 0 (a poisoned
+// call for a kfunc); a missing strong one fails the program.
+func (l *objectLoader) resolveKsyms(pp *preparedProgram) error {
+	for i := range pp.insns {
+		ins := &pp.insns[i]
+		name := ins.Reference()
+		if name == "" {
 			continue
 		}
-		if errno != 0 {
-			return -1, fmt.Errorf("create map %s: %w", realName, errno)
-		}
-		return fd, nil
-	}
-	return -1, fmt.Errorf("create map %s: %w", realName, unix.EAGAIN)
-}
-
-// loadProgram runs BPF_PROG_LOAD with a verifier log (level 1: the failing
-// path only), growing the log buffer when it overflows and retrying when a
-// signal interrupts verification (EAGAIN). The program fd is closed at once.
-func loadProgram(p *ebpf.ProgramSpec, insns asm.Instructions, funcInfos, lineInfos []byte, btfFD int) (bool, unix.Errno, string, error) {
-	var code bytes.Buffer
-	if err := insns.Marshal(&code, binary.LittleEndian); err != nil {
-		return false, 0, "", fmt.Errorf("encode %s: %w", p.Name, err)
-	}
-	license := append([]byte(p.License), 0)
-	logSize := 1 << 20
-	for attempt := 0; attempt < 12; attempt++ {
-		logBuf := make([]byte, logSize)
-		attr := progLoadAttr{
-			progType: uint32(p.Type), insnCnt: uint32(code.Len() / asm.InstructionSize),
-			insns:    uint64(uintptr(unsafe.Pointer(&code.Bytes()[0]))),
-			license:  uint64(uintptr(unsafe.Pointer(&license[0]))),
-			logLevel: 1, logSize: uint32(logSize), logBuf: uint64(uintptr(unsafe.Pointer(&logBuf[0]))),
-			progFlags: p.Flags, progName: objName(p.Name), expectedAttachType: uint32(p.AttachType), progBTFFD: uint32(btfFD),
-		}
-		if len(funcInfos) > 0 {
-			attr.funcInfoRecSize, attr.funcInfo, attr.funcInfoCnt = 8, uint64(uintptr(unsafe.Pointer(&funcInfos[0]))), uint32(len(funcInfos)/8)
-		}
-		if len(lineInfos) > 0 {
-			attr.lineInfoRecSize, attr.lineInfo, attr.lineInfoCnt = 16, uint64(uintptr(unsafe.Pointer(&lineInfos[0]))), uint32(len(lineInfos)/16)
-		}
-		fd, errno := bpfSyscall(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
-		runtime.KeepAlive(code.Bytes())
-		runtime.KeepAlive(license)
-		runtime.KeepAlive(funcInfos)
-		runtime.KeepAlive(lineInfos)
-		log := string(bytes.TrimRight(logBuf[:max(bytes.IndexByte(logBuf, 0), 0)], "\n"))
+		decl, isKsym := l.ksyms[name]
 		switch {
-		case errno == 0:
-			unix.Close(fd)
-			return true, 0, log, nil
-		case errno == unix.EAGAIN:
-			continue
-		case errno == unix.ENOSPC && logSize < 1<<30:
-			logSize *= 4
+		case ins.IsKfuncCall():
+			kt, err := l.kernel.find(name, isFunc)
+			if err != nil {
+				if errors.Is(err, errNotInKernel) && l.info.weak[name] {
+					// Encoded as a kfunc call, turned into libbpf's
+					// poisoned helper call after marshalling.
+					ins.Constant, ins.Offset = poisonKfunc+int64(i), 0
+					pp.poisoned = append(pp.poisoned, i)
+					continue
+				}
+				return fmt.Errorf("unsupported: kfunc %s is not in the running kernel (%v)", name, err)
+			}
+			ins.Constant, ins.Offset = int64(kt.id), 0
+			if kt.module != nil {
+				if len(pp.fdArray) == 0 {
+					pp.fdArray = []int32{0}
+				}
+				pp.fdArray = append(pp.fdArray, int32(kt.objFD()))
+				ins.Offset = int16(len(pp.fdArray) - 1)
+			}
+		case isKsym && ins.OpCode.IsDWordLoad():
+			if err := l.resolveKsymLoad(ins, name, decl); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// pseudoBTFID is BPF_PSEUDO_BTF_ID: ld_imm64 of a kernel object by BTF id.
+const pseudoBTFID = asm.R3
+
+func (l *objectLoader) resolveKsymLoad(ins *asm.Instruction, name string, decl btf.Type) error {
+	typed, match := l.info.typedKsym[name], isVar
+	if _, ok := decl.(*btf.Func); ok {
+		typed, match = true, isFunc
+	}
+	if typed {
+		kt, err := l.kernel.find(name, match)
+		if err == nil {
+			ins.Src = pseudoBTFID
+			ins.Constant = int64(uint64(uint32(kt.objFD()))<<32 | uint64(kt.id))
+			return nil
+		}
+		if !errors.Is(err, errNotInKernel) || !l.info.weak[name] {
+			return fmt.Errorf("unsupported: ksym %s is not in the running kernel (%v)", name, err)
+		}
+		ins.Constant = 0
+		return nil
+	}
+	if l.addrs == nil {
+		wanted := map[string]bool{}
+		for n := range l.ksyms {
+			wanted[n] = true
+		}
+		var err error
+		if l.addrs, err = kallsyms(wanted); err != nil {
+			return fmt.Errorf("ksym %s: %w", name, err)
+		}
+	}
+	addr, ok := l.addrs[name]
+	if !ok && !l.info.weak[name] {
+		return fmt.Errorf("unsupported: ksym %s is not in /proc/kallsyms", name)
+	}
+	ins.Constant = int64(addr)
+	return nil
+}
+
+// findAttachTarget looks up the kernel function, hook, tracepoint, iterator
+// or struct_ops member a program attaches to, named by its section as
+// libbpf names it.
+func (l *objectLoader) findAttachTarget(pp *preparedProgram) error {
+	p := pp.prog
+	name, match := "", isFunc
+	switch {
+	case p.Type == ebpf.Extension:
+		return errors.New("unsupported: freplace programs need the program they replace (bpftool prog loadall cannot load them either)")
+	case p.Type == ebpf.StructOps:
+		return l.findStructOpsTarget(pp)
+	case p.Type == ebpf.Tracing && (p.AttachType == ebpf.AttachTraceFEntry || p.AttachType == ebpf.AttachTraceFExit || p.AttachType == ebpf.AttachModifyReturn):
+		// "fentry/func" or "fentry/module:func"
+		_, fn, hasModule := strings.Cut(p.AttachTo, ":")
+		if !hasModule {
+			fn = p.AttachTo
+		}
+		name = fn
+	case p.Type == ebpf.Tracing && p.AttachType == ebpf.AttachTraceRawTp:
+		name, match = "btf_trace_"+p.AttachTo, isTypedef
+	case p.Type == ebpf.Tracing && p.AttachType == ebpf.AttachTraceIter:
+		name = "bpf_iter_" + p.AttachTo
+	case p.Type == ebpf.LSM:
+		name = "bpf_lsm_" + p.AttachTo
+	default:
+		return nil
+	}
+	if p.AttachTo == "" {
+		return fmt.Errorf("unsupported: section %q names no attach target", p.SectionName)
+	}
+	kt, err := l.kernel.find(name, match)
+	if err != nil {
+		return fmt.Errorf("attach target of section %q: %w", p.SectionName, err)
+	}
+	pp.attach = kt
+	return nil
+}
+
+// findStructOpsTarget: a struct_ops program attaches to the kernel's ops
+// struct, its expected attach type is the index of its member.
+func (l *objectLoader) findStructOpsTarget(pp *preparedProgram) error {
+	st, member, ok := strings.Cut(pp.prog.AttachTo, ":")
+	if !ok {
+		return fmt.Errorf("unsupported: struct_ops program %s is not referenced by any struct_ops map", pp.prog.Name)
+	}
+	kt, err := l.kernel.find(essentialName(st), isStruct)
+	if err != nil {
+		return fmt.Errorf("struct_ops %s: %w", st, err)
+	}
+	for i, m := range kt.typ.(*btf.Struct).Members {
+		if m.Name == member {
+			pp.attach, pp.attachType = kt, ebpf.AttachType(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("struct_ops %s: the running kernel's struct has no member %s", st, member)
+}
+
+// firstLine is the first line of a multi-line error.
+func firstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return first
+}
+
+// essentialName drops a CO-RE flavour suffix ("tcp_congestion_ops___v2").
+func essentialName(name string) string {
+	if i := strings.LastIndex(name, "___"); i > 0 {
+		return name[:i]
+	}
+	return name
+}
+
+// associateMaps gives each map reference its fd; a .kconfig load (which
+// cilium/ebpf leaves without a reference) gets the .kconfig map and its
+// variable's offset, found from the ELF relocation at the instruction.
+func (l *objectLoader) associateMaps(insns asm.Instructions) error {
+	funcSite, funcStart := elfSite{section: -1}, 0
+	it := insns.Iterate()
+	for it.Next() {
+		ins := it.Ins
+		if sym := ins.Symbol(); sym != "" {
+			site, ok := l.info.funcs[sym]
+			if !ok {
+				site = elfSite{section: -1}
+			}
+			funcSite, funcStart = site, int(it.Offset)
+		}
+		if !ins.IsLoadFromMap() || ins.Map() != nil {
 			continue
 		}
-		return false, errno, log, nil
+		if ref := ins.Reference(); ref != "" {
+			fd, ok := l.maps[ref]
+			if !ok {
+				return fmt.Errorf("unsupported: reference to map %s, which the loader did not create", ref)
+			}
+			if err := ins.AssociateMap(fdMap(fd)); err != nil {
+				return err
+			}
+			continue
+		}
+		if ins.Src != asm.PseudoMapValue {
+			continue
+		}
+		site := elfSite{funcSite.section, funcSite.offset + uint64(int(it.Offset)-funcStart)*asm.InstructionSize}
+		extern, ok := l.info.externs[site]
+		if !ok || funcSite.section < 0 {
+			return fmt.Errorf("unsupported: instruction %d loads from a map the object does not name", it.Offset)
+		}
+		off, err := l.kconfigOffset(extern)
+		if err != nil {
+			return err
+		}
+		if err := ins.AssociateMap(fdMap(l.kconfig)); err != nil {
+			return err
+		}
+		ins.Constant = int64(uint64(off) << 32)
 	}
-	return false, unix.EAGAIN, "", errors.New("the kernel kept interrupting verification (EAGAIN)")
+	return nil
+}
+
+func (l *objectLoader) kconfigOffset(extern string) (uint32, error) {
+	if l.kconfig < 0 {
+		if l.kcErr != nil {
+			return 0, l.kcErr
+		}
+		return 0, fmt.Errorf("unsupported: %s is not in the object's .kconfig section", extern)
+	}
+	for _, vsi := range l.kconfigSec.Vars {
+		if vsi.Type.TypeName() == extern {
+			return vsi.Offset, nil
+		}
+	}
+	return 0, fmt.Errorf("unsupported: %s is not in the object's .kconfig section", extern)
 }

@@ -2,14 +2,15 @@ package verifier
 
 import (
 	"context"
-	"github.com/bpf-lsp/bpf-lsp/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/bpf-lsp/bpf-lsp/analysis"
 	"github.com/bpf-lsp/bpf-lsp/cparse"
+	"github.com/bpf-lsp/bpf-lsp/internal/testenv"
 )
 
 // needKernel skips, naming what is missing, when this machine cannot load
@@ -138,5 +139,57 @@ func TestObjectWithoutDebugInfo(t *testing.T) {
 	if len(rs) != 1 || rs[0].Verdict != Reject || rs[0].Line != 0 || rs[0].Note == "" || rs[0].Insn < 0 ||
 		!strings.Contains(rs[0].Message, "has to have BTF in order to use bpf_spin_lock") {
 		t.Fatalf("without -g: %+v", rs)
+	}
+}
+
+// A static helper's finding reached on one caller's path belongs to that
+// caller only: the caller that holds the lock gets nothing.
+func TestHelperFindingBelongsToItsCaller(t *testing.T) {
+	f, err := cparse.NewParser(cparse.Options{IncludeDirs: []string{"../testdata/include"}}).Parse(context.Background(), "../testdata/guarded_callee.bpf.c", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := analysis.Run(f).Findings
+	count := func(prog string) int {
+		n := 0
+		for _, fd := range programFindings(f, prog, all) {
+			if fd.Code == "BL208" {
+				n++
+			}
+		}
+		return n
+	}
+	if got := count("locked"); got != 0 {
+		t.Errorf("locked: %d BL208 findings, want 0", got)
+	}
+	if got := count("unlocked"); got != 1 {
+		t.Errorf("unlocked: %d BL208 findings, want 1", got)
+	}
+}
+
+// verify compiles with the file's own flags from compile_commands.json,
+// -idirafter included (a header only found there must not fail clang).
+func TestCompileDatabaseFlagsReachClang(t *testing.T) {
+	needKernel(t)
+	dir := t.TempDir()
+	after := filepath.Join(dir, "after")
+	if err := os.MkdirAll(after, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(after, "answer.h"), []byte("#define ANSWER 42\n"), 0o644)
+	src := filepath.Join(dir, "prog.bpf.c")
+	os.WriteFile(src, []byte(`#include <answer.h>
+#define SEC(name) __attribute__((section(name), used))
+SEC("tc") int prog(void *ctx) { return ANSWER - 42; }
+char _license[] SEC("license") = "GPL";
+`), 0o644)
+	db := `[{"directory": "` + dir + `", "file": "prog.bpf.c", "arguments": ["clang", "-target", "bpf", "-idirafter", "after", "-c", "prog.bpf.c"]}]`
+	os.WriteFile(filepath.Join(dir, "compile_commands.json"), []byte(db), 0o644)
+	rs, err := Run(context.Background(), Options{}, []string{src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 || rs[0].Verdict != Accept {
+		t.Fatalf("want the program accepted, got %+v", rs)
 	}
 }

@@ -4,7 +4,14 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/bpf-lsp/bpf-lsp/analysis"
 )
+
+// Reading verifier logs: the classic format (instruction lines, then the
+// error) and the structured error block kernels since 7.3 append to it
+// ("Verification failed: <category>", Reason, At, Causal path,
+// Suggestion), alone or wrapped in bpftool, libbpf or veristat output.
 
 var (
 	// insnLine is a verifier log line for one instruction: "16: (85) call ...".
@@ -13,26 +20,59 @@ var (
 	srcLine = regexp.MustCompile(`^; .* @ (\S+):(\d+)$`)
 	// statsLine matches the log's trailing statistics.
 	statsLine = regexp.MustCompile(`^(processed \d+ insns|verification time|stack depth|max_states_per_insn|total_states|peak_states|mark_read)`)
+	// failedLine opens a 7.3 structured error block.
+	failedLine = regexp.MustCompile(`^Verification failed: (.*)$`)
+	// blockHeading is a section of the block.
+	blockHeading = regexp.MustCompile(`^(Reason|At|Causal path|Suggestion):$`)
+	// blockSite opens an entry of At or Causal path: "stamp @ f.bpf.c:11:2".
+	blockSite = regexp.MustCompile(`^(\S+) @ ([^\s:]+):(\d+)(?::(\d+))?$`)
+	// blockCaret explains a site: "| ^-- context: entered lock region".
+	blockCaret = regexp.MustCompile(`^\|\s*\^-- (?:(\w+): )?(.*)$`)
+	// blockInsn marks a site's instruction: ">>>  3 | (85) call ...".
+	blockInsn = regexp.MustCompile(`^>>>\s*(\d+) \| \([0-9a-f]{2}\) (.*)$`)
 )
 
 // logError is what a verifier log says about a rejection.
 type logError struct {
 	insn     int    // raw offset of the failing instruction, -1 if none
 	insnText string // e.g. "call bpf_spin_lock#93"
-	message  string // the error lines after it
-	file     string // from the last source annotation before it
+	message  string // the kernel's error lines
+	file     string // where: the 7.3 At site, else the last source annotation
 	line     int
+	column   int
+	// From a 7.3 structured block ("" and nil in older logs).
+	category, reason, suggestion string
+	path                         []Related
+}
+
+// Related is a step of a 7.3 causal path: where the verifier saw an event
+// that led to the error (a lock taken, a reference acquired).
+type Related struct {
+	Function string `json:"function,omitempty"`
+	Insn     int    `json:"insn"` // -1 if the entry names none
+	File     string `json:"file,omitempty"`
+	Line     int    `json:"line,omitempty"`
+	Column   int    `json:"column,omitempty"`
+	Message  string `json:"message"`
+	hasInsn  bool
 }
 
 // parseProgramLog extracts the failing instruction (the last instruction
-// line: the verifier stops there) and the message that follows it.
+// line: the verifier stops there), the message that follows it and, from a
+// 7.3 log, the structured block.
 func parseProgramLog(log string) logError {
 	le := logError{insn: -1}
 	lines := strings.Split(log, "\n")
-	last := -1
+	block := len(lines)
 	for i, l := range lines {
-		l = strings.TrimSpace(l)
-		if m := insnLine.FindStringSubmatch(l); m != nil {
+		if m := failedLine.FindStringSubmatch(strings.TrimSpace(l)); m != nil {
+			block, le.category = i, m[1]
+			break
+		}
+	}
+	last := -1
+	for i, l := range lines[:block] {
+		if m := insnLine.FindStringSubmatch(strings.TrimSpace(l)); m != nil {
 			last = i
 			le.insn, _ = strconv.Atoi(m[1])
 			le.insnText = m[2]
@@ -44,8 +84,19 @@ func parseProgramLog(log string) logError {
 			le.line, _ = strconv.Atoi(m[2])
 		}
 	}
+	msg := messageLines(lines[last+1 : block])
+	if block < len(lines) {
+		msg = append(msg, le.parseBlock(lines[block+1:])...)
+	}
+	le.message = strings.Join(msg, "\n")
+	return le
+}
+
+// messageLines keeps the error lines of a log section: no statistics,
+// source annotations or register dumps.
+func messageLines(lines []string) []string {
 	var msg []string
-	for _, l := range lines[last+1:] {
+	for _, l := range lines {
 		l = strings.TrimSpace(l)
 		if l == "" || statsLine.MatchString(l) || strings.HasPrefix(l, ";") || strings.HasPrefix(l, "arg#0 reference type('UNKNOWN ')") {
 			continue
@@ -56,47 +107,103 @@ func parseProgramLog(log string) logError {
 		}
 		msg = append(msg, l)
 	}
-	le.message = strings.Join(msg, "\n")
-	return le
+	return msg
 }
 
-// classify maps a verifier message to the static rule code for the same bug.
-func classify(msg, insnText string) string {
-	switch {
-	case strings.Contains(msg, "not in the same allocation"):
-		return "BL202"
-	case strings.Contains(msg, "must be held for"):
-		return "BL201"
-	case strings.Contains(msg, "cannot be used inside bpf_spin_lock-ed region") && strings.Contains(msg, "BPF_EXIT"),
-		strings.Contains(msg, "bpf_spin_unlock is missing"):
-		return "BL203"
-	case strings.Contains(msg, "without taking a lock"):
-		return "BL204"
-	case strings.Contains(msg, "of different lock"):
-		return "BL205"
-	case strings.Contains(msg, "cannot be out of order"), strings.Contains(msg, "AA deadlock"):
-		return "BL213"
-	case strings.Contains(msg, "Locking two bpf_spin_locks"):
-		return "BL206"
-	case strings.Contains(msg, "can't spin_"), strings.Contains(msg, "in rbtree cb"), strings.Contains(msg, "unnecessary rbtree callback"):
-		return "BL212"
-	case strings.Contains(msg, "function calls are not allowed while holding a lock"):
-		if strings.HasPrefix(insnText, "call bpf_spin_lock#") {
-			return "BL206"
+// parseBlock reads the sections of a 7.3 structured error block and
+// returns the classic message lines the kernel prints after it.
+func (le *logError) parseBlock(lines []string) []string {
+	section := ""
+	var reason, suggestion []string
+	var at *Related
+	var tail []string
+	for _, raw := range lines {
+		l := strings.TrimSpace(raw)
+		if m := blockHeading.FindStringSubmatch(l); m != nil {
+			section = m[1]
+			continue
 		}
-		return "BL207"
-	case strings.Contains(msg, "Unreleased reference"), strings.Contains(msg, "would lead to reference leak"):
-		return "BL210"
-	case strings.Contains(msg, "ptr_or_null"):
-		return "BL211"
-	case strings.Contains(msg, "invalid mem access 'scalar'"):
-		return "BL209"
-	case strings.Contains(msg, "has no valid bpf_spin_lock"):
-		return "BL107"
-	case strings.Contains(msg, "not found at offset"):
-		return "BL101"
+		indented := raw != l
+		if section == "Suggestion" && l == "" {
+			section = "end" // the classic message may follow
+			continue
+		}
+		switch section {
+		case "Reason":
+			if l != "" {
+				reason = append(reason, l)
+			}
+		case "Suggestion":
+			suggestion = append(suggestion, l)
+		case "At", "Causal path":
+			if m := blockSite.FindStringSubmatch(l); m != nil {
+				site := Related{Insn: -1, Function: m[1], File: m[2]}
+				site.Line, _ = strconv.Atoi(m[3])
+				site.Column, _ = strconv.Atoi(m[4])
+				if section == "At" {
+					at = &site
+				} else {
+					le.path = append(le.path, site)
+				}
+				continue
+			}
+			cur := at
+			if section == "Causal path" && len(le.path) > 0 {
+				cur = &le.path[len(le.path)-1]
+			}
+			if cur == nil {
+				continue
+			}
+			if m := blockCaret.FindStringSubmatch(l); m != nil && cur.Message == "" {
+				cur.Message = strings.TrimSpace(m[2])
+				if m[1] != "" && m[1] != "error" {
+					cur.Message = m[1] + ": " + cur.Message
+				}
+			}
+			if m := blockInsn.FindStringSubmatch(l); m != nil && !cur.hasInsn {
+				cur.Insn, _ = strconv.Atoi(m[1])
+				cur.hasInsn = true
+				if section == "At" {
+					le.insnText = m[2]
+				}
+			}
+		case "end":
+			if l != "" && !indented {
+				tail = append(tail, l)
+			}
+		}
 	}
-	return "BL900"
+	le.reason = strings.Join(reason, " ")
+	le.suggestion = strings.Join(suggestion, " ")
+	if at != nil {
+		le.file, le.line, le.column = at.File, at.Line, at.Column
+		if at.hasInsn {
+			le.insn = at.Insn
+		}
+	}
+	return messageLines(tail)
+}
+
+// classify maps a verifier message to the static rule whose kernel
+// patterns (analysis.Rules) it contains. The kernel prints the cause first
+// ("held lock and object are not in the same allocation" before "must be
+// held"), so the pattern found earliest wins; at the same place one tied
+// to the failing instruction beats a general one.
+func classify(msg, insnText string) string {
+	best, bestAt, bestSpecific := analysis.CodeVerifierOther, len(msg)+1, false
+	for _, r := range analysis.Rules() {
+		for _, p := range r.KernelPatterns {
+			if p.Insn != "" && !strings.HasPrefix(insnText, p.Insn) {
+				continue
+			}
+			at := strings.Index(msg, p.Text)
+			specific := p.Insn != ""
+			if at >= 0 && (at < bestAt || at == bestAt && specific && !bestSpecific) {
+				best, bestAt, bestSpecific = r.Code, at, specific
+			}
+		}
+	}
+	return best
 }
 
 // LogProgram is one rejected program found in a saved log.
@@ -106,46 +213,60 @@ type LogProgram struct {
 	Insn       int    `json:"insn"`
 	SourceFile string `json:"file,omitempty"`
 	Line       int    `json:"line,omitempty"`
+	Column     int    `json:"column,omitempty"`
 	Code       string `json:"code"`
+	// From a 7.3 structured block.
+	Category   string    `json:"category,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
+	Suggestion string    `json:"suggestion,omitempty"`
+	Related    []Related `json:"related,omitempty"` // the causal path
 }
 
 var (
 	libbpfBegin = regexp.MustCompile(`prog '([^']+)': -- BEGIN PROG LOAD LOG --`)
 	libbpfEnd   = regexp.MustCompile(`-- END PROG LOAD LOG --`)
-	logPrefix   = regexp.MustCompile(`^libbpf: `)
+	// veristatBegin opens one program's log in `veristat -v` output.
+	veristatBegin = regexp.MustCompile(`^PROCESSING (\S+)/(\S+), DURATION US: \d+, VERDICT: (\w+), VERIFIER LOG:`)
+	// veristatTable is the header of veristat's summary table.
+	veristatTable = regexp.MustCompile(`^File\s+Program\s+Verdict`)
+	// wrapperLine is what bpftool, libbpf and veristat print around
+	// verifier logs; it is never part of one.
+	wrapperLine = regexp.MustCompile(`^(libbpf: |Error: |Warning: |If it used to work for this object file|Processing '|-{5,}|Done\. Processed )`)
 )
 
 // ParseLog reads a saved verifier log (bpftool -d, veristat or libbpf
 // output, or a bare verifier log) and returns the rejections it records.
+// Once a tool's per-program block has been seen, text outside blocks is the
+// tool's own and ignored; a bare log loses only the tools' wrapper lines.
 func ParseLog(text string) []LogProgram {
 	var out []LogProgram
-	lines := strings.Split(text, "\n")
 	var block []string
-	name := ""
-	inBlock := false
+	name, inBlock, sawBlock, failed := "", false, false, true
 	flush := func() {
-		if len(block) == 0 {
-			return
+		if len(block) > 0 && failed {
+			le := parseProgramLog(strings.Join(block, "\n"))
+			if le.message != "" {
+				out = append(out, LogProgram{Program: name, Message: le.message, Insn: le.insn, SourceFile: le.file, Line: le.line, Column: le.column,
+					Code: classify(le.message, le.insnText), Category: le.category, Reason: le.reason, Suggestion: le.suggestion, Related: le.path})
+			}
 		}
-		le := parseProgramLog(strings.Join(block, "\n"))
-		if le.insn >= 0 || le.message != "" {
-			out = append(out, LogProgram{Program: name, Message: le.message, Insn: le.insn, SourceFile: le.file, Line: le.line, Code: classify(le.message, le.insnText)})
-		}
-		block = nil
+		block, name, failed = nil, "", true
 	}
-	for _, l := range lines {
-		if m := libbpfBegin.FindStringSubmatch(l); m != nil {
+	for _, l := range strings.Split(text, "\n") {
+		switch m, v := libbpfBegin.FindStringSubmatch(l), veristatBegin.FindStringSubmatch(l); {
+		case m != nil:
 			flush()
-			name, inBlock = m[1], true
-			continue
-		}
-		if libbpfEnd.MatchString(l) {
+			name, inBlock, sawBlock = m[1], true, true
+		case v != nil:
+			flush()
+			name, inBlock, sawBlock, failed = v[2], true, true, v[3] != "success"
+		case libbpfEnd.MatchString(l), veristatTable.MatchString(l):
 			flush()
 			inBlock = false
-			continue
-		}
-		if inBlock || !logPrefix.MatchString(l) {
-			block = append(block, logPrefix.ReplaceAllString(l, ""))
+		case inBlock:
+			block = append(block, strings.TrimPrefix(l, "libbpf: "))
+		case !sawBlock && !wrapperLine.MatchString(l):
+			block = append(block, l)
 		}
 	}
 	flush()

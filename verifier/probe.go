@@ -3,6 +3,7 @@ package verifier
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"unsafe"
 
@@ -18,13 +19,28 @@ const (
 )
 
 // Probe checks that this process may load BPF programs the way the
-// cross-check needs (graph programs need CAP_PERFMON too), by loading a
-// trivial program. The error says exactly what is missing and how to get it.
+// cross-check needs, from its effective capability set (not its uid: root
+// can lack capabilities): CAP_SYS_ADMIN, or CAP_BPF + CAP_PERFMON (graph
+// kfuncs and bpf_obj_new need CAP_PERFMON; without it the kernel rejects
+// correct programs with EPERM). It also loads a trivial tc program, which
+// proves the bpf syscall works. The error says what is missing and how to
+// get it.
 func Probe() error {
-	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
-		return &CapabilityError{Msg: "kernel verifier cross-check disabled: /sys/kernel/btf/vmlinux is missing -> a kernel built with CONFIG_DEBUG_INFO_BTF=y is needed"}
+	if err := probeKernelBTF(); err != nil {
+		return err
 	}
 	caps := capabilities()
+	const prefix = "kernel verifier cross-check disabled: "
+	if !caps.has(capSysAdmin) && !(caps.has(capBPF) && caps.has(capPerfmon)) {
+		missing := "CAP_BPF and CAP_PERFMON"
+		switch {
+		case caps.has(capBPF):
+			missing = "CAP_PERFMON"
+		case caps.has(capPerfmon):
+			missing = "CAP_BPF"
+		}
+		return &CapabilityError{Msg: fmt.Sprintf(prefix+"%s missing (%s); without it the kernel refuses correct programs (graph kfuncs and bpf_obj_new need CAP_PERFMON), which says nothing about lock bugs -> run as root with full capabilities, or grant CAP_BPF + CAP_PERFMON (+ CAP_NET_ADMIN for tc/xdp programs)", missing, caps)}
+	}
 	// r0 = 0; exit
 	insns := []uint64{0x00000000000000b7, 0x0000000000000095}
 	license := []byte("GPL\x00")
@@ -32,14 +48,22 @@ func Probe() error {
 		insns:   uint64(uintptr(unsafe.Pointer(&insns[0]))),
 		license: uint64(uintptr(unsafe.Pointer(&license[0])))}
 	fd, errno := bpfSyscall(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	runtime.KeepAlive(insns)
+	runtime.KeepAlive(license)
 	if errno != 0 {
-		return &CapabilityError{Msg: fmt.Sprintf("kernel verifier cross-check disabled: probe BPF_PROG_LOAD: %v (%s) -> run as root, or grant CAP_BPF + CAP_NET_ADMIN + CAP_PERFMON", errno, caps)}
+		return &CapabilityError{Msg: fmt.Sprintf(prefix+"probe BPF_PROG_LOAD: %v (%s) -> run as root, or grant CAP_BPF + CAP_PERFMON + CAP_NET_ADMIN", errno, caps)}
 	}
 	unix.Close(fd)
-	if os.Geteuid() != 0 && !caps.has(capSysAdmin) && !caps.has(capPerfmon) {
-		return &CapabilityError{Msg: fmt.Sprintf("kernel verifier cross-check disabled: CAP_PERFMON missing (%s); programs using bpf_obj_new or graph kfuncs would be rejected with EPERM, which is not a lock bug -> run as root or grant CAP_PERFMON", caps)}
-	}
 	return nil
+}
+
+// probeKernelBTF tells an absent kernel BTF from an unreadable one.
+func probeKernelBTF() error {
+	f, err := os.Open("/sys/kernel/btf/vmlinux")
+	if err != nil {
+		return kernelBTFError(err)
+	}
+	return f.Close()
 }
 
 type capSet struct {

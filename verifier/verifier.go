@@ -8,16 +8,17 @@ package verifier
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/cilium/ebpf/btf"
+	"golang.org/x/sys/unix"
 
 	"github.com/bpf-lsp/bpf-lsp/analysis"
 	"github.com/bpf-lsp/bpf-lsp/cparse"
@@ -31,6 +32,21 @@ type Options struct {
 	Clang string
 	// Parser parses sources for their compile flags and static findings.
 	Parser *cparse.Parser
+	// Timeout bounds one clang run; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// Progress, if set, is called before each path (done paths of total)
+	// and once at the end with done == total.
+	Progress func(done, total int, path string)
+}
+
+// DefaultTimeout bounds one clang run.
+const DefaultTimeout = 2 * time.Minute
+
+func (o Options) timeout() time.Duration {
+	if o.Timeout > 0 {
+		return o.Timeout
+	}
+	return DefaultTimeout
 }
 
 // Verdicts and agreements.
@@ -58,11 +74,15 @@ type Result struct {
 	SourceFile   string
 	Line, Column int
 	Code         string // rule code the rejection corresponds to
-	Log          string // the whole verifier log
-	Note         string // e.g. "object built without -g: no line info"
-	Static       []analysis.Finding
-	Agreement    string
-	Reason       string
+	// From a 7.3 kernel's structured error: its category, reason and
+	// suggestion, and the causal path (located through BTF line info).
+	Category, KernelReason, Suggestion string
+	Related                            []Related
+	Log                                string // the whole verifier log
+	Note                               string // e.g. "object built without -g: no line info"
+	Static                             []analysis.Finding
+	Agreement                          string
+	Reason                             string
 }
 
 // CapabilityError says what the machine lacks for a cross-check and how to
@@ -71,24 +91,9 @@ type CapabilityError struct{ Msg string }
 
 func (e *CapabilityError) Error() string { return e.Msg }
 
-var kernelSpec = sync.OnceValues(btf.LoadKernelSpec)
-
-// clangPath resolves the configured compiler.
-func clangPath(configured string) (string, error) {
-	candidates := []string{"clang-19", "clang"}
-	if configured != "" {
-		candidates = []string{configured}
-	}
-	for _, c := range candidates {
-		if p, err := exec.LookPath(c); err == nil {
-			return p, nil
-		}
-	}
-	return "", &CapabilityError{Msg: fmt.Sprintf("kernel verifier cross-check disabled: %s not found -> install clang (apt-get install clang-19) or pass --clang PATH", strings.Join(candidates, " or "))}
-}
-
-// Run compiles (for .c files) and verifies every program of every path.
-// A directory means every *.bpf.c under it.
+// Run compiles (for .c files) and verifies every program of every path
+// (.c sources and .o objects). It stops at once when ctx is cancelled,
+// killing clang and removing its temporary files, and returns ctx's error.
 func Run(ctx context.Context, opts Options, paths []string) ([]Result, error) {
 	needClang := false
 	for _, p := range paths {
@@ -109,15 +114,25 @@ func Run(ctx context.Context, opts Options, paths []string) ([]Result, error) {
 	if opts.Parser == nil {
 		opts.Parser = cparse.NewParser(cparse.Options{})
 	}
+	removeStaleTempDirs()
 	var out []Result
-	for _, p := range paths {
+	for i, p := range paths {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		if opts.Progress != nil {
+			opts.Progress(i, len(paths), p)
+		}
 		rs, err := verifyPath(ctx, opts, clang, p)
 		if err != nil {
 			return out, err
 		}
 		out = append(out, rs...)
 	}
-	return out, nil
+	if opts.Progress != nil {
+		opts.Progress(len(paths), len(paths), "")
+	}
+	return out, ctx.Err()
 }
 
 func verifyPath(ctx context.Context, opts Options, clang, path string) ([]Result, error) {
@@ -132,46 +147,25 @@ func verifyPath(ctx context.Context, opts Options, clang, path string) ([]Result
 		}
 		return verifyObject(obj, abs, "", nil)
 	}
-	f, err := opts.Parser.Parse(ctx, abs, nil)
-	if err != nil {
-		return nil, err
-	}
-	tmp, err := os.MkdirTemp("", "bpf-lsp-verify-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
-	objPath := filepath.Join(tmp, strings.TrimSuffix(filepath.Base(abs), ".c")+".o")
-	if err := compile(ctx, clang, f.Flags, abs, objPath); err != nil {
+	obj, f, err := compileFile(ctx, opts, clang, abs)
+	var ce *CompileError
+	switch {
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case errors.As(err, &ce):
 		return []Result{{File: abs, Verdict: Failed, Message: err.Error(), Insn: -1}}, nil
-	}
-	obj, err := os.ReadFile(objPath)
-	if err != nil {
+	case err != nil:
 		return nil, err
 	}
-	return verifyObject(obj, abs, filepath.Base(objPath), f)
-}
-
-// compile runs clang for the BPF target with the file's own flags.
-func compile(ctx context.Context, clang string, flags []string, src, out string) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	args := append([]string{"-target", "bpf", "-g", "-O2"}, flags...)
-	args = append(args, "-c", src, "-o", out)
-	cmd := exec.CommandContext(ctx, clang, args...)
-	msg, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s failed: %v\n%s", filepath.Base(clang), err, strings.TrimSpace(string(msg)))
-	}
-	return nil
+	return verifyObject(obj, abs, strings.TrimSuffix(filepath.Base(abs), ".c")+".o", f)
 }
 
 // verifyObject loads every program of obj and compares with the static
 // findings of f (nil for a prebuilt object).
 func verifyObject(obj []byte, src, objName string, f *cparse.File) ([]Result, error) {
-	kernel, err := kernelSpec()
+	kernel, err := vmlinuxBTF()
 	if err != nil {
-		return nil, &CapabilityError{Msg: fmt.Sprintf("kernel verifier cross-check disabled: kernel BTF unavailable (%v) -> a kernel built with CONFIG_DEBUG_INFO_BTF=y is needed", err)}
+		return nil, err
 	}
 	progs, err := loadObject(obj, kernel)
 	if err != nil {
@@ -183,26 +177,37 @@ func verifyObject(obj []byte, src, objName string, f *cparse.File) ([]Result, er
 	}
 	var out []Result
 	for _, p := range progs {
-		r := Result{File: src, Object: objName, Program: p.name, Section: p.section, Insn: -1, Log: p.log}
+		r := Result{File: src, Object: objName, Program: p.name, Section: p.section, Insn: -1, Log: p.log, Note: p.note}
+		if strings.HasPrefix(p.section, "?") && r.Note == "" {
+			r.Note = "SEC(\"?...\"): libbpf loads this program only when its loader enables it"
+		}
 		switch {
 		case p.err != nil:
 			r.Verdict, r.Message = Failed, p.err.Error()
 		case p.accepted:
 			r.Verdict = Accept
 		default:
-			r.Verdict = Reject
 			le := parseProgramLog(p.log)
-			r.Message, r.Insn = le.message, le.insn
-			if r.Message == "" {
-				r.Message = p.errno.Error()
+			if !isVerdict(p.errno, le) {
+				r.Verdict, r.Message = Failed, refusal(p.errno, le)
+				break
 			}
-			r.SourceFile, r.Line, r.Column = le.file, le.line, 0
+			r.Verdict = Reject
+			r.Message, r.Insn = le.message, le.insn
+			r.SourceFile, r.Line, r.Column = le.file, le.line, le.column
 			if file, line, col, ok := sourceOf(p, le.insn); ok {
 				r.SourceFile, r.Line, r.Column = file, line, col
-			} else if le.line == 0 {
+			} else if le.line == 0 && !p.lineInfo && r.Note == "" {
 				r.Note = "no line info (object built without -g?)"
 			}
 			r.Code = classify(r.Message, le.insnText)
+			r.Category, r.KernelReason, r.Suggestion = le.category, le.reason, le.suggestion
+			for _, step := range le.path {
+				if file, line, col, ok := sourceOf(p, step.Insn); ok {
+					step.File, step.Line, step.Column = file, line, col
+				}
+				r.Related = append(r.Related, step)
+			}
 		}
 		if f != nil {
 			r.Static = programFindings(f, p.name, static)
@@ -211,6 +216,38 @@ func verifyObject(obj []byte, src, objName string, f *cparse.File) ([]Result, er
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// isVerdict tells a verifier rejection (EINVAL, EACCES or E2BIG with the
+// verifier's reason in the log) from a refusal that is not about the
+// program's code: a missing capability (EPERM), a feature this kernel
+// lacks (ENOTSUPP), an unresolvable kernel symbol (ENOENT) or memory.
+func isVerdict(errno unix.Errno, le logError) bool {
+	switch errno {
+	case unix.EINVAL, unix.EACCES, unix.E2BIG:
+		return le.message != ""
+	}
+	return false
+}
+
+// errENOTSUPP is the kernel-internal "operation not supported" (524),
+// which x/sys/unix does not name.
+const errENOTSUPP = unix.Errno(524)
+
+// refusal says why the kernel refused a program it did not verify.
+func refusal(errno unix.Errno, le logError) string {
+	why := errno.Error()
+	switch errno {
+	case errENOTSUPP:
+		why = "not supported by the running kernel (ENOTSUPP)"
+	case unix.EPERM:
+		why = "operation not permitted (EPERM): a capability or kernel policy, not the program's code"
+	}
+	msg := "the kernel refused to load the program without a verdict: " + why
+	if le.message != "" {
+		msg += ": " + strings.ReplaceAll(le.message, "\n", " / ")
+	}
+	return msg
 }
 
 // sourceOf maps a raw instruction offset to its source line via BTF line
@@ -236,8 +273,10 @@ func sourceOf(p loadedProgram, insn int) (string, int, int, bool) {
 }
 
 // programFindings returns the static findings that belong to one program:
-// those in its function or the static functions it reaches, and the
-// declaration-level ones.
+// those in its function, the declaration-level ones, and those in the static
+// functions it reaches, unless the analysis tied such a finding to another
+// program's path (a related location, the call site, inside that program's
+// body): a helper's finding on the path of one caller is not another's.
 func programFindings(f *cparse.File, prog string, all []analysis.Finding) []analysis.Finding {
 	reach := map[string]bool{}
 	var visit func(string)
@@ -261,36 +300,50 @@ func programFindings(f *cparse.File, prog string, all []analysis.Finding) []anal
 	visit(prog)
 	var out []analysis.Finding
 	for _, fd := range all {
-		if fd.Func != "" {
-			if reach[fd.Func] {
+		switch {
+		case fd.Func == "":
+			out = append(out, fd) // declarations shape every program's maps
+		case fd.Func == prog:
+			out = append(out, fd)
+		case reach[fd.Func]:
+			if owner := owningProgram(f, fd); owner == "" || owner == prog {
 				out = append(out, fd)
 			}
-			continue
 		}
-		out = append(out, fd) // declarations shape every program's maps
 	}
 	return out
 }
 
-// compatible lists, for a kernel rule code, the static codes that describe
-// the same bug (the kernel reports several bugs with one message).
+// owningProgram is the program whose body holds one of a helper finding's
+// related locations, "" if none does.
+func owningProgram(f *cparse.File, fd analysis.Finding) string {
+	for _, rel := range fd.Related {
+		for _, fn := range f.Funcs {
+			if fn.Section == "" || fn.Name == fd.Func || fn.BodySpan.File != rel.Span.File {
+				continue
+			}
+			if rel.Span.Start.Offset >= fn.BodySpan.Start.Offset && rel.Span.End.Offset <= fn.BodySpan.End.Offset {
+				return fn.Name
+			}
+		}
+	}
+	return ""
+}
+
+// compatible lists, for a kernel rule code, the other static codes that
+// describe the same bug (the kernel reports several bugs with one message);
+// a code always agrees with itself.
 var compatible = map[string][]string{
-	"BL201": {"BL201", "BL202"},
-	"BL202": {"BL202", "BL201"},
-	"BL203": {"BL203"},
-	"BL204": {"BL204", "BL213"},
-	"BL205": {"BL205"},
-	"BL206": {"BL206", "BL212"},
-	"BL207": {"BL207", "BL206", "BL212"},
-	"BL209": {"BL209"},
-	"BL210": {"BL210"},
-	"BL211": {"BL211"},
-	"BL212": {"BL212", "BL207"},
-	"BL213": {"BL213"},
-	"BL101": {"BL101", "BL104"},
+	"BL201": {"BL202"},
+	"BL202": {"BL201"},
+	"BL204": {"BL213"},
+	"BL206": {"BL212"},
+	"BL207": {"BL206", "BL212"},
+	"BL212": {"BL207"},
+	"BL101": {"BL104"},
 	// The kernel drops a section's record when its BTF fields do not parse
 	// (two locks, a bad or missing __contains): the first lock call fails.
-	"BL107": {"BL107", "BL102", "BL105", "BL106"},
+	"BL107": {"BL102", "BL105", "BL106"},
 }
 
 // compare sets the agreement between the kernel's verdict and the static
@@ -317,15 +370,13 @@ func compare(r *Result) {
 		}
 	case Reject:
 		for _, fd := range errs {
-			for _, c := range compatible[r.Code] {
-				if fd.Code == c {
-					r.Agreement = Agree
-					r.Reason = fmt.Sprintf("both report %s", r.Code)
-					if len(errs) > 1 {
-						r.Reason += fmt.Sprintf("; bpf-lsp finds %d more (the kernel stops at its first error)", len(errs)-1)
-					}
-					return
+			if fd.Code == r.Code || slices.Contains(compatible[r.Code], fd.Code) {
+				r.Agreement = Agree
+				r.Reason = fmt.Sprintf("both report %s", r.Code)
+				if len(errs) > 1 {
+					r.Reason += fmt.Sprintf("; bpf-lsp finds %d more (the kernel stops at its first error)", len(errs)-1)
 				}
+				return
 			}
 		}
 		if len(errs) == 0 {

@@ -2,9 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -48,5 +52,61 @@ func TestServeRejectsArguments(t *testing.T) {
 	var stderr bytes.Buffer
 	if code := runServe([]string{"prog.bpf.c"}, strings.NewReader(""), io.Discard, &stderr); code != 2 {
 		t.Errorf("exit code %d for a positional argument, want 2 (%s)", code, stderr.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's log writes while the
+// test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestServeLogsFlags: at -v the log says, per file, the flags it was
+// parsed with and how long parsing and analysis took.
+func TestServeLogsFlags(t *testing.T) {
+	prog, _ := filepath.Abs("../../testdata/demo/queue.bpf.c")
+	src, err := os.ReadFile(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := json.Marshal(string(src))
+	pr, pw := io.Pipe()
+	var stderr syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- runServe([]string{"-v", "-I", "../../testdata/include"}, pr, io.Discard, &stderr) }()
+	pw.Write([]byte(frame(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"processId":null,"rootUri":null,"capabilities":{}}}`) +
+		frame(`{"jsonrpc":"2.0","method":"initialized","params":{}}`) +
+		frame(fmt.Sprintf(`{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{"textDocument":{"uri":"file://%s","languageId":"c","version":1,"text":%s}}}`, prog, text))))
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stderr.String(), "msg=analysed") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	pw.Write([]byte(frame(`{"jsonrpc":"2.0","id":2,"method":"shutdown"}`) + frame(`{"jsonrpc":"2.0","method":"exit"}`)))
+	<-done
+	pw.Close()
+	var line string
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if strings.Contains(l, "msg=analysed") {
+			line = l
+		}
+	}
+	inc, _ := filepath.Abs("../../testdata/include")
+	for _, want := range []string{"file=" + prog, "flags=", inc, "parse=", "analysis="} {
+		if !strings.Contains(line, want) {
+			t.Errorf("the analysis log line lacks %q:\n%s", want, line)
+		}
 	}
 }

@@ -24,9 +24,18 @@ local d = bpf_diags()[1]
 out(string.format('DIAG %d:%d %s %s', d.lnum + 1, d.col + 1, tostring(d.code or (d.user_data and d.user_data.lsp and d.user_data.lsp.code)), d.message))
 if d.lnum ~= 25 then fail('diagnostic on line ' .. (d.lnum + 1) .. ', want 26') end
 
-local clients = (vim.lsp.get_clients or vim.lsp.get_active_clients)({ bufnr = buf })
-local client = clients[1]
-if not client then fail('no client attached') end
+-- The clients attached to a buffer (0.7 has only buf_get_clients).
+local function client_named(bufnr, name)
+  local clients = vim.lsp.get_clients and vim.lsp.get_clients({ bufnr = bufnr }) or vim.lsp.buf_get_clients(bufnr)
+  for _, c in pairs(clients) do
+    if c.name == name then return c end
+  end
+end
+local client = client_named(buf, 'bpf_lsp')
+if not client then fail('bpf-lsp is not attached to the BPF program') end
+if os.getenv('CLANGD') and not vim.wait(10000, function() return client_named(buf, 'clangd') ~= nil end, 50) then
+  fail('clangd is not attached beside bpf-lsp')
+end
 local enc = client.offset_encoding or 'utf-16'
 
 -- Hover on nr_nodes (line 28).
@@ -54,5 +63,27 @@ if not vim.wait(30000, function() return #bpf_diags() == 0 end, 50) then
   fail('diagnostic did not clear after the fix')
 end
 out('CLEARED')
+
+-- A user-space file in the same project: clangd serves it, bpf-lsp does not attach.
+vim.cmd('edit loader.c')
+local user = vim.api.nvim_get_current_buf()
+if not vim.wait(2000, function() return vim.bo[user].filetype == 'c' end, 20) then fail('loader.c is not a C buffer') end
+if client_named(user, 'bpf_lsp') then fail('bpf-lsp attached to the user-space loader.c') end
+out('LOADER bpf-lsp not attached')
+if os.getenv('CLANGD') then
+  if not vim.wait(10000, function() return client_named(user, 'clangd') ~= nil end, 50) then
+    fail('clangd is not attached to loader.c')
+  end
+  local function clang_diag()
+    for _, dg in ipairs(vim.diagnostic.get(user)) do
+      if dg.message:find('undeclared_counter', 1, true) then return dg end
+    end
+  end
+  if not vim.wait(30000, function() return clang_diag() ~= nil end, 50) then fail('clangd gave loader.c no diagnostic') end
+  out('LOADER clangd ' .. clang_diag().message)
+  for _, dg in ipairs(vim.diagnostic.get(user)) do
+    if dg.source == 'bpf-lsp' then fail('a bpf-lsp diagnostic on loader.c') end
+  end
+end
 out('OK')
 vim.cmd('qall!')

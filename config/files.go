@@ -1,0 +1,152 @@
+package config
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/bpf-lsp/bpf-lsp/cparse"
+)
+
+// ParserOptions returns base (the command line's or the editor's options)
+// with the config's compile flag edits. base's own flags keep precedence.
+func (c *Config) ParserOptions(base cparse.Options) cparse.Options {
+	if c == nil || c.Path == "" {
+		return base
+	}
+	base.Edit = cparse.FlagEdit{Add: c.CompileFlags.Add, Remove: c.CompileFlags.Remove, Dir: c.Dir()}
+	return base
+}
+
+// bpfInclude matches the include that marks a libbpf BPF program.
+var bpfInclude = regexp.MustCompile(`(?m)^\s*#\s*include\s*[<"]bpf/bpf_helpers\.h[>"]`)
+
+// A Classifier decides which C files are BPF programs: a *.bpf.c name, a
+// config glob, a compile database entry built with -target bpf, or an
+// #include <bpf/bpf_helpers.h>. A compile database entry without a BPF
+// target makes the file user space whatever its text. It caches
+// databases; use one per run.
+type Classifier struct {
+	Configs *Cache
+	dbs     map[string]map[string]bool // database path -> file -> targets BPF
+}
+
+// IsBPF reports whether file is a BPF program; src is its text (nil:
+// read the first part from disk when needed).
+func (cl *Classifier) IsBPF(file string, src []byte) bool {
+	if strings.HasSuffix(file, ".bpf.c") {
+		return true
+	}
+	if cfg, _ := cl.Configs.For(file); len(cfg.Files) > 0 && cfg.matchAny(cfg.Files, file) {
+		return true
+	}
+	if bpf, named := cl.inDatabase(file); named {
+		return bpf
+	}
+	if src == nil {
+		// Never os.Open a workspace path directly: a FIFO would block.
+		data, err := cparse.ReadRegular(file, 0)
+		if err != nil {
+			return false
+		}
+		src = data
+	}
+	return bpfInclude.Match(src)
+}
+
+// inDatabase looks for file in the nearest compile_commands.json above it
+// (also in a build/ subdirectory, as clangd looks).
+func (cl *Classifier) inDatabase(file string) (bpf, named bool) {
+	for dir := filepath.Dir(file); ; dir = filepath.Dir(dir) {
+		for _, p := range []string{filepath.Join(dir, "compile_commands.json"), filepath.Join(dir, "build", "compile_commands.json")} {
+			files := cl.database(p)
+			if bpf, ok := files[file]; ok {
+				return bpf, true
+			}
+		}
+		if filepath.Dir(dir) == dir {
+			return false, false
+		}
+	}
+}
+
+func (cl *Classifier) database(path string) map[string]bool {
+	if files, ok := cl.dbs[path]; ok {
+		return files
+	}
+	if cl.dbs == nil {
+		cl.dbs = map[string]map[string]bool{}
+	}
+	files := map[string]bool{}
+	// A database that cannot be read names no file; the parse reports it.
+	if cmds, err := cparse.ReadCompileCommands(path); err == nil {
+		for _, c := range cmds {
+			files[c.File] = files[c.File] || cparse.TargetsBPF(c.Args)
+		}
+	}
+	cl.dbs[path] = files
+	return files
+}
+
+// Expand turns command-line paths into the files to check: a file is
+// taken as it is; a directory means every BPF program below it (see
+// Classifier), skipping hidden directories and node_modules. The result
+// is in path order, without duplicates.
+func (cl *Classifier) Expand(paths []string) ([]string, error) {
+	seen := map[string]bool{}
+	var files []string
+	for _, p := range paths {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return nil, err
+		}
+		st, err := os.Stat(abs)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			if !seen[abs] {
+				seen[abs] = true
+				files = append(files, abs)
+			}
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(abs, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if path != abs && (strings.HasPrefix(d.Name(), ".") || d.Name() == "node_modules") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if strings.HasSuffix(path, ".c") && !seen[path] && cl.IsBPF(path, nil) {
+				seen[path] = true
+				found = append(found, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if len(found) == 0 {
+			return nil, &NoProgramsError{Dir: p}
+		}
+		sort.Strings(found)
+		files = append(files, found...)
+	}
+	return files, nil
+}
+
+// NoProgramsError says a directory holds no BPF program.
+type NoProgramsError struct{ Dir string }
+
+func (e *NoProgramsError) Error() string {
+	return e.Dir + ": no BPF programs here (*.bpf.c, a compile_commands.json entry built with -target bpf, " +
+		"a file including <bpf/bpf_helpers.h>, or the files globs of " + FileName + ")"
+}
