@@ -3,7 +3,7 @@
 # corpus (which fails on a regression against its baseline).
 GO ?= go
 
-.PHONY: test go-test editor-test deps build check-demo realworld realworld-update-baseline
+.PHONY: test go-test editor-test deps build check-demo realworld realworld-update-baseline stress
 
 test: deps
 	$(GO) vet ./...
@@ -35,3 +35,10 @@ realworld: deps
 
 realworld-update-baseline: deps
 	bash scripts/realworld.sh --update-baseline
+
+# `make stress` drives a built server with an edit storm over 50 documents on
+# vmlinux.h, 500 documents opened and closed, adversarial inputs and a
+# JSON-RPC fuzz, and prints what it measured (minutes; not part of `make
+# test`). STRESS_FLAGS passes options, e.g. STRESS_FLAGS="-run fuzz -keep".
+stress: build
+	nice -n 10 $(GO) run ./internal/stress -bin ./bpf-lsp $(STRESS_FLAGS)
