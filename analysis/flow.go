@@ -229,7 +229,7 @@ func (a *analyzer) assume(st *state, cond cc.ExpressionNode, when bool, v value)
 	if t, known := v.truth(st); known && t != when {
 		return false
 	}
-	subj, nonZero := condSubject(cond, when)
+	subj, nonZero, exact := condSubject(cond, when)
 	if x, ok := subj.(*cc.PostfixExpression); ok && x.Case == cc.PostfixExpressionCall {
 		for k, h := range st.held {
 			if h.pending == x {
@@ -248,6 +248,9 @@ func (a *analyzer) assume(st *state, cond cc.ExpressionNode, when bool, v value)
 				a.resolvePending(st, k, h, nonZero)
 			}
 		}
+	}
+	if !exact {
+		return true // x >= 0 says nothing about x being zero
 	}
 	id, ok := st.ptrs[p]
 	if !ok {
@@ -291,32 +294,33 @@ func (a *analyzer) resolvePending(st *state, k lockKey, h heldLock, nonZero bool
 
 // condSubject reduces a condition to the expression it tests and whether
 // the edge means that expression is non-zero: `x`, `x != 0`, `x == NULL`,
-// `0 == x`, `x < 0` (an error code).
-func condSubject(e cc.ExpressionNode, when bool) (cc.ExpressionNode, bool) {
+// `0 == x`, `x < 0` (an error code: for a bpf_res_spin_lock result, which is
+// 0 or negative, false means 0). exact is false when the edge implies less
+// for any other value (x >= 0 does not make x zero).
+func condSubject(e cc.ExpressionNode, when bool) (subj cc.ExpressionNode, nonZero, exact bool) {
 	e = unparen(e)
 	switch x := e.(type) {
 	case *cc.EqualityExpression:
 		l, r := unparen(x.EqualityExpression), unparen(x.RelationalExpression)
-		var subj cc.ExpressionNode
 		switch {
 		case isZero(r):
 			subj = l
 		case isZero(l):
 			subj = r
 		default:
-			return nil, false
+			return nil, false, false
 		}
 		if x.Case == cc.EqualityExpressionEq {
-			return unparen(subj), !when
+			return unparen(subj), !when, true
 		}
-		return unparen(subj), when
+		return unparen(subj), when, true
 	case *cc.RelationalExpression:
 		if x.Case == cc.RelationalExpressionLt && isZero(unparen(x.ShiftExpression)) {
-			return unparen(x.RelationalExpression), when
+			return unparen(x.RelationalExpression), when, when
 		}
-		return nil, false
+		return nil, false, false
 	}
-	return e, when
+	return e, when, true
 }
 
 func unparen(e cc.ExpressionNode) cc.ExpressionNode {
