@@ -258,7 +258,7 @@ var ruleTable = []*Rule{{
 // ruleByCode indexes ruleTable and FrontendRules.
 var ruleByCode = func() map[string]*Rule {
 	m := map[string]*Rule{}
-	for _, r := range append(append([]*Rule{}, FrontendRules...), ruleTable...) {
+	for _, r := range append(append(append([]*Rule{}, FrontendRules...), ruleTable...), KernelRules...) {
 		m[r.Code] = r
 	}
 	return m
@@ -266,7 +266,7 @@ var ruleByCode = func() map[string]*Rule {
 
 // Rules lists every rule, frontend rules first, in code order.
 func Rules() []*Rule {
-	return append(append([]*Rule{}, FrontendRules...), ruleTable...)
+	return append(append(append([]*Rule{}, FrontendRules...), ruleTable...), KernelRules...)
 }
 
 // RuleByCode returns the rule with the given code, or nil.

@@ -126,6 +126,17 @@ func (v Version) Less(o Version) bool {
 	return v.Major < o.Major || v.Major == o.Major && v.Minor < o.Minor
 }
 
+// Compare returns -1, 0 or 1 as v is older than, equal to or newer than o.
+func (v Version) Compare(o Version) int {
+	switch {
+	case v.Less(o):
+		return -1
+	case o.Less(v):
+		return 1
+	}
+	return 0
+}
+
 // ParseVersion reads "6.12", "6.12.117" or "6.12.117+deb13-cloud-amd64".
 func ParseVersion(s string) (Version, error) {
 	parts := strings.SplitN(s, ".", 3)
@@ -148,11 +159,5 @@ func ParseVersion(s string) (Version, error) {
 func Compare(a, b string) int {
 	va, _ := ParseVersion(a)
 	vb, _ := ParseVersion(b)
-	switch {
-	case va.Less(vb):
-		return -1
-	case vb.Less(va):
-		return 1
-	}
-	return 0
+	return va.Compare(vb)
 }

@@ -210,3 +210,22 @@ func headerTarget(path string) (*Target, error) {
 		return len(kfuncs) == 0 || kfuncs[name]
 	}}, nil
 }
+
+// OpenTargets opens several --kernel values. The running
+// kernel ("" or "running") is left out without an error when its BTF
+// cannot be read, so a default target never fails a check.
+func OpenTargets(specs []string) ([]*Target, error) {
+	var ts []*Target
+	var errs []error
+	for _, spec := range specs {
+		t, err := OpenTarget(spec)
+		switch {
+		case err != nil && (spec == "" || spec == "running"):
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			ts = append(ts, t)
+		}
+	}
+	return ts, errors.Join(errs...)
+}

@@ -21,6 +21,7 @@ type Settings struct {
 	CompileCommands string   `json:"compileCommands"` // compile_commands.json / compile_flags.txt or its directory
 	VerifyOnSave    bool     `json:"verifyOnSave"`    // run the kernel cross-check on every save
 	ClangPath       string   `json:"clangPath"`       // the compiler for the cross-check ("" = clang-19 or clang)
+	TargetKernels   []string `json:"targetKernels"`   // kernels checked for and verified on ("" = the running kernel; code_lens.go)
 }
 
 // Options configure a server from the command line; editor settings are
@@ -148,7 +149,7 @@ func (s *Server) reanalyseAll() {
 	refresh := s.caps.pull && s.caps.refresh
 	s.mu.Unlock()
 	for _, d := range docs {
-		s.schedule(d.uri, s.opts.Debounce)
+		s.schedule(d.uri, s.opts.Debounce, background)
 	}
 	if refresh {
 		go func() {

@@ -14,11 +14,14 @@ import (
 // guards it and why, what a root contains, whether the lock is held at
 // this point, and the verifier message a violation produces.
 func (s *Server) Hover(ctx context.Context, params *protocol.HoverParams) (*protocol.Hover, error) {
-	snap, _, err := s.snapshotFor(ctx, params.TextDocument)
+	snap, u, err := s.snapshotFor(ctx, params.TextDocument)
 	if err != nil {
 		return nil, err
 	}
 	snap = snap.navigable()
+	if h := s.programHover(u, snap, snap.mapper.offset(params.Position)); h != nil {
+		return h, nil
+	}
 	t := targetAt(snap, snap.mapper.offset(params.Position))
 	if t == nil {
 		return nil, nil

@@ -41,7 +41,8 @@ func (s *Server) Initialize(ctx context.Context, params *protocol.InitializePara
 			CodeActionProvider:     &protocol.CodeActionOptions{CodeActionKinds: []protocol.CodeActionKind{protocol.CodeActionKindQuickFix}},
 			InlayHintProvider:      protocol.Boolean(true),
 			DiagnosticProvider:     &protocol.DiagnosticOptions{Identifier: ptr("bpf-lsp"), InterFileDependencies: true},
-			ExecuteCommandProvider: protocol.ExecuteCommandOptions{Commands: []string{commandVerify}},
+			ExecuteCommandProvider: protocol.ExecuteCommandOptions{Commands: []string{commandVerify, commandVerifyKernels}},
+			CodeLensProvider:       &protocol.CodeLensOptions{},
 		},
 		ServerInfo: protocol.ServerInfo{Name: "bpf-lsp", Version: protocol.NewOptional(Version)},
 	}, nil

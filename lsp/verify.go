@@ -23,7 +23,7 @@ const verifierSource = "bpf-verifier"
 // argument (a URI string, or an object with a "uri"), and returns a
 // one-line-per-program summary.
 func (s *Server) ExecuteCommand(ctx context.Context, params *protocol.ExecuteCommandParams) (protocol.LSPAny, error) {
-	if params.Command != commandVerify {
+	if params.Command != commandVerify && params.Command != commandVerifyKernels {
 		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, "unknown command "+params.Command)
 	}
 	if len(params.Arguments) != 1 {
@@ -40,7 +40,11 @@ func (s *Server) ExecuteCommand(ctx context.Context, params *protocol.ExecuteCom
 		target = obj.URI
 	}
 	jsonrpc2.Async(ctx) // compiling and loading take a while; the progress calls need the read loop
-	summary, err := s.verifyDocument(ctx, uri.URI(target))
+	run := s.verifyDocument
+	if params.Command == commandVerifyKernels {
+		run = s.verifyKernels
+	}
+	summary, err := run(ctx, uri.URI(target))
 	if err != nil {
 		return nil, err
 	}

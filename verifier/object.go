@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bpf-lsp/bpf-lsp/analysis"
 	"github.com/bpf-lsp/bpf-lsp/cparse"
 )
 
@@ -52,4 +53,11 @@ func compileFile(ctx context.Context, opts Options, clang, path string) ([]byte,
 	}
 	obj, err := os.ReadFile(out)
 	return obj, f, err
+}
+
+// ProgramFindings returns the static findings that belong to one program:
+// those in its function or the static functions it reaches, and the
+// declaration-level ones.
+func ProgramFindings(f *cparse.File, prog string, all []analysis.Finding) []analysis.Finding {
+	return programFindings(f, prog, all)
 }

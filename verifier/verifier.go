@@ -177,7 +177,10 @@ func verifyObject(obj []byte, src, objName string, f *cparse.File) ([]Result, er
 	}
 	var out []Result
 	for _, p := range progs {
-		r := Result{File: src, Object: objName, Program: p.name, Section: p.section, Insn: -1, Log: p.log}
+		r := Result{File: src, Object: objName, Program: p.name, Section: p.section, Insn: -1, Log: p.log, Note: p.note}
+		if strings.HasPrefix(p.section, "?") && r.Note == "" {
+			r.Note = "SEC(\"?...\"): libbpf loads this program only when its loader enables it"
+		}
 		switch {
 		case p.err != nil:
 			r.Verdict, r.Message = Failed, p.err.Error()
@@ -194,7 +197,7 @@ func verifyObject(obj []byte, src, objName string, f *cparse.File) ([]Result, er
 			r.SourceFile, r.Line, r.Column = le.file, le.line, le.column
 			if file, line, col, ok := sourceOf(p, le.insn); ok {
 				r.SourceFile, r.Line, r.Column = file, line, col
-			} else if le.line == 0 && !p.lineInfo {
+			} else if le.line == 0 && !p.lineInfo && r.Note == "" {
 				r.Note = "no line info (object built without -g?)"
 			}
 			r.Code = classify(r.Message, le.insnText)
@@ -331,22 +334,16 @@ func owningProgram(f *cparse.File, fd analysis.Finding) string {
 // describe the same bug (the kernel reports several bugs with one message);
 // a code always agrees with itself.
 var compatible = map[string][]string{
-	"BL201": {"BL201", "BL202"},
-	"BL202": {"BL202", "BL201"},
-	"BL203": {"BL203"},
-	"BL204": {"BL204", "BL213"},
-	"BL205": {"BL205"},
-	"BL206": {"BL206", "BL212"},
-	"BL207": {"BL207", "BL206", "BL212"},
-	"BL209": {"BL209"},
-	"BL210": {"BL210"},
-	"BL211": {"BL211"},
-	"BL212": {"BL212", "BL207"},
-	"BL213": {"BL213"},
-	"BL101": {"BL101", "BL104"},
+	"BL201": {"BL202"},
+	"BL202": {"BL201"},
+	"BL204": {"BL213"},
+	"BL206": {"BL212"},
+	"BL207": {"BL206", "BL212"},
+	"BL212": {"BL207"},
+	"BL101": {"BL104"},
 	// The kernel drops a section's record when its BTF fields do not parse
 	// (two locks, a bad or missing __contains): the first lock call fails.
-	"BL107": {"BL107", "BL102", "BL105", "BL106"},
+	"BL107": {"BL102", "BL105", "BL106"},
 }
 
 // compare sets the agreement between the kernel's verdict and the static

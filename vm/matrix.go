@@ -5,8 +5,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/bpf-lsp/bpf-lsp/cparse"
 	"github.com/bpf-lsp/bpf-lsp/kernels"
@@ -40,28 +42,49 @@ type matrixSource struct {
 // BuildMatrix compiles each file (a .bpf.c, or takes a prebuilt .o) and
 // verifies it on every kernel in one boot per kernel.
 func BuildMatrix(ctx context.Context, opts Options, vopts verifier.Options, ks []kernels.Kernel, files []string) (*Matrix, error) {
-	var objs []Object
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	if err := qemuCheck(opts.Qemu); err != nil {
+		return nil, err // before compiling anything
+	}
+	// Compile in parallel (clang dominates a run whose verdicts are cached).
+	datas := make([][]byte, len(files))
+	errs := make([]error, len(files))
 	sources := make([]matrixSource, len(files))
-	for i, path := range files {
-		s := matrixSource{path: path, obj: -1}
-		var data []byte
-		var err error
-		if strings.HasSuffix(path, ".o") {
-			data, err = os.ReadFile(path)
-		} else {
-			data, s.parsed, err = verifier.CompileFile(ctx, vopts, path)
-		}
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(files)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				sources[i] = matrixSource{path: files[i], obj: -1}
+				if strings.HasSuffix(files[i], ".o") {
+					datas[i], errs[i] = os.ReadFile(files[i])
+				} else {
+					datas[i], sources[i].parsed, errs[i] = verifier.CompileFile(ctx, vopts, files[i])
+				}
+			}
+		}()
+	}
+	for i := range files {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	var objs []Object
+	for i, err := range errs {
 		var capErr *verifier.CapabilityError
 		switch {
 		case errors.As(err, &capErr):
 			return nil, err
 		case err != nil:
-			s.err = err.Error()
+			sources[i].err = err.Error()
 		default:
-			s.obj = len(objs)
-			objs = append(objs, Object{Name: filepath.Base(path), Data: data})
+			sources[i].obj = len(objs)
+			objs = append(objs, Object{Name: filepath.Base(files[i]), Data: datas[i]})
 		}
-		sources[i] = s
 	}
 	runs, err := Run(ctx, opts, ks, objs)
 	if err != nil {

@@ -3,7 +3,7 @@
 // initramfs holding a static guest loader built from the project's own
 // verifier package, and reads per-program verdicts back from the serial
 // console. One boot per kernel verifies every object; verdicts are cached
-// by (object hash, kernel package version).
+// by (object hash, kernel package version, guest loader).
 package vm
 
 import (
@@ -28,7 +28,7 @@ import (
 type Options struct {
 	CacheDir string        // "" = os.UserCacheDir()/bpf-lsp/kernels
 	Qemu     string        // "" = qemu-system-x86_64
-	Accel    string        // "" = tcg; "kvm" where KVM boots stock kernels
+	Accel    string        // "tcg", "kvm", or "" = KVM when a probe boot under it succeeds (accel.go), else TCG
 	MemoryMB int           // guest memory; 0 = 256
 	Timeout  time.Duration // per boot; 0 = 3 minutes (TCG verifies ~8x slower than native)
 	// Guest is a prebuilt static guest binary (vm/guest built with
@@ -48,9 +48,6 @@ func (o *Options) defaults() error {
 	}
 	if o.Qemu == "" {
 		o.Qemu = "qemu-system-x86_64"
-	}
-	if o.Accel == "" {
-		o.Accel = "tcg"
 	}
 	if o.MemoryMB == 0 {
 		o.MemoryMB = 256
@@ -95,7 +92,17 @@ func Run(ctx context.Context, opts Options, ks []kernels.Kernel, objs []Object) 
 		sum := sha256.Sum256(o.Data)
 		hashes[i] = hex.EncodeToString(sum[:])
 	}
-	var base string
+	// The guest's loader and classifier shape the verdicts: they are part
+	// of the cache key (the image's name is the guest binary's hash).
+	opts.Progress("building the guest loader")
+	base, err := baseImage(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	guest := strings.TrimSuffix(filepath.Base(base), ".cpio.gz")
+	for i := range hashes {
+		hashes[i] += "-" + guest
+	}
 	out := make([]KernelRun, len(ks))
 	for ki, k := range ks {
 		run := KernelRun{Kernel: k, Results: make([][]verifier.Result, len(objs))}
@@ -114,13 +121,10 @@ func Run(ctx context.Context, opts Options, ks []kernels.Kernel, objs []Object) 
 			if err != nil {
 				return out, err
 			}
-			if base == "" {
-				opts.Progress("building the guest loader")
-				if base, err = baseImage(ctx, opts); err != nil {
-					return out, err
-				}
-			}
 			opts.Progress(fmt.Sprintf("verifying %d object(s) on %s", len(todo), k.Version))
+			if opts.Accel == "" {
+				opts.Accel = chooseAccel(ctx, opts, img, base)
+			}
 			start := time.Now()
 			byObj, release, err := bootObjects(ctx, opts, img, base, objs, todo)
 			run.Boot, run.Release = time.Since(start), release
@@ -190,8 +194,12 @@ func bootObjects(ctx context.Context, opts Options, image, base string, objs []O
 func toResults(object string, lines []guestLine) []verifier.Result {
 	out := make([]verifier.Result, 0, len(lines))
 	for _, l := range lines {
+		// 7.3 follows the classic message with an explanation block
+		// (category, reason, source and instruction context, causal path,
+		// suggestion); the message is the classic part, the block stays in Log.
+		msg, _, _ := strings.Cut(l.Message, "\nVerification failed:")
 		r := verifier.Result{Object: object, Program: l.Program, Section: l.Section, Verdict: l.Verdict,
-			Message: l.Message, Insn: l.Insn, SourceFile: l.File, Line: l.Line, Column: l.Column, Code: l.Code, Log: l.Log}
+			Message: msg, Insn: l.Insn, SourceFile: l.File, Line: l.Line, Column: l.Column, Code: l.Code, Log: l.Log}
 		if name, ok := missingKfunc(l.Message); ok && l.Verdict == verifier.Failed {
 			r.Verdict, r.Code = verifier.Reject, CodeUnavailable
 			r.Message = fmt.Sprintf("kfunc %s is not in this kernel's BTF", name)
@@ -206,14 +214,15 @@ func toResults(object string, lines []guestLine) []verifier.Result {
 const CodeUnavailable = "BL401"
 
 // missingKfunc recognises the loader's error for a kfunc absent from the
-// kernel's BTF.
+// kernel's BTF ("... kfunc NAME is not in the running kernel ..."); the
+// contract is tested against the real loader (TestMissingKfuncContract).
 func missingKfunc(msg string) (string, bool) {
-	rest, ok := strings.CutPrefix(msg, "kfunc ")
+	_, rest, ok := strings.Cut(msg, "kfunc ")
 	if !ok {
 		return "", false
 	}
-	name, _, ok := strings.Cut(rest, " is not in the running kernel's BTF")
-	return name, ok
+	name, _, ok := strings.Cut(rest, " is not in the running kernel")
+	return name, ok && name != "" && !strings.ContainsAny(name, " \n")
 }
 
 // baseImage returns the cached base initramfs for the current guest
@@ -288,7 +297,7 @@ func capabilityf(format string, args ...any) error {
 }
 
 // The result cache: one JSON file of guest lines per (kernel package
-// version, object hash).
+// version, object hash and guest binary hash).
 func cachePath(dir string, k kernels.Kernel, hash string) string {
 	return filepath.Join(dir, "results", k.Package+"_"+k.DebVersion, hash+".json")
 }

@@ -53,9 +53,39 @@ func TestParseConsoleSkipsKernelOutput(t *testing.T) {
 
 func TestMissingKfuncIsARejection(t *testing.T) {
 	rs := toResults("o", []guestLine{{Program: "p", Verdict: verifier.Failed, Insn: -1,
-		Message: "kfunc bpf_obj_new_impl is not in the running kernel's BTF: not found"}})
+		Message: "unsupported: kfunc bpf_obj_new_impl is not in the running kernel (bpf_obj_new_impl: not in the running kernel's BTF)"}})
 	if rs[0].Verdict != verifier.Reject || rs[0].Code != CodeUnavailable || !strings.Contains(rs[0].Message, "bpf_obj_new_impl") {
 		t.Fatalf("got %+v", rs[0])
+	}
+}
+
+// TestMissingKfuncContract: the loader's error for a kfunc the kernel
+// lacks is what missingKfunc recognises (checked on the running kernel).
+func TestMissingKfuncContract(t *testing.T) {
+	if err := verifier.Probe(); err != nil {
+		testenv.Skip(t, "cannot load BPF programs here: %v", err)
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "missing.bpf.c")
+	os.WriteFile(src, []byte(`#define SEC(n) __attribute__((section(n), used))
+extern void bpf_no_such_kfunc(void) __attribute__((section(".ksyms")));
+SEC("tc") int prog(void *ctx) { bpf_no_such_kfunc(); return 0; }
+char _license[] SEC("license") = "GPL";
+`), 0o644)
+	obj, _, err := verifier.CompileFile(context.Background(), verifier.Options{}, src)
+	var capErr *verifier.CapabilityError
+	if errors.As(err, &capErr) {
+		testenv.Skip(t, "%s", capErr.Msg)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := verifier.VerifyObject(obj, "missing.o")
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("VerifyObject = %+v, %v", rs, err)
+	}
+	if name, ok := missingKfunc(rs[0].Message); !ok || name != "bpf_no_such_kfunc" {
+		t.Fatalf("loader says %q; missingKfunc = %q, %v", rs[0].Message, name, ok)
 	}
 }
 
@@ -90,9 +120,23 @@ func TestRunOnKernels(t *testing.T) {
 		}
 		objs = append(objs, Object{Name: name, Data: obj})
 	}
-	runs, err := Run(ctx, Options{CacheDir: t.TempDir(), Progress: func(m string) { t.Log(m) }}, ks, objs)
+	runs, err := Run(ctx, Options{Progress: func(m string) { t.Log(m) }}, ks, objs)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Graph kfuncs arrived in 6.2 (catalogued: 6.12), bpf_res_spin_lock in
+	// 6.15 (catalogued: 7.2).
+	want := func(k, obj string) (verdict, code string) {
+		graph := kernels.Compare(k, "6.12") >= 0
+		switch {
+		case obj == "res_lock_checked" && kernels.Compare(k, "7.2") >= 0:
+			return verifier.Accept, ""
+		case obj == "res_lock_checked" || !graph:
+			return verifier.Reject, CodeUnavailable
+		case obj == "rb_add_unlocked":
+			return verifier.Reject, "BL201"
+		}
+		return verifier.Accept, ""
 	}
 	for _, run := range runs {
 		if run.Err != nil {
@@ -100,8 +144,14 @@ func TestRunOnKernels(t *testing.T) {
 		}
 		t.Logf("%s (%s): boot %v", run.Kernel, run.Release, run.Boot)
 		for i, rs := range run.Results {
+			if len(rs) == 0 {
+				t.Errorf("%s: no verdict for %s", run.Kernel, objs[i].Name)
+			}
 			for _, r := range rs {
-				t.Logf("  %s/%s: %s %s %q line %d", objs[i].Name, r.Program, r.Verdict, r.Code, r.Message, r.Line)
+				verdict, code := want(run.Kernel.Version, objs[i].Name)
+				if r.Verdict != verdict || r.Code != code {
+					t.Errorf("%s: %s/%s: %s %s %q, want %s %s", run.Kernel, objs[i].Name, r.Program, r.Verdict, r.Code, r.Message, verdict, code)
+				}
 			}
 		}
 	}

@@ -20,13 +20,14 @@ import (
 )
 
 func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("check", "check [-I dir] [-D name[=value]] [-checks list] [--format text|json|sarif] [--color auto|always|never] PATH...", stderr)
+	fs := newFlagSet("check", "check [-I dir] [-D name[=value]] [-checks list] [--kernel running|VERSION|PATH] [--format text|json|sarif] [--color auto|always|never] PATH...", stderr)
 	var cf cFlags
 	cf.register(fs)
 	format := fs.String("format", "text", "output `format`: text, json or sarif")
 	compileDB := fs.String("compile-commands", "", "use this compile_commands.json or compile_flags.txt `path` instead of searching upward")
 	checks := fs.String("checks", "inherit", "rules to report, staticcheck syntax: `list` such as all,-BL208 (inherit = the config file's)")
 	stdinName := fs.String("stdin-filename", "", "read the text of the one PATH from stdin (an editor's unsaved buffer); `path` names it")
+	kernel := fs.String("kernel", "", kernelUsage)
 	color := fs.String("color", "auto", "color the text output: `when` (auto: on a terminal, unless NO_COLOR is set; always; never)")
 	paths, code, ok := parseArgs(fs, args)
 	if !ok {
@@ -51,6 +52,10 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	proj := newProject(cf.parserOptions(*compileDB), terms)
+	if proj.targets, err = newTargetCache(*kernel); err != nil {
+		fmt.Fprintf(stderr, "bpf-lsp check: --kernel: %v\n", err)
+		return 2
+	}
 	var files []string
 	if *stdinName != "" {
 		if files, err = stdinFile(proj, *stdinName, paths, stdin); err != nil {
@@ -115,6 +120,7 @@ type project struct {
 	mu      sync.Mutex
 	parsers map[*config.Config]*cparse.Parser
 	reports map[*config.Config]error // config errors already reported
+	targets *targetCache             // target kernels per config (kernels.go)
 }
 
 func newProject(base cparse.Options, cliChecks []string) *project {
@@ -229,8 +235,8 @@ func checkFile(ctx context.Context, proj *project, path string) fileResult {
 	if err != nil {
 		return fileResult{err: err, configErr: cfgErr}
 	}
-	findings := analysis.FrontendFindings(f)
-	findings = append(findings, analysis.Run(f).Findings...)
+	targets, targetErr := proj.targets.forConfig(cfg)
+	findings := append(analysis.FrontendFindings(f), findingsFor(f, targets)...)
 	sort.SliceStable(findings, func(i, j int) bool {
 		a, b := findings[i].Span, findings[j].Span
 		if a.File != b.File {
@@ -241,7 +247,7 @@ func checkFile(ctx context.Context, proj *project, path string) fileResult {
 		}
 		return a.Start.Offset < b.Start.Offset
 	})
-	return fileResult{findings: cfg.Apply(sel, findings), configErr: cfgErr}
+	return fileResult{findings: cfg.Apply(sel, findings), configErr: errors.Join(cfgErr, targetErr)}
 }
 
 // findingWriter prints findings in the chosen format as they come: text

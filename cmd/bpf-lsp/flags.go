@@ -5,10 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/bpf-lsp/bpf-lsp/cparse"
@@ -70,48 +66,6 @@ func parseArgs(fs *flag.FlagSet, args []string) (paths []string, code int, ok bo
 		return nil, 2, false
 	}
 	return paths, 0, true
-}
-
-// expandPaths turns the command line's paths into files: a directory means
-// every *.bpf.c below it, in lexical order; a file is taken as it is.
-func expandPaths(paths []string) ([]string, error) {
-	var files []string
-	for _, p := range paths {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			return nil, err
-		}
-		st, err := os.Stat(abs)
-		if err != nil {
-			return nil, err
-		}
-		if !st.IsDir() {
-			files = append(files, abs)
-			continue
-		}
-		var found []string
-		err = filepath.WalkDir(abs, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() && path != abs && (strings.HasPrefix(d.Name(), ".") || d.Name() == "node_modules") {
-				return filepath.SkipDir
-			}
-			if !d.IsDir() && strings.HasSuffix(d.Name(), ".bpf.c") {
-				found = append(found, path)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		if len(found) == 0 {
-			return nil, fmt.Errorf("%s: no *.bpf.c files in this directory", p)
-		}
-		sort.Strings(found)
-		files = append(files, found...)
-	}
-	return files, nil
 }
 
 // cFlags are the preprocessor flags check, verify and serve share. They

@@ -8,9 +8,11 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/bpf-lsp/bpf-lsp/analysis"
+	"github.com/bpf-lsp/bpf-lsp/config"
 	"github.com/bpf-lsp/bpf-lsp/cparse"
 	"github.com/bpf-lsp/bpf-lsp/kernels"
 	"github.com/bpf-lsp/bpf-lsp/report"
@@ -217,4 +219,70 @@ func matrixFindings(m *vm.Matrix) []analysis.Finding {
 		}
 	}
 	return out
+}
+
+// --kernel on check, verify and serve: which kernel the program targets.
+
+const kernelUsage = "target kernel: `running` (default), a catalogued version (5.10, 6.1, 6.12, 7.2, 7.3), or a BTF file, vmlinux or vmlinux.h"
+
+// targetCache resolves the target kernels of each config once: --kernel
+// when given, else the config's targetKernels, else the running kernel
+// (when its BTF is readable; otherwise no kernel checks).
+type targetCache struct {
+	flag string // --kernel
+
+	mu      sync.Mutex
+	targets map[*config.Config][]*kernels.Target
+}
+
+func newTargetCache(flag string) (*targetCache, error) {
+	c := &targetCache{flag: flag, targets: map[*config.Config][]*kernels.Target{}}
+	if flag != "" {
+		if _, err := kernels.OpenTarget(flag); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// forConfig returns cfg's targets; the error (a bad
+// targetKernels entry) only the first time. A nil cache has no targets.
+func (c *targetCache) forConfig(cfg *config.Config) ([]*kernels.Target, error) {
+	if c == nil {
+		return nil, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ts, ok := c.targets[cfg]; ok {
+		return ts, nil
+	}
+	specs := []string{c.flag}
+	if c.flag == "" && cfg != nil && len(cfg.TargetKernels) > 0 {
+		specs = cfg.TargetKernels
+	}
+	ts, err := kernels.OpenTargets(specs)
+	c.targets[cfg] = ts
+	if err != nil && cfg != nil && cfg.Path != "" {
+		err = fmt.Errorf("%s: targetKernels: %w", cfg.Path, err)
+	}
+	return ts, err
+}
+
+// findingsFor runs the lock analysis and the target kernels' checks.
+func findingsFor(f *cparse.File, targets []*kernels.Target) []analysis.Finding {
+	return analysis.ForKernels(f, analysis.Run(f), targets)
+}
+
+// verifyKernelList turns verify's --kernel into a --kernels list: another
+// kernel than the running one is verified in a VM.
+func verifyKernelList(kernel, list string) (string, error) {
+	switch {
+	case kernel == "" || kernel == "running":
+		return list, nil
+	case list != "":
+		return "", errors.New("give --kernel or --kernels, not both")
+	case strings.ContainsRune(kernel, '/') || strings.HasSuffix(kernel, ".h"):
+		return "", fmt.Errorf("--kernel %s: verify loads programs, so it needs a kernel to boot: running or a catalogued version (%s)", kernel, strings.Join(kernels.Versions(), ", "))
+	}
+	return kernel, nil
 }

@@ -12,6 +12,9 @@ import (
 	"github.com/bpf-lsp/bpf-lsp/lsp"
 )
 
+// serveMemoryLimit is the server's default soft memory limit.
+const serveMemoryLimit = 300 << 20
+
 // runServe runs the language server on stdin/stdout. The log goes to
 // stderr (or --log-file), never to stdout, which carries the protocol.
 // Editor settings (initializationOptions, didChangeConfiguration) are
@@ -24,6 +27,8 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	logFile := fs.String("log-file", "", "write the server log to `file` instead of stderr")
 	verify := fs.Bool("verify-on-save", false, "run the kernel cross-check when a file is saved")
 	clang := fs.String("clang", "", "the C compiler for the cross-check (`path`; default clang-19, then clang)")
+	var targetKernels listFlag
+	fs.Var(&targetKernels, "kernel", kernelUsage+" (repeatable; the editor's targetKernels win)")
 	verbose := fs.Bool("v", false, "log debug messages")
 	fs.Bool("stdio", true, "speak LSP on stdin/stdout (the only transport; accepted for editors that pass it)")
 	rest, code, ok := parseArgs(fs, args)
@@ -54,16 +59,22 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if *verbose {
 		level = slog.LevelDebug
 	}
-	// Parsing allocates a lot of short-lived memory; collecting less often
-	// trades a little heap for latency (RSS stays well under 150 MB).
-	// GOGC/GOMEMLIMIT in the environment still win.
+	// Parsing allocates a lot of short-lived memory (a translated vmlinux.h
+	// is tens of MB) while little of it stays live (findings and the lock
+	// model per document): collecting less often trades heap for latency,
+	// and a soft memory limit makes the collector work harder instead of
+	// letting the heap grow to three times a burst's peak. GOGC/GOMEMLIMIT
+	// in the environment still win.
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(200)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(serveMemoryLimit)
 	}
 	lsp.Version = versionString()
 	return lsp.Serve(context.Background(), stdio{stdin, stdout}, lsp.Options{
 		Logger:   slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})),
-		Settings: lsp.Settings{IncludeDirs: includes, Defines: defines, VerifyOnSave: *verify, ClangPath: *clang},
+		Settings: lsp.Settings{IncludeDirs: includes, Defines: defines, VerifyOnSave: *verify, ClangPath: *clang, TargetKernels: targetKernels},
 	})
 }
 

@@ -27,12 +27,13 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	format := fs.String("format", "text", "output `format`: text or json")
 	checks := fs.String("checks", "inherit", "rules the static side reports, staticcheck syntax: `list` such as all,-BL208")
 	logFile := fs.String("log", "", "parse a saved verifier log `file` (bpftool -d, veristat, libbpf) instead of loading programs")
+	kernel := fs.String("kernel", "", "verify on this kernel: `running` (default) or a catalogued version, booted under qemu")
 	kernelList := fs.String("kernels", "", "verify on these kernels under qemu (`list`: 5.10,6.1,6.12,7.3 or all) and print the program × kernel matrix")
 	paths, code, ok := parseArgs(fs, args)
 	if !ok {
 		return code
 	}
-	if *format != "text" && *format != "json" && !(*kernelList != "" && *format == "sarif") {
+	if *format != "text" && *format != "json" && !(*format == "sarif" && (*kernelList != "" || *kernel != "")) {
 		fmt.Fprintf(stderr, "bpf-lsp verify: unknown format %q (want text or json)\n", *format)
 		return 2
 	}
@@ -65,8 +66,13 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	// and the temporary directories are removed before exiting.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if *kernelList != "" {
-		return runMatrix(ctx, *kernelList, *clang, *format, cparse.NewParser(cf.parserOptions("")), files, stdout, stderr)
+	list, listErr := verifyKernelList(*kernel, *kernelList)
+	if listErr != nil {
+		fmt.Fprintf(stderr, "bpf-lsp verify: %v\n", listErr)
+		return 2
+	}
+	if list != "" {
+		return runMatrix(ctx, list, *clang, *format, cparse.NewParser(cf.parserOptions("")), files, stdout, stderr)
 	}
 	var results []verifier.Result
 	for _, file := range files {

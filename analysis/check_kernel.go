@@ -1,0 +1,271 @@
+package analysis
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/bpf-lsp/bpf-lsp/cparse"
+	"github.com/bpf-lsp/bpf-lsp/kernels"
+)
+
+// Target-kernel checks: what the program calls must exist on the kernel it
+// is checked for, and the verifier's wording follows that kernel's version.
+
+const (
+	codeCallUnavailable     = "BL401"
+	codeGlobalLockTooOld    = "BL402"
+	globalDataLocksRelease  = "6.2" // locks in private(NAME) sections
+	heldAtExitRewordRelease = "6.14"
+)
+
+// KernelRules are the rules that depend on the target kernel.
+var KernelRules = []*Rule{{
+	Code: codeCallUnavailable, Name: "call-unavailable", Title: "call the target kernel does not have",
+	Doc: "The program calls a kfunc or helper that is not in the target kernel's BTF (--kernel, " +
+		"targetKernels; the running kernel by default). The load fails before the verifier runs. " +
+		"The finding names the first release that has the call; where the target has an equivalent " +
+		"(the _impl form of a graph kfunc before 7.1, the plain form after), a quick fix switches to it.",
+	Bad:  "/* --kernel 6.12 */\nif (bpf_res_spin_lock(&rlock)) return 0;",
+	Good: "/* --kernel 6.12 */\nbpf_spin_lock(&glock);",
+}, {
+	Code: codeGlobalLockTooOld, Name: "global-lock-unsupported", Title: "bpf_spin_lock in global data before 6.2",
+	Kernel:         "map '.data.A' is not a struct type or bpf_spin_lock is mangled",
+	KernelPatterns: []KernelPattern{{Text: "is not a struct type or bpf_spin_lock is mangled"}},
+	Doc: "Kernels before 6.2 accept a bpf_spin_lock only inside a map value, not in a global " +
+		"(private(NAME)) section: 5.10 rejects the first lock call, 6.1 mismatches lock and unlock.",
+	Bad:  "/* --kernel 6.1 */\nprivate(A) struct bpf_spin_lock glock;",
+	Good: "/* --kernel 6.1 */\nstruct val { struct bpf_spin_lock lock; __u64 n; };\n/* in an array map's value */",
+}}
+
+// versionedKernel is the verifier's wording where it changed between
+// releases, oldest first; each applies from Since until the next. Measured
+// on the catalogued kernels (5.10.223, 6.1.192, 6.12.117, 7.3.4) and 6.18.
+var versionedKernel = map[string][]struct{ Since, Message string }{
+	// 6.12.117 still prints the old text, 6.18 and 7.3 the new one
+	// (SPEC.md places the change after ~6.13).
+	codeLockHeldAtExit: {
+		{"", "bpf_spin_unlock is missing"},
+		{heldAtExitRewordRelease, "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region"},
+	},
+	codeGlobalLockTooOld: {
+		{"", "map '.data.A' is not a struct type or bpf_spin_lock is mangled"},
+		{"6.1", "bpf_spin_unlock of different lock"},
+	},
+}
+
+// KernelFor returns the rule's verifier message on a kernel version (the
+// zero version means the newest).
+func (r *Rule) KernelFor(v kernels.Version) string {
+	msgs := versionedKernel[r.Code]
+	if len(msgs) == 0 || v == (kernels.Version{}) {
+		return r.Kernel
+	}
+	msg := r.Kernel
+	for _, m := range msgs {
+		if m.Since == "" || !v.Less(mustVersion(m.Since)) {
+			msg = m.Message
+		}
+	}
+	return msg
+}
+
+func mustVersion(s string) kernels.Version {
+	v, err := kernels.ParseVersion(s)
+	if err != nil {
+		panic(err) // constants above
+	}
+	return v
+}
+
+// ForKernels returns findings for target kernels: res's findings with
+// the kernel messages of the oldest target, plus calls a
+// target lacks and constructs it does not support, one finding per site
+// naming every target concerned, sorted by position.
+func ForKernels(f *cparse.File, res *Result, targets []*kernels.Target) []Finding {
+	if len(targets) == 0 {
+		return res.Findings
+	}
+	targets = slices.Clone(targets)
+	slices.SortStableFunc(targets, func(a, b *kernels.Target) int { return a.Version.Compare(b.Version) })
+	out := make([]Finding, 0, len(res.Findings))
+	for _, fd := range res.Findings {
+		// Only wording that changed between releases is replaced: other
+		// messages carry the finding's own offsets and names.
+		if r := RuleByCode(fd.Code); r != nil && fd.Kernel != "" && len(versionedKernel[fd.Code]) > 0 {
+			fd.Kernel = r.KernelFor(targets[0].Version)
+		}
+		out = append(out, fd)
+	}
+	out = append(out, unavailableCalls(f, targets)...)
+	out = append(out, globalLocksTooOld(f, res, targets)...)
+	slices.SortStableFunc(out, func(a, b Finding) int {
+		return cmp.Or(strings.Compare(a.Span.File, b.Span.File), cmp.Compare(a.Span.Start.Offset, b.Span.Start.Offset))
+	})
+	return out
+}
+
+// targetNames joins the names of targets for a message.
+func targetNames(ts []*kernels.Target) string {
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = t.Name
+	}
+	s := strings.Join(names, ", ")
+	if len(ts) > 1 {
+		return "kernels " + s
+	}
+	return "kernel " + s
+}
+
+// unavailableCalls reports each call of a kfunc or helper a target lacks.
+func unavailableCalls(f *cparse.File, targets []*kernels.Target) []Finding {
+	var out []Finding
+	for _, fn := range f.Funcs {
+		for _, c := range fn.Calls {
+			kind := kernelCallKind(c.Name)
+			if kind == "" || probesFor(f, c.Name) {
+				continue
+			}
+			var lacking []*kernels.Target
+			for _, t := range targets {
+				if !t.Has(kind, c.Name) {
+					lacking = append(lacking, t)
+				}
+			}
+			if len(lacking) == 0 {
+				continue
+			}
+			name := c.Name
+			if c.Spelled != c.Name {
+				name = fmt.Sprintf("%s (from %s)", c.Name, c.Spelled)
+			}
+			msg := fmt.Sprintf("%s %s is not available on %s", kind, name, targetNames(lacking))
+			if since := kernels.Since(kind, c.Name); since != "" {
+				msg += fmt.Sprintf("; it first appears in %s", since)
+			}
+			fd := Finding{Code: codeCallUnavailable, Severity: SevError, Span: c.NameSpan, Message: msg, Func: fn.Name}
+			if fix, ok := equivalentCallFix(c, lacking); ok {
+				fd.Fixes = []Fix{fix}
+			}
+			out = append(out, fd)
+		}
+	}
+	return out
+}
+
+// probesFor reports whether the file tests for the kfunc at run time
+// (bpf_ksym_exists(name) around a __weak declaration): libbpf then loads
+// the program on kernels without it, and the verifier drops the dead call.
+func probesFor(f *cparse.File, name string) bool {
+	src := string(f.Src)
+	return strings.Contains(src, "bpf_ksym_exists("+name+")") || strings.Contains(src, "bpf_ksym_exists(&"+name+")")
+}
+
+// kernelCallKind says whether a call name is a helper or kfunc some catalogued
+// kernel has ("" for the program's own functions and unknown names).
+func kernelCallKind(name string) string {
+	switch {
+	case kernels.Known(kernels.Kfunc, name):
+		return kernels.Kfunc
+	case kernels.Known(kernels.Helper, name):
+		return kernels.Helper
+	}
+	return ""
+}
+
+// implArgs lists the trailing arguments the _impl form of a graph kfunc
+// takes and its plain (7.1+) form does not (from the kernels' BTF
+// prototypes: meta__ign, and off for the insertions).
+var implArgs = map[string]string{
+	"bpf_obj_new":          "NULL",
+	"bpf_obj_drop":         "NULL",
+	"bpf_refcount_acquire": "NULL",
+	"bpf_percpu_obj_new":   "NULL",
+	"bpf_percpu_obj_drop":  "NULL",
+	"bpf_list_push_front":  "NULL, 0",
+	"bpf_list_push_back":   "NULL, 0",
+	"bpf_rbtree_add":       "NULL, 0",
+}
+
+// equivalentCallFix switches a graph kfunc called by name between its
+// _impl and plain forms when the target has the other one. Calls through
+// a header macro are left to the header.
+func equivalentCallFix(c *cparse.Call, targets []*kernels.Target) (Fix, bool) {
+	if c.Spelled != c.Name || len(c.Args) == 0 {
+		return Fix{}, false
+	}
+	hasAll := func(name string) bool {
+		for _, t := range targets {
+			if !t.Has(kernels.Kfunc, name) {
+				return false
+			}
+		}
+		return true
+	}
+	if plain, ok := strings.CutSuffix(c.Name, "_impl"); ok {
+		extra, known := implArgs[plain]
+		n := strings.Count(extra, ",") + 1
+		if !known || !hasAll(plain) || len(c.Args) <= n {
+			return Fix{}, false
+		}
+		lastKept := c.Args[len(c.Args)-n-1].Span
+		end := c.Args[len(c.Args)-1].Span
+		return Fix{Message: "Call " + plain + " (the _impl form is deprecated)", Preferred: true, Edits: []Edit{
+			{Span: c.NameSpan, NewText: plain},
+			{Span: cparse.Span{File: end.File, Start: lastKept.End, End: end.End}},
+		}}, true
+	}
+	extra, known := implArgs[c.Name]
+	if !known || !hasAll(c.Name+"_impl") {
+		return Fix{}, false
+	}
+	last := c.Args[len(c.Args)-1].Span
+	return Fix{Message: "Call " + c.Name + "_impl, the form " + targetNames(targets) + " has", Preferred: true, Edits: []Edit{
+		{Span: c.NameSpan, NewText: c.Name + "_impl"},
+		{Span: cparse.Span{File: last.File, Start: last.End, End: last.End}, NewText: ", " + extra},
+	}}, true
+}
+
+// globalLocksTooOld reports, for targets before 6.2, the first
+// bpf_spin_lock call of each function on a lock in a global section: the
+// kernel rejects the program there (a program that never takes the lock
+// loads).
+func globalLocksTooOld(f *cparse.File, res *Result, targets []*kernels.Target) []Finding {
+	var old []*kernels.Target
+	for _, t := range targets {
+		if t.Version != (kernels.Version{}) && t.Version.Less(mustVersion(globalDataLocksRelease)) {
+			old = append(old, t)
+		}
+	}
+	if len(old) == 0 {
+		return nil
+	}
+	globals := map[string]*Lock{}
+	for _, l := range res.Locks {
+		if strings.HasPrefix(l.Allocation, "section ") && l.Kind == "bpf_spin_lock" {
+			globals[l.Name] = l
+		}
+	}
+	rule := RuleByCode(codeGlobalLockTooOld)
+	var out []Finding
+	for _, fn := range f.Funcs {
+		for _, c := range fn.Calls {
+			if c.Name != "bpf_spin_lock" || len(c.Args) == 0 {
+				continue
+			}
+			l := globals[strings.TrimPrefix(strings.TrimSpace(c.Args[0].Text), "&")]
+			if l == nil {
+				continue
+			}
+			out = append(out, Finding{Code: codeGlobalLockTooOld, Severity: SevError, Span: c.NameSpan, Func: fn.Name,
+				Message: fmt.Sprintf("'%s' is a bpf_spin_lock in global data (%s), which %s cannot lock; locks in global data need %s",
+					l.Name, l.Allocation, targetNames(old), globalDataLocksRelease),
+				Kernel:  rule.KernelFor(old[0].Version),
+				Related: []Related{{Span: l.Span, Message: fmt.Sprintf("'%s' declared here", l.Name)}}})
+			break
+		}
+	}
+	return out
+}

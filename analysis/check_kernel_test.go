@@ -1,0 +1,141 @@
+package analysis
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bpf-lsp/bpf-lsp/cparse"
+	"github.com/bpf-lsp/bpf-lsp/kernels"
+)
+
+// rbAdd is rb_add_locked with the insertion spelled as CALL.
+func rbAdd(call string) string {
+	return `#include "bpf_lsp.h"
+#undef bpf_rbtree_add
+extern int bpf_rbtree_add(struct bpf_rb_root *root, struct bpf_rb_node *node,
+			  bool (less)(struct bpf_rb_node *a, const struct bpf_rb_node *b)) __ksym;
+struct node_data { long key; struct bpf_rb_node node; };
+private(A) struct bpf_spin_lock glock;
+private(A) struct bpf_rb_root groot __contains(node_data, node);
+static bool less(struct bpf_rb_node *a, const struct bpf_rb_node *b) { return a < b; }
+SEC("tc")
+int add(struct __sk_buff *ctx)
+{
+	struct node_data *n = bpf_obj_new(typeof(*n));
+
+	if (!n)
+		return 0;
+	bpf_spin_lock(&glock);
+	` + call + `;
+	bpf_spin_unlock(&glock);
+	return 0;
+}
+char _license[] SEC("license") = "GPL";
+`
+}
+
+// kernelFindings analyses src for targets and returns the findings of
+// the kernel rules, with the source after applying each one's fix.
+func kernelFindings(t *testing.T, src string, targets ...*kernels.Target) ([]Finding, []string) {
+	t.Helper()
+	inc, _ := filepath.Abs("../testdata/include")
+	path := filepath.Join(t.TempDir(), "t.bpf.c")
+	f, err := cparse.NewParser(cparse.Options{IncludeDirs: []string{inc}}).Parse(context.Background(), path, map[string][]byte{path: []byte(src)})
+	if err != nil || len(f.Errors) > 0 {
+		t.Fatalf("parse: %v %+v", err, f.Errors)
+	}
+	var out []Finding
+	var fixed []string
+	for _, fd := range ForKernels(f, Run(f), targets) {
+		if !strings.HasPrefix(fd.Code, "BL4") {
+			continue
+		}
+		out = append(out, fd)
+		if len(fd.Fixes) == 1 {
+			b, err := applyEdits([]byte(src), fd.Fixes[0].Edits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fixed = append(fixed, string(b))
+		}
+	}
+	return out, fixed
+}
+
+func target(t *testing.T, spec string) *kernels.Target {
+	t.Helper()
+	k, err := kernels.OpenTarget(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestUnavailableCalls(t *testing.T) {
+	// 6.12 has only the _impl form: the plain call gets a fix to it.
+	fds, fixed := kernelFindings(t, rbAdd("bpf_rbtree_add(&groot, &n->node, less)"), target(t, "6.12"))
+	if len(fds) != 1 || fds[0].Code != codeCallUnavailable || !strings.Contains(fds[0].Message, "kfunc bpf_rbtree_add is not available on kernel 6.12; it first appears in 7.1") {
+		t.Fatalf("6.12: %+v", fds)
+	}
+	if len(fixed) != 1 || !strings.Contains(fixed[0], "bpf_rbtree_add_impl(&groot, &n->node, less, NULL, 0);") {
+		t.Fatalf("fix: %v", fixed)
+	}
+	if fds, _ := kernelFindings(t, fixed[0], target(t, "6.12")); len(fds) != 0 {
+		t.Errorf("the fixed program still gets %+v", fds)
+	}
+
+	// A program that tests for the kfunc first is left alone.
+	probed := strings.Replace(rbAdd("bpf_rbtree_add(&groot, &n->node, less)"), "\tbpf_spin_lock(&glock);", "\tif (!bpf_ksym_exists(bpf_rbtree_add))\n\t\treturn 0;\n\tbpf_spin_lock(&glock);", 1)
+	probed = "#define bpf_ksym_exists(sym) (!!(sym))\n" + probed
+	if fds, _ := kernelFindings(t, probed, target(t, "6.12")); len(fds) != 0 {
+		t.Errorf("a call guarded by bpf_ksym_exists: %+v", fds)
+	}
+
+	// 6.1 and 5.10 lack the graph kfuncs and locks in global data; one
+	// finding per site names both.
+	fds, _ = kernelFindings(t, rbAdd("bpf_rbtree_add_impl(&groot, &n->node, less, NULL, 0)"), target(t, "6.1"), target(t, "5.10"))
+	var msgs []string
+	for _, fd := range fds {
+		msgs = append(msgs, fd.Code+" "+fd.Message+" "+fd.Kernel)
+	}
+	got := strings.Join(msgs, "\n")
+	for _, want := range []string{
+		"BL401 kfunc bpf_obj_new_impl (from bpf_obj_new) is not available on kernels 5.10, 6.1; it first appears in 6.2",
+		"BL401 kfunc bpf_rbtree_add_impl is not available on kernels 5.10, 6.1; it first appears in 6.4",
+		"BL402 'glock' is a bpf_spin_lock in global data (section .data.A), which kernels 5.10, 6.1 cannot lock; locks in global data need 6.2 map '.data.A' is not a struct type or bpf_spin_lock is mangled",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("5.10+6.1 findings lack %q:\n%s", want, got)
+		}
+	}
+
+	// A vmlinux.h with only the plain kfunc: the _impl call is switched
+	// to it, its trailing arguments dropped.
+	header := filepath.Join(t.TempDir(), "vmlinux.h")
+	os.WriteFile(header, []byte("enum bpf_func_id {\n\tBPF_FUNC_spin_lock = 93,\n\tBPF_FUNC_spin_unlock = 94,\n};\n"+
+		"extern int bpf_rbtree_add(struct bpf_rb_root *root, struct bpf_rb_node *node, void *less) __weak __ksym;\n"+
+		"extern void *bpf_obj_new_impl(__u64 local_type_id__k, void *meta__ign) __weak __ksym;\n"), 0o644)
+	fds, fixed = kernelFindings(t, rbAdd("bpf_rbtree_add_impl(&groot, &n->node, less, NULL, 0)"), target(t, header))
+	if len(fds) != 1 || len(fixed) != 1 || !strings.Contains(fixed[0], "\tbpf_rbtree_add(&groot, &n->node, less);") {
+		t.Fatalf("vmlinux.h target: %+v\n%v", fds, fixed)
+	}
+}
+
+func TestKernelMessageByVersion(t *testing.T) {
+	r := RuleByCode(codeLockHeldAtExit)
+	for v, want := range map[string]string{
+		"6.1":  "bpf_spin_unlock is missing",
+		"6.12": "bpf_spin_unlock is missing",
+		"7.3":  "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region",
+	} {
+		if got := r.KernelFor(mustVersion(v)); got != want {
+			t.Errorf("%s on %s: %q, want %q", r.Code, v, got, want)
+		}
+	}
+	if got := RuleByCode(codeGraphUnlocked).KernelFor(mustVersion("6.1")); got != RuleByCode(codeGraphUnlocked).Kernel {
+		t.Errorf("a rule without versioned wording changed: %q", got)
+	}
+}
