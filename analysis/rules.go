@@ -201,13 +201,13 @@ var ruleTable = []*Rule{{
 	Bad:  "bpf_res_spin_lock(&a);\nbpf_res_spin_unlock(&a);",
 	Good: "if (bpf_res_spin_lock(&a))\n\treturn 0;\nbpf_res_spin_unlock(&a);",
 }, {
-	Code: codeTracingProgLock, Name: "lock-in-tracing-prog", Title: "lock or graph root used by a tracing program",
+	Code: codeTracingProgLock, Name: "lock-in-tracing-prog", Title: "lock or graph root used by a tracing program or socket filter",
 	Kernel:         "tracing progs cannot use bpf_spin_lock yet",
-	KernelPatterns: []KernelPattern{{Text: "tracing progs cannot use bpf_spin_lock"}, {Text: "tracing progs cannot use bpf_{list_head,rb_root}"}},
+	KernelPatterns: []KernelPattern{{Text: "progs cannot use bpf_spin_lock"}, {Text: "tracing progs cannot use bpf_{list_head,rb_root}"}},
 	Doc: "kprobe, tracepoint, perf_event and raw_tp programs may not use a map (or a global section) " +
 		"that holds a bpf_spin_lock, bpf_list_head or bpf_rb_root: they can run in any context, " +
 		"where the lock could deadlock. The kernel refuses the program when it first touches the map. " +
-		"fentry/fexit, tc, syscall and struct_ops programs may.",
+		"Socket filters may not use locks either. fentry/fexit, tc, syscall and struct_ops programs may.",
 	Bad:  "SEC(\"kprobe/do_exit\")\nint prog(void *ctx)\n{\n\tbpf_spin_lock(&glock);\n\t/* ... */\n}",
 	Good: "SEC(\"fentry/do_exit\")\nint BPF_PROG(prog)\n{\n\tbpf_spin_lock(&glock);\n\t/* ... */\n}",
 }, {
