@@ -99,7 +99,7 @@ func ForKernels(f *cparse.File, res *Result, targets []*kernels.Target) []Findin
 		out = append(out, fd)
 	}
 	out = append(out, unavailableCalls(f, targets)...)
-	out = append(out, globalLocksTooOld(res, targets)...)
+	out = append(out, globalLocksTooOld(f, res, targets)...)
 	slices.SortStableFunc(out, func(a, b Finding) int {
 		return cmp.Or(strings.Compare(a.Span.File, b.Span.File), cmp.Compare(a.Span.Start.Offset, b.Span.Start.Offset))
 	})
@@ -125,7 +125,7 @@ func unavailableCalls(f *cparse.File, targets []*kernels.Target) []Finding {
 	for _, fn := range f.Funcs {
 		for _, c := range fn.Calls {
 			kind := kernelCallKind(c.Name)
-			if kind == "" {
+			if kind == "" || probesFor(f, c.Name) {
 				continue
 			}
 			var lacking []*kernels.Target
@@ -153,6 +153,14 @@ func unavailableCalls(f *cparse.File, targets []*kernels.Target) []Finding {
 		}
 	}
 	return out
+}
+
+// probesFor reports whether the file tests for the kfunc at run time
+// (bpf_ksym_exists(name) around a __weak declaration): libbpf then loads
+// the program on kernels without it, and the verifier drops the dead call.
+func probesFor(f *cparse.File, name string) bool {
+	src := string(f.Src)
+	return strings.Contains(src, "bpf_ksym_exists("+name+")") || strings.Contains(src, "bpf_ksym_exists(&"+name+")")
 }
 
 // kernelCallKind says whether a call name is a helper or kfunc some catalogued
@@ -220,9 +228,11 @@ func equivalentCallFix(c *cparse.Call, targets []*kernels.Target) (Fix, bool) {
 	}}, true
 }
 
-// globalLocksTooOld reports locks in global sections for targets before
-// 6.2.
-func globalLocksTooOld(res *Result, targets []*kernels.Target) []Finding {
+// globalLocksTooOld reports, for targets before 6.2, the first
+// bpf_spin_lock call of each function on a lock in a global section: the
+// kernel rejects the program there (a program that never takes the lock
+// loads).
+func globalLocksTooOld(f *cparse.File, res *Result, targets []*kernels.Target) []Finding {
 	var old []*kernels.Target
 	for _, t := range targets {
 		if t.Version != (kernels.Version{}) && t.Version.Less(mustVersion(globalDataLocksRelease)) {
@@ -232,16 +242,30 @@ func globalLocksTooOld(res *Result, targets []*kernels.Target) []Finding {
 	if len(old) == 0 {
 		return nil
 	}
+	globals := map[string]*Lock{}
+	for _, l := range res.Locks {
+		if strings.HasPrefix(l.Allocation, "section ") && l.Kind == "bpf_spin_lock" {
+			globals[l.Name] = l
+		}
+	}
 	rule := RuleByCode(codeGlobalLockTooOld)
 	var out []Finding
-	for _, l := range res.Locks {
-		if !strings.HasPrefix(l.Allocation, "section ") || l.Kind != "bpf_spin_lock" {
-			continue
+	for _, fn := range f.Funcs {
+		for _, c := range fn.Calls {
+			if c.Name != "bpf_spin_lock" || len(c.Args) == 0 {
+				continue
+			}
+			l := globals[strings.TrimPrefix(strings.TrimSpace(c.Args[0].Text), "&")]
+			if l == nil {
+				continue
+			}
+			out = append(out, Finding{Code: codeGlobalLockTooOld, Severity: SevError, Span: c.NameSpan, Func: fn.Name,
+				Message: fmt.Sprintf("'%s' is a bpf_spin_lock in global data (%s), which %s cannot lock; locks in global data need %s",
+					l.Name, l.Allocation, targetNames(old), globalDataLocksRelease),
+				Kernel:  rule.KernelFor(old[0].Version),
+				Related: []Related{{Span: l.Span, Message: fmt.Sprintf("'%s' declared here", l.Name)}}})
+			break
 		}
-		out = append(out, Finding{Code: codeGlobalLockTooOld, Severity: SevError, Span: l.Span,
-			Message: fmt.Sprintf("'%s' is a bpf_spin_lock in global data (%s), which %s cannot load; locks in global data need %s",
-				l.Name, l.Allocation, targetNames(old), globalDataLocksRelease),
-			Kernel: rule.KernelFor(old[0].Version)})
 	}
 	return out
 }

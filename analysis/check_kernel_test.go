@@ -87,6 +87,13 @@ func TestUnavailableCalls(t *testing.T) {
 		t.Errorf("the fixed program still gets %+v", fds)
 	}
 
+	// A program that tests for the kfunc first is left alone.
+	probed := strings.Replace(rbAdd("bpf_rbtree_add(&groot, &n->node, less)"), "\tbpf_spin_lock(&glock);", "\tif (!bpf_ksym_exists(bpf_rbtree_add))\n\t\treturn 0;\n\tbpf_spin_lock(&glock);", 1)
+	probed = "#define bpf_ksym_exists(sym) (!!(sym))\n" + probed
+	if fds, _ := kernelFindings(t, probed, target(t, "6.12")); len(fds) != 0 {
+		t.Errorf("a call guarded by bpf_ksym_exists: %+v", fds)
+	}
+
 	// 6.1 and 5.10 lack the graph kfuncs and locks in global data; one
 	// finding per site names both.
 	fds, _ = kernelFindings(t, rbAdd("bpf_rbtree_add_impl(&groot, &n->node, less, NULL, 0)"), target(t, "6.1"), target(t, "5.10"))
@@ -98,7 +105,7 @@ func TestUnavailableCalls(t *testing.T) {
 	for _, want := range []string{
 		"BL401 kfunc bpf_obj_new_impl (from bpf_obj_new) is not available on kernels 5.10, 6.1; it first appears in 6.2",
 		"BL401 kfunc bpf_rbtree_add_impl is not available on kernels 5.10, 6.1; it first appears in 6.4",
-		"BL402 'glock' is a bpf_spin_lock in global data (section .data.A), which kernels 5.10, 6.1 cannot load; locks in global data need 6.2 map '.data.A' is not a struct type or bpf_spin_lock is mangled",
+		"BL402 'glock' is a bpf_spin_lock in global data (section .data.A), which kernels 5.10, 6.1 cannot lock; locks in global data need 6.2 map '.data.A' is not a struct type or bpf_spin_lock is mangled",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("5.10+6.1 findings lack %q:\n%s", want, got)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -330,8 +331,8 @@ func owningProgram(f *cparse.File, fd analysis.Finding) string {
 }
 
 // compatible lists, for a kernel rule code, the other static codes that
-// describe the same bug (the kernel reports several bugs with one message).
-// A static finding with the kernel's own code always agrees.
+// describe the same bug (the kernel reports several bugs with one message);
+// a code always agrees with itself.
 var compatible = map[string][]string{
 	"BL201": {"BL202"},
 	"BL202": {"BL201"},
@@ -369,15 +370,13 @@ func compare(r *Result) {
 		}
 	case Reject:
 		for _, fd := range errs {
-			for _, c := range append([]string{r.Code}, compatible[r.Code]...) {
-				if fd.Code == c {
-					r.Agreement = Agree
-					r.Reason = fmt.Sprintf("both report %s", r.Code)
-					if len(errs) > 1 {
-						r.Reason += fmt.Sprintf("; bpf-lsp finds %d more (the kernel stops at its first error)", len(errs)-1)
-					}
-					return
+			if fd.Code == r.Code || slices.Contains(compatible[r.Code], fd.Code) {
+				r.Agreement = Agree
+				r.Reason = fmt.Sprintf("both report %s", r.Code)
+				if len(errs) > 1 {
+					r.Reason += fmt.Sprintf("; bpf-lsp finds %d more (the kernel stops at its first error)", len(errs)-1)
 				}
+				return
 			}
 		}
 		if len(errs) == 0 {

@@ -42,6 +42,12 @@ type matrixSource struct {
 // BuildMatrix compiles each file (a .bpf.c, or takes a prebuilt .o) and
 // verifies it on every kernel in one boot per kernel.
 func BuildMatrix(ctx context.Context, opts Options, vopts verifier.Options, ks []kernels.Kernel, files []string) (*Matrix, error) {
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	if err := qemuCheck(opts.Qemu); err != nil {
+		return nil, err // before compiling anything
+	}
 	// Compile in parallel (clang dominates a run whose verdicts are cached).
 	datas := make([][]byte, len(files))
 	errs := make([]error, len(files))

@@ -28,7 +28,7 @@ import (
 type Options struct {
 	CacheDir string        // "" = os.UserCacheDir()/bpf-lsp/kernels
 	Qemu     string        // "" = qemu-system-x86_64
-	Accel    string        // "" = tcg; "kvm" where KVM boots stock kernels
+	Accel    string        // "tcg", "kvm", or "" = KVM when a probe boot under it succeeds (accel.go), else TCG
 	MemoryMB int           // guest memory; 0 = 256
 	Timeout  time.Duration // per boot; 0 = 3 minutes (TCG verifies ~8x slower than native)
 	// Guest is a prebuilt static guest binary (vm/guest built with
@@ -48,9 +48,6 @@ func (o *Options) defaults() error {
 	}
 	if o.Qemu == "" {
 		o.Qemu = "qemu-system-x86_64"
-	}
-	if o.Accel == "" {
-		o.Accel = "tcg"
 	}
 	if o.MemoryMB == 0 {
 		o.MemoryMB = 256
@@ -125,6 +122,9 @@ func Run(ctx context.Context, opts Options, ks []kernels.Kernel, objs []Object) 
 				return out, err
 			}
 			opts.Progress(fmt.Sprintf("verifying %d object(s) on %s", len(todo), k.Version))
+			if opts.Accel == "" {
+				opts.Accel = chooseAccel(ctx, opts, img, base)
+			}
 			start := time.Now()
 			byObj, release, err := bootObjects(ctx, opts, img, base, objs, todo)
 			run.Boot, run.Release = time.Since(start), release

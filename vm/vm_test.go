@@ -124,14 +124,34 @@ func TestRunOnKernels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Graph kfuncs arrived in 6.2 (catalogued: 6.12), bpf_res_spin_lock in
+	// 6.15 (catalogued: 7.2).
+	want := func(k, obj string) (verdict, code string) {
+		graph := kernels.Compare(k, "6.12") >= 0
+		switch {
+		case obj == "res_lock_checked" && kernels.Compare(k, "7.2") >= 0:
+			return verifier.Accept, ""
+		case obj == "res_lock_checked" || !graph:
+			return verifier.Reject, CodeUnavailable
+		case obj == "rb_add_unlocked":
+			return verifier.Reject, "BL201"
+		}
+		return verifier.Accept, ""
+	}
 	for _, run := range runs {
 		if run.Err != nil {
 			t.Fatal(run.Err)
 		}
 		t.Logf("%s (%s): boot %v", run.Kernel, run.Release, run.Boot)
 		for i, rs := range run.Results {
+			if len(rs) == 0 {
+				t.Errorf("%s: no verdict for %s", run.Kernel, objs[i].Name)
+			}
 			for _, r := range rs {
-				t.Logf("  %s/%s: %s %s %q line %d", objs[i].Name, r.Program, r.Verdict, r.Code, r.Message, r.Line)
+				verdict, code := want(run.Kernel.Version, objs[i].Name)
+				if r.Verdict != verdict || r.Code != code {
+					t.Errorf("%s: %s/%s: %s %s %q, want %s %s", run.Kernel, objs[i].Name, r.Program, r.Verdict, r.Code, r.Message, verdict, code)
+				}
 			}
 		}
 	}
