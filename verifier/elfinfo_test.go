@@ -23,7 +23,7 @@ func TestUntypeKsymsBounds(t *testing.T) {
 	le := binary.LittleEndian
 	strs := []byte("\x00.ksyms\x00")
 	types := make([]byte, 12)
-	le.PutUint32(types[0:], 1)                     // name ".ksyms"
+	le.PutUint32(types[0:], 1)                      // name ".ksyms"
 	le.PutUint32(types[4:], btfKindDatasec<<24|500) // vlen 500, no room for them
 	hdr := make([]byte, 24)
 	le.PutUint16(hdr[0:], 0xeb9f)
