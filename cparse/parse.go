@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
@@ -367,7 +366,7 @@ func mentionsVmlinux(path string, src []byte, overlay map[string][]byte) bool {
 		h := filepath.Join(filepath.Dir(path), string(m[1]))
 		text, ok := overlay[h]
 		if !ok {
-			text, _ = os.ReadFile(h)
+			text, _ = readRegular(h, 0) // never a device or a FIFO
 		}
 		if bytes.Contains(text, []byte("vmlinux.h")) {
 			return true
