@@ -1,13 +1,15 @@
 # `make test` is what CI runs (.ci/run): it installs what the tests need when
-# missing, then runs vet, every Go test and the editor tests.
+# missing, then runs vet, every Go test, the editor tests and the real-world
+# corpus (which fails on a regression against its baseline).
 GO ?= go
 
-.PHONY: test go-test editor-test deps build check-demo
+.PHONY: test go-test editor-test deps build check-demo realworld realworld-update-baseline stress
 
 test: deps
 	$(GO) vet ./...
 	$(GO) test ./...
 	bash editors/test.sh
+	bash scripts/realworld.sh
 
 go-test: deps
 	$(GO) vet ./...
@@ -24,3 +26,19 @@ build:
 
 check-demo:
 	$(GO) run ./cmd/bpf-lsp check testdata/demo
+
+# The kernel's own BPF programs (linux-source-6.12 selftests and sched_ext):
+# build, load, check, score, compare with testdata/realworld-baseline.json.
+# REALWORLD_FLAGS='--files rbtree*' runs a subset.
+realworld: deps
+	bash scripts/realworld.sh $(REALWORLD_FLAGS)
+
+realworld-update-baseline: deps
+	bash scripts/realworld.sh --update-baseline
+
+# `make stress` drives a built server with an edit storm over 50 documents on
+# vmlinux.h, 500 documents opened and closed, adversarial inputs and a
+# JSON-RPC fuzz, and prints what it measured (minutes; not part of `make
+# test`). STRESS_FLAGS passes options, e.g. STRESS_FLAGS="-run fuzz -keep".
+stress: build
+	nice -n 10 $(GO) run ./internal/stress -bin ./bpf-lsp $(STRESS_FLAGS)

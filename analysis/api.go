@@ -18,8 +18,10 @@ type Result struct {
 
 // Stats says how much work the path exploration did.
 type Stats struct {
-	Explored int // block states explored (programs and their callees)
-	Pruned   int // states pruned as equal to one explored before
+	Explored  int // block states explored (programs and their callees)
+	Pruned    int // states pruned as equal to one explored before
+	Summaries int // static callees explored, once per distinct entry state
+	Reused    int // calls answered from a summary without exploring the callee
 }
 
 // Lock is a bpf_spin_lock or bpf_res_spin_lock declaration.

@@ -18,6 +18,18 @@ func (a *analyzer) call(st *state, pe *cc.PostfixExpression, m mode) value {
 		a.evalArgs(st, pe, m)
 		return value{}
 	}
+	if c.Name == "" || localVar(unparen(pe.PostfixExpression)) != nil {
+		// Through a function pointer: a local holding &f calls f.
+		if fa, ok := st.addrs[place{d: localVar(unparen(pe.PostfixExpression))}]; ok && (fa.callee != "" || fa.fn != nil) {
+			resolved := *c
+			resolved.Name = fa.callee
+			if fa.fn != nil {
+				resolved.Name = fa.fn.Name
+			}
+			resolved.Spelled = resolved.Name
+			c = &resolved
+		}
+	}
 	args := make([]value, len(c.Args))
 	for i, arg := range c.Args {
 		args[i] = a.eval(st, arg.Expr, m)
@@ -266,10 +278,13 @@ func (a *analyzer) graph(st *state, c *cparse.Call, pe *cc.PostfixExpression, ar
 	name := displayName(c)
 	if m.callback && !op.inCallback {
 		a.report(codeLockInCallback, c.NameSpan, fmt.Sprintf("%s is not allowed in the rbtree callback '%s'", name, m.fn.Name), m,
-			strings.TrimPrefix(c.Name, "bpf_")+" not allowed in rbtree cb")
+			c.Name+" not allowed in rbtree cb") // 6.18 names the kfunc; 6.12 said rbtree_remove
 	}
 	if op.root >= 0 && op.root < len(c.Args) {
 		a.checkRoot(st, c, op, m)
+		if op.consumes && op.node < len(c.Args) {
+			a.checkNodeType(st, c, op, m)
+		}
 	}
 	owning := false
 	if op.node >= 0 && op.node < len(args) {
@@ -282,8 +297,13 @@ func (a *analyzer) graph(st *state, c *cparse.Call, pe *cc.PostfixExpression, ar
 					related(o.acquired, "obtained here"), o.nullKernel())
 				o.maybeNull = false
 			case o.invalid:
+				// The kfunc's own argument check sees the scalar first.
+				kernel := "arg#1 expected pointer to allocated object"
+				if !op.consumes {
+					kernel = c.Name + " can only take non-owning or refcounted bpf_rb_node pointer"
+				}
 				a.report(codeUseAfterUnlock, c.Args[op.node].Span, fmt.Sprintf("'%s' (from %s) is passed to %s after the lock was released", strings.TrimPrefix(c.Args[op.node].Text, "&"), o.from, name), m,
-					related(o.unlockAt, "lock released here"))
+					related(o.unlockAt, "lock released here"), kernel)
 				o.invalid = false
 			}
 			if op.consumes && !o.maybeNull && !o.invalid && (o.ref == refNonOwning || o.released) {
@@ -338,6 +358,9 @@ func (a *analyzer) checkRoot(st *state, c *cparse.Call, op graphOp, m mode) {
 		a.report(codeGraphUnlocked, c.NameSpan, fmt.Sprintf("%s on %s requires holding '%s', but the result of %s was not checked: it may not have taken the lock", name, rootDesc, lockText, "bpf_res_spin_lock"), m,
 			rel, related(h.takenAt, fmt.Sprintf("'%s' taken here", lockText)), g.Kernel, fix)
 		return
+	}
+	if holdsUnknown(st) {
+		return // the lock held could not be resolved: it may be the right one
 	}
 	if held, holding := st.anyHeld(); holding {
 		a.report(codeGraphWrongLock, c.NameSpan, fmt.Sprintf("%s on %s requires holding '%s', but the lock held is '%s' (another allocation)", name, rootDesc, lockText, held.lock.Name), m,

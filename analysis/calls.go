@@ -120,10 +120,17 @@ func classify(f *cparse.File, c *cparse.Call) callKind {
 	return callKfunc
 }
 
-// displayName is how a call is named in messages: as the user wrote it.
+// displayName is how a call is named in messages: as the user wrote it
+// when that is the API's own macro (bpf_rbtree_add for bpf_rbtree_add_impl,
+// bpf_printk), but as the call it expands to when the program's own macro
+// wraps it (CHECK(...) around bpf_spin_unlock): the finding's range stays
+// on the invocation.
 func displayName(c *cparse.Call) string {
-	if c.Spelled != "" {
+	switch {
+	case c.Spelled == "" || c.Spelled == c.Name:
+		return c.Name
+	case strings.HasPrefix(c.Name, c.Spelled) || strings.HasPrefix(c.Spelled, "bpf_"):
 		return c.Spelled
 	}
-	return c.Name
+	return strings.TrimSuffix(c.Name, "_impl")
 }

@@ -3,6 +3,10 @@ package analysis
 import (
 	"fmt"
 	"strings"
+
+	"modernc.org/cc/v4"
+
+	"github.com/bpf-lsp/bpf-lsp/cparse"
 )
 
 // tracingKinds are the section prefixes of the program types the kernel
@@ -24,36 +28,120 @@ func tracingSection(sec string) bool {
 	return tracingKinds[kind]
 }
 
-// checkProgType reports, once per program, a tracing program that touches
-// an allocation with a lock or a graph root: the kernel refuses the map.
-func (a *analyzer) checkProgType(r *Ref, m mode) {
-	if a.prog == nil || a.progTypeReported || !tracingSection(a.prog.Section) {
+// checkProgType reports a tracing program that uses a map holding a lock or
+// a graph root. The kernel checks this when the program loads the map's
+// address, on any path, so this check reads the program's code and the
+// static functions it calls rather than following paths. It reports the
+// first such use.
+func (a *analyzer) checkProgType(prog *cparse.Func) {
+	if !tracingSection(prog.Section) {
 		return
 	}
-	lock := r.Lock
-	graph := false
-	if g := r.Guarded; g != nil {
-		if !g.root {
-			return // __guarded_by data alone is plain memory to the kernel
+	byDecl := map[*cc.Declarator]*cparse.Var{}
+	for _, v := range a.f.Vars {
+		byDecl[v.Decl] = v
+	}
+	seen := map[*cparse.Func]bool{}
+	var visit func(fn *cparse.Func) bool
+	visit = func(fn *cparse.Func) bool {
+		if fn == nil || fn.Def == nil || seen[fn] {
+			return false
 		}
-		lock, graph = g.Lock, true
+		seen[fn] = true
+		found := false
+		cparse.Inspect(fn.Def.CompoundStatement, func(n cc.Node) bool {
+			p, ok := n.(*cc.PrimaryExpression)
+			if found || !ok || p.Case != cc.PrimaryExpressionIdent {
+				return !found
+			}
+			if callee := a.f.Func(p.Token.SrcStr()); callee != nil && callee.Static {
+				found = visit(callee)
+				return !found
+			}
+			v := byDecl[declOf(p)]
+			if v == nil {
+				return true
+			}
+			if what, graph := a.mapHolds(v); what != "" {
+				a.reportTracing(prog, fn, a.span(p), v, what, graph)
+				found = true
+			}
+			return !found
+		})
+		return found
+	}
+	visit(prog)
+}
+
+// mapHolds says what lock or root the map behind a global lives with: a
+// variable in a section with a lock, or a BTF map whose value holds one.
+func (a *analyzer) mapHolds(v *cparse.Var) (what string, graph bool) {
+	if v.Section == ".maps" {
+		return valueHolds(mapValueType(v.Type))
+	}
+	if len(a.cl.sectionLocks(v.Section)) == 0 {
+		return "", false
 	}
 	for _, g := range a.cl.guarded {
-		if g.root && lock != nil && g.Lock == lock {
-			graph = true
+		if g.root && g.Lock != nil && g.Lock.section == v.Section {
+			return g.Kind, true
 		}
 	}
-	a.progTypeReported = true
+	return "bpf_spin_lock", false
+}
+
+// mapValueType returns the value type of a BTF map definition
+// (`__type(value, T)` is a member `T *value`).
+func mapValueType(t cc.Type) cc.Type {
+	st, ok := t.(*cc.StructType)
+	if !ok {
+		return nil
+	}
+	f := st.FieldByName("value")
+	if f == nil {
+		return nil
+	}
+	if p, ok := f.Type().(*cc.PointerType); ok {
+		return p.Elem()
+	}
+	return nil
+}
+
+// valueHolds finds a lock or graph root in a map value type (nested
+// structs included).
+func valueHolds(t cc.Type) (what string, graph bool) {
+	st, ok := t.(*cc.StructType)
+	if !ok {
+		return "", false
+	}
+	for i := range st.NumFields() {
+		ft := st.FieldByIndex(i).Type()
+		switch structName(ft) {
+		case "bpf_list_head", "bpf_rb_root":
+			return structName(ft), true
+		case "bpf_spin_lock", "bpf_res_spin_lock":
+			what = structName(ft)
+		default:
+			if w, g := valueHolds(ft); g {
+				return w, g
+			} else if w != "" {
+				what = w
+			}
+		}
+	}
+	return what, false
+}
+
+func (a *analyzer) reportTracing(prog, in *cparse.Func, span cparse.Span, v *cparse.Var, what string, graph bool) {
 	kernel := "tracing progs cannot use bpf_spin_lock yet"
-	what := "a bpf_spin_lock"
 	if graph {
 		kernel = "tracing progs cannot use bpf_{list_head,rb_root} yet"
-		what = "a bpf_list_head or bpf_rb_root"
 	}
-	where := "its allocation"
-	if lock != nil {
-		where = "'" + lock.Name + "' (" + lock.Allocation + ")"
+	msg := fmt.Sprintf("program '%s' (SEC(\"%s\")) is a tracing program and cannot use '%s': its map holds a %s; use fentry/fexit or tp_btf instead",
+		prog.Name, prog.Section, v.Name, what)
+	var rel []any
+	if in != prog {
+		rel = append(rel, related(in.Span, fmt.Sprintf("used in '%s', which '%s' calls", in.Name, prog.Name)))
 	}
-	a.report(codeTracingProgLock, r.Span, fmt.Sprintf("program '%s' (SEC(\"%s\")) is a tracing program and cannot use %s: %s holds %s; use fentry/fexit or tp_btf instead",
-		a.prog.Name, a.prog.Section, a.text(r.Span), where, what), m, kernel)
+	a.report(codeTracingProgLock, span, msg, mode{fn: prog}, append(rel, kernel)...)
 }

@@ -59,6 +59,7 @@ func (a *analyzer) evalx(st *state, e cc.ExpressionNode, m mode, ctx evalCtx) va
 			}
 			a.fieldAccess(st, x, base, m, ctx)
 			if ctx.addr {
+				a.offsetOfMaybeNull(st, base, x, m)
 				return base // &p->f points into the same object
 			}
 			return value{}
@@ -277,6 +278,9 @@ func (a *analyzer) ident(st *state, p *cc.PrimaryExpression, m mode, ctx evalCtx
 	if fn := a.f.Func(name); fn != nil && fn.Def != nil {
 		return value{addr: &fieldAddr{fn: fn}}
 	}
+	if t := d.Type(); t != nil && t.Kind() == cc.Function {
+		return value{addr: &fieldAddr{callee: name}}
+	}
 	span := a.span(p)
 	if l := a.cl.globalLock[name]; l != nil {
 		a.ref(st, span, l, nil, m)
@@ -413,9 +417,7 @@ func (a *analyzer) ref(st *state, span cparse.Span, l *Lock, g *Guarded, m mode)
 		r.Held = intersectLocks(r.Held, locks)
 		return
 	}
-	r := &Ref{Span: span, Lock: l, Guarded: g, Held: locks}
-	a.refs[span] = r
-	a.checkProgType(r, m)
+	a.refs[span] = &Ref{Span: span, Lock: l, Guarded: g, Held: locks}
 }
 
 // text returns the source text of a span of the main file.
@@ -655,4 +657,18 @@ func intLiteral(p *cc.PrimaryExpression) (int64, bool) {
 		return int64(u), err == nil
 	}
 	return n, true
+}
+
+// offsetOfMaybeNull reports &p->f with f at a non-zero offset while p may be
+// NULL: the verifier refuses arithmetic on a pointer it has not checked.
+func (a *analyzer) offsetOfMaybeNull(st *state, base value, pe *cc.PostfixExpression, m mode) {
+	o, ok := st.objs[base.obj]
+	if !ok || !o.maybeNull || pe.Field() == nil || pe.Field().Offset() == 0 {
+		return
+	}
+	span := a.span(pe.PostfixExpression)
+	a.report(codeRefUnchecked, span, fmt.Sprintf("'%s' (from %s) may be NULL: taking the address of its field '%s' needs the NULL check first", a.text(span), o.from, pe.Field().Name()), m,
+		related(o.acquired, "obtained here"), "pointer arithmetic on ptr_or_null_ prohibited, null-check it first")
+	o.maybeNull = false
+	st.objs[base.obj] = o
 }

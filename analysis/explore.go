@@ -250,7 +250,7 @@ func (a *analyzer) mayFork(n cc.Node) bool {
 			fork = fork || e.Case == cc.LogicalOrExpressionLOr
 		case *cc.PostfixExpression:
 			if e.Case == cc.PostfixExpressionCall {
-				if c := a.f.CallOf(e); c == nil || classify(a.f, c) == callStatic || c.Name == "" {
+				if c := a.f.CallOf(e); c == nil || classify(a.f, c) == callStatic || c.Name == "" || localVar(unparen(e.PostfixExpression)) != nil {
 					fork = true
 				}
 			}

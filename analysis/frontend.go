@@ -19,9 +19,12 @@ var FrontendRules = []*Rule{{
 }, {
 	Code: CodeMissingHeader, Name: "missing-header", Title: "an #include cannot be found",
 	Severity: SevError,
-	Doc: "A header named in #include is not on the include path. bpf-lsp looks in the file's directory, " +
-		"then the flags of the nearest compile_commands.json or compile_flags.txt, then the system " +
-		"directories. vmlinux.h is generated from the running kernel's BTF.",
+	Doc: "A header named in #include is not on the include path, or cannot be read (not a regular file, too " +
+		"large). bpf-lsp searches as clang does: the includer's directory (for \"x.h\"), -iquote, -I, " +
+		"-isystem, the system directories, -idirafter, with the flags of the command line or editor " +
+		"followed by those of the nearest compile_commands.json or compile_flags.txt. It is reported once, " +
+		"at the #include in your file; errors it causes elsewhere are not reported. vmlinux.h is generated " +
+		"from the running kernel's BTF.",
 	Bad:  "#include \"vmlinux.h\" // not generated yet",
 	Good: "// bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h\n#include \"vmlinux.h\"",
 }}
@@ -40,6 +43,9 @@ func FrontendFindings(f *cparse.File) []Finding {
 		}
 		if e.Hint != "" {
 			fd.Message += " (" + e.Hint + ")"
+		}
+		for _, r := range e.Related {
+			fd.Related = append(fd.Related, Related{Span: r.Span, Message: r.Message})
 		}
 		out = append(out, fd)
 	}

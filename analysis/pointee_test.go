@@ -11,7 +11,7 @@ import (
 )
 
 // runSource analyses an in-memory program (through the parser's overlay).
-func runSource(t *testing.T, src string) []Finding {
+func runSource(t *testing.T, src string) *Result {
 	t.Helper()
 	inc, _ := filepath.Abs("../testdata/include")
 	path := filepath.Join(t.TempDir(), "t.bpf.c")
@@ -22,7 +22,7 @@ func runSource(t *testing.T, src string) []Finding {
 	if len(f.Errors) > 0 {
 		t.Fatalf("C errors: %+v", f.Errors)
 	}
-	return Run(f).Findings
+	return Run(f)
 }
 
 // A guard on a pointer covers what it points to: dereferences need the
@@ -53,7 +53,7 @@ long use(struct box *b)
 }
 `
 	var got []string
-	for _, f := range runSource(t, src) {
+	for _, f := range runSource(t, src).Findings {
 		got = append(got, f.Code+"@"+strconv.Itoa(f.Span.Start.Line)+" "+f.Message)
 	}
 	want := []string{"BL208@12 reading '*gptr' requires holding 'glock'", "BL208@16 reading 'b->vals[0]' requires holding 'b->lock'"}

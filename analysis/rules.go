@@ -28,6 +28,7 @@ const (
 	codeTracingProgLock     = "BL214"
 	codeNodeNotOwned        = "BL215"
 	codeSpecialFieldAccess  = "BL216"
+	codeNodeTypeMismatch    = "BL217"
 	codeUnusedSuppression   = "BL301"
 	codeSuppressionNoReason = "BL302"
 	// CodeVerifierOther is a kernel rejection no static rule models.
@@ -158,12 +159,13 @@ var ruleTable = []*Rule{{
 	Bad:  "nr_items++;",
 	Good: "bpf_spin_lock(&glock);\nnr_items++;\nbpf_spin_unlock(&glock);",
 }, {
-	Code: codeUseAfterUnlock, Name: "use-after-unlock", Title: "non-owning reference used after unlock",
+	Code: codeUseAfterUnlock, Name: "use-after-unlock", Title: "reference used after unlock or drop",
 	Kernel:         "invalid mem access 'scalar'",
-	KernelPatterns: []KernelPattern{{Text: "invalid mem access 'scalar'"}},
+	KernelPatterns: []KernelPattern{{Text: "invalid mem access 'scalar'"}, {Text: "can only take non-owning or refcounted"}},
 	Doc: "References from bpf_rbtree_first, bpf_list_front/back, bpf_rbtree_root/left/right and the " +
 		"node passed to add/push are valid only until the lock is released; the kernel turns them " +
-		"into scalars at bpf_spin_unlock.",
+		"into scalars at bpf_spin_unlock. Likewise every copy of a pointer passed to bpf_obj_drop is " +
+		"dangling afterwards.",
 	Bad:  "n = bpf_rbtree_first(&groot);\nbpf_spin_unlock(&glock);\nx = n->key;",
 	Good: "n = bpf_rbtree_first(&groot);\nx = n ? n->key : 0;\nbpf_spin_unlock(&glock);",
 }, {
@@ -177,13 +179,13 @@ var ruleTable = []*Rule{{
 }, {
 	Code: codeRefUnchecked, Name: "owned-ref-unchecked", Title: "reference used before its NULL check",
 	Kernel:         "invalid mem access 'ptr_or_null_'",
-	KernelPatterns: []KernelPattern{{Text: "_or_null"}, {Text: "Possibly NULL pointer passed"}},
+	KernelPatterns: []KernelPattern{{Text: "_or_null"}, {Text: "Possibly NULL pointer passed"}, {Text: "null-check it first"}},
 	Doc:            "Allocation and graph kfuncs may return NULL; the result must be checked before use.",
 	Bad:            "n = bpf_obj_new(typeof(*n));\nn->key = 1;",
 	Good:           "n = bpf_obj_new(typeof(*n));\nif (!n) return 0;\nn->key = 1;",
 }, {
 	Code: codeLockInCallback, Name: "lock-in-rbtree-callback", Title: "lock operation inside an rbtree less() callback",
-	Kernel:         "can't spin_lock in rbtree cb",
+	Kernel:         kernelCallUnderLock, // 6.18: less() runs under the lock; 6.12 printed "can't spin_lock in rbtree cb"
 	KernelPatterns: []KernelPattern{{Text: "can't spin_"}, {Text: "in rbtree cb"}, {Text: "unnecessary rbtree callback"}},
 	Doc: "The less() callback of bpf_rbtree_add runs with the tree's lock held: it must not take or " +
 		"release locks, nor call bpf_rbtree_remove.",
@@ -227,6 +229,14 @@ var ruleTable = []*Rule{{
 		"of their address is refused.",
 	Bad:  "return *(int *)&n->lock;",
 	Good: "bpf_spin_lock(&n->lock);",
+}, {
+	Code: codeNodeTypeMismatch, Name: "node-type-mismatch", Title: "node pushed into a root that holds another type",
+	Kernel:         "operation on bpf_list_head expects arg#1 bpf_list_node at offset=N in struct T, but arg is at offset=M in struct U",
+	KernelPatterns: []KernelPattern{{Text: "expects arg#1"}, {Text: ", but expected bpf_"}},
+	Doc: "A root's __contains(T, m) fixes what it holds: the node passed to bpf_list_push_* or " +
+		"bpf_rbtree_add must be the m member of a struct T.",
+	Bad:  "private(A) struct bpf_list_head head __contains(foo, node);\n/* ... */\nbpf_list_push_back(&head, &b->node); /* b is a struct bar */",
+	Good: "bpf_list_push_back(&head, &f->node); /* f is a struct foo */",
 }, {
 	Code: codeUnusedSuppression, Name: "unused-suppression", Title: "suppression comment that matches nothing",
 	Severity: SevWarning,

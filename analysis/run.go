@@ -30,7 +30,8 @@ func Run(f *cparse.File) *Result {
 		if !entry && called[fn.Name] {
 			continue // analysed where it is called, in the caller's state
 		}
-		a.prog, a.steps, a.incomplete, a.progTypeReported = fn, 0, false, false
+		a.prog, a.steps, a.incomplete = fn, 0, false
+		a.checkProgType(fn)
 		if inlineAsmOnly(fn) {
 			a.findings = append(a.findings, Finding{Code: codeNotChecked, Severity: SevInfo, Span: fn.Span, Func: fn.Name,
 				Message: fmt.Sprintf("%s is written in inline assembly: bpf-lsp cannot check it from C (bpf-lsp verify asks the kernel)", fn.Name)})
@@ -86,13 +87,14 @@ func entryArgs(st *state, fn *cparse.Func) []value {
 	return vals
 }
 
-// inlineAsmOnly reports whether fn's body is only asm statements (a
-// __naked program).
+// inlineAsmOnly reports whether fn's statements are all asm statements (a
+// __naked program; the C frontend adds a __func__ declaration, which is
+// not a statement).
 func inlineAsmOnly(fn *cparse.Func) bool {
 	n := 0
 	for l := fn.Def.CompoundStatement.BlockItemList; l != nil; l = l.BlockItemList {
 		it := l.BlockItem
-		if it == nil {
+		if it == nil || it.Case == cc.BlockItemDecl {
 			continue
 		}
 		if it.Case != cc.BlockItemStmt || it.Statement == nil || it.Statement.Case != cc.StatementAsm {

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"iter"
 	"maps"
 	"slices"
 	"strconv"
@@ -113,6 +114,9 @@ type fieldAddr struct {
 	lock *Lock
 	root *Guarded
 	fn   *cparse.Func
+	// callee names a function declared but not defined here (a kfunc or
+	// helper) whose address a pointer holds.
+	callee string
 }
 
 // state is the abstract state of one path.
@@ -191,28 +195,14 @@ func (a *analyzer) canonical(st *state) (string, map[objID]objID) {
 		o := st.objs[id]
 		b.tag('#').num(int64(c)).tag('{').str(o.flags()).tag('}')
 	}
-	places := slices.Collect(maps.Keys(st.ptrs))
-	slices.SortFunc(places, func(x, y place) int {
-		if c := a.declOrder(x.d) - a.declOrder(y.d); c != 0 {
-			return c
-		}
-		return strings.Compare(x.path, y.path)
-	})
-	for _, p := range places {
+	for _, p := range a.sortedPlaces(maps.Keys(st.ptrs)) {
 		b.tag('p').num(int64(a.declOrder(p.d))).str(p.path).tag('=')
 		name(st.ptrs[p])
 		b.tag(';')
 	}
-	addrs := slices.Collect(maps.Keys(st.addrs))
-	slices.SortFunc(addrs, func(x, y place) int {
-		if c := a.declOrder(x.d) - a.declOrder(y.d); c != 0 {
-			return c
-		}
-		return strings.Compare(x.path, y.path)
-	})
-	for _, p := range addrs {
+	for _, p := range a.sortedPlaces(maps.Keys(st.addrs)) {
 		fa := st.addrs[p]
-		b.tag('a').num(int64(a.declOrder(p.d))).str(p.path).tag('=').str(fa.key.global).tag('.').str(fa.key.field).ptr(fa.lock).ptr(fa.root).ptr(fa.fn)
+		b.tag('a').num(int64(a.declOrder(p.d))).str(p.path).tag('=').str(fa.key.global).tag('.').str(fa.key.field).ptr(fa.lock).ptr(fa.root).ptr(fa.fn).str(fa.callee)
 		if fa.key.obj != noObj {
 			name(fa.key.obj)
 		}
@@ -301,6 +291,18 @@ func (k *keyBuilder) ptr(p any) *keyBuilder {
 		k.a.ptrIdx[p] = n
 	}
 	return k.num(int64(n))
+}
+
+// sortedPlaces orders places by variable, then path.
+func (a *analyzer) sortedPlaces(keys iter.Seq[place]) []place {
+	places := slices.Collect(keys)
+	slices.SortFunc(places, func(x, y place) int {
+		if c := a.declOrder(x.d) - a.declOrder(y.d); c != 0 {
+			return c
+		}
+		return strings.Compare(x.path, y.path)
+	})
+	return places
 }
 
 func (a *analyzer) nameByContent(st *state, ids []objID, name func(objID), b *keyBuilder, tag string) {

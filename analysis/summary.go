@@ -52,7 +52,10 @@ func (a *analyzer) callStatic(st *state, fn *cparse.Func, args []value, callSite
 	key, ren := a.canonical(entry)
 	sk := summaryKey{fn: fn, callback: callback, entry: key}
 	sum, ok := a.summaries[sk]
-	if !ok {
+	if ok {
+		a.stats.Reused++
+	} else {
+		a.stats.Summaries++
 		sum = &summary{busy: true}
 		a.summaries[sk] = sum
 		canon := canonicalState(entry, ren)

@@ -1,5 +1,13 @@
 package cparse
 
+import (
+	"bytes"
+	"regexp"
+)
+
+// conditional matches the start of an #if or #elif line.
+var conditional = regexp.MustCompile(`^#\s*(if|elif)\b`)
+
 // region is a top-level piece of the main file: a declaration (up to its
 // ';') or a function definition, whose body is [bodyStart, bodyEnd).
 type region struct {
@@ -178,9 +186,21 @@ func blank(b []byte) bool {
 	return changed
 }
 
-// blankRegionAt blanks the top-level region of text holding off; it
-// reports whether there was one.
+// blankRegionAt blanks the preprocessor line or top-level region of text
+// holding off; it reports whether there was one.
 func blankRegionAt(text []byte, off int) bool {
+	start := bytes.LastIndexByte(text[:off], '\n') + 1
+	if line := bytes.TrimLeft(text[start:off+1], " \t"); len(line) > 0 && line[0] == '#' {
+		end := min(skipDirective(text, start)+1, len(text))
+		// A conditional stays one, false, so its #endif still matches.
+		var keep []byte
+		if m := conditional.FindSubmatch(line); m != nil && end-start >= len(m[0])+2 {
+			keep = append(append([]byte("#"), m[1]...), " 0"...)
+		}
+		blank(text[start:end])
+		copy(text[start:], keep)
+		return true
+	}
 	for _, r := range topLevelRegions(text) {
 		if off >= r.start && off < r.end {
 			blank(text[r.start:r.end])

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -109,7 +108,7 @@ func (h *headerCache) read(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	data = rewriteNamedVariadics(data)
+	data = rewriteHeader(data)
 	err = checkNesting(data)
 	h.mu.Lock()
 	if h.entries == nil {
@@ -118,31 +117,6 @@ func (h *headerCache) read(path string) ([]byte, error) {
 	h.entries[path] = cachedFile{size: st.Size(), mtime: st.ModTime(), data: data, err: err}
 	h.mu.Unlock()
 	return data, err
-}
-
-// namedVariadic finds a function-like #define whose last parameter is a GNU
-// named variadic ("args..."), possibly continued over several lines.
-var namedVariadic = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*define[ \t]+[A-Za-z_]\w*\(([^()]*?)\b([A-Za-z_]\w*)[ \t]*\.\.\.\)((?:[^\n]*\\\n)*[^\n]*)`)
-
-// rewriteNamedVariadics turns `#define F(fmt, args...) g(fmt, ##args)` into
-// `#define F(fmt, ...) g(fmt, ##__VA_ARGS__)`, which means the same to clang
-// and which cc/v4 expands correctly. Line structure is kept, so positions in
-// the header stay right except for columns inside the rewritten macros.
-func rewriteNamedVariadics(src []byte) []byte {
-	if !bytes.Contains(src, []byte("...)")) {
-		return src
-	}
-	return namedVariadic.ReplaceAllFunc(src, func(def []byte) []byte {
-		m := namedVariadic.FindSubmatchIndex(def)
-		name := string(def[m[4]:m[5]])
-		body := def[m[6]:m[7]]
-		word := regexp.MustCompile(`\b` + regexp.QuoteMeta(name) + `\b`)
-		var out []byte
-		out = append(out, def[:m[4]]...)
-		out = append(out, "...)"...)
-		out = append(out, word.ReplaceAll(body, []byte("__VA_ARGS__"))...)
-		return out
-	})
 }
 
 // memFile is an fs.File over bytes.

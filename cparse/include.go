@@ -435,7 +435,11 @@ func (s *includeState) refused(name string) error {
 		keys = append(keys, p)
 	}
 	sort.Strings(keys)
-	suffix := "/" + filepath.Clean(name)
+	rel := filepath.Clean(name)
+	for strings.HasPrefix(rel, "../") {
+		rel = rel[3:] // joined with any directory, it ends the same way
+	}
+	suffix := "/" + strings.TrimPrefix(rel, "/")
 	for _, p := range keys {
 		if strings.HasSuffix(p, suffix) || filepath.IsAbs(name) && p == filepath.Join(absRoot, name) {
 			return s.failed[p]

@@ -28,7 +28,11 @@ func nestingProblem(src []byte) (int, string) {
 		case c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' || c == '\\':
 			continue
 		case c == '#' && lineStart:
-			i = skipDirective(src, i)
+			end := skipDirective(src, i)
+			if off := directiveTooDeep(src[i:min(end+1, len(src))]); off >= 0 {
+				return i + off, fmt.Sprintf("brackets nested more than %d deep", maxBracketDepth)
+			}
+			i = end
 			continue
 		case c == '/' && i+1 < len(src) && src[i+1] == '/':
 			for i < len(src) && src[i] != '\n' {
@@ -87,4 +91,21 @@ func checkNesting(src []byte) error {
 		return fmt.Errorf("%s (at line %d)", msg, PosAt(src, off).Line)
 	}
 	return nil
+}
+
+// directiveTooDeep returns the offset in a preprocessor line where its
+// brackets (an #if expression) nest too deep, or -1.
+func directiveTooDeep(line []byte) int {
+	depth := 0
+	for i, c := range line {
+		switch c {
+		case '(', '[', '{':
+			if depth++; depth > maxBracketDepth {
+				return i
+			}
+		case ')', ']', '}':
+			depth = max(depth-1, 0)
+		}
+	}
+	return -1
 }

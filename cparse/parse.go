@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
@@ -210,12 +209,12 @@ func (p *Parser) translate(ctx context.Context, f *File, flags flagSet, overlay 
 		p.translateWith(ctx, f, flags, overlay, text, nil, maxRecoveryRounds)
 		return
 	}
-	var seeds map[string]bool
-	usesVmlinux := mentionsVmlinux(f.Path, f.Src, overlay)
-	if usesVmlinux {
-		if seeds = p.reuseSeeds(f); seeds == nil {
-			seeds, usesVmlinux = p.vmlinuxSeeds(ctx, f, flags, overlay, text)
-		}
+	// Whether vmlinux.h is included at all shows only by preprocessing
+	// (it is often reached through a project header found with -I).
+	usesVmlinux := true
+	seeds := p.reuseSeeds(f)
+	if seeds == nil {
+		seeds, usesVmlinux = p.vmlinuxSeeds(ctx, f, flags, overlay, text)
 	}
 	if !usesVmlinux || ctx.Err() != nil {
 		p.translateWith(ctx, f, flags, overlay, text, nil, maxRecoveryRounds)
@@ -237,12 +236,12 @@ func (p *Parser) translate(ctx context.Context, f *File, flags flagSet, overlay 
 			*f = g
 			return
 		}
-		if !trimmingSuspect(g.Errors[base:]) || !p.learnFromErrors(seeds, g.Errors[base:]) {
+		if !p.trimmingSuspect(g.Errors[base:]) || !p.learnFromErrors(seeds, g.Errors[base:]) {
 			break
 		}
 	}
 	trimmed := p.vmlinux.trimmer(seeds, 0)
-	if !trimmingSuspect(g.Errors[base:]) {
+	if !p.trimmingSuspect(g.Errors[base:]) {
 		p.translateWith(ctx, f, flags, overlay, text, trimmed, maxRecoveryRounds)
 		return
 	}
@@ -282,8 +281,12 @@ func (p *Parser) learnFromErrors(seeds map[string]bool, errs []Error) bool {
 			msgs = append(msgs, r.Message)
 		}
 		for _, msg := range msgs {
-			for _, m := range vmTagRE.FindAllStringSubmatch(msg, -1) {
-				if k := m[1] + " " + m[2]; !seeds[k] {
+			names, complete := errorSubjects(msg)
+			if complete {
+				continue
+			}
+			for _, k := range names {
+				if !seeds[k] && p.vmlinux.defines(k) {
 					seeds[k], grown = true, true
 					p.mu.Lock()
 					p.learned[k] = true
@@ -356,40 +359,55 @@ func errorKey(errs []Error) string {
 	return b.String()
 }
 
-// mentionsVmlinux is a cheap check before preprocessing for seeds: the
-// file, or a header it includes with quotes from its own directory, names
-// vmlinux.h.
-func mentionsVmlinux(path string, src []byte, overlay map[string][]byte) bool {
-	if bytes.Contains(src, []byte("vmlinux.h")) {
-		return true
-	}
-	for _, m := range quotedInclude.FindAllSubmatch(src, -1) {
-		h := filepath.Join(filepath.Dir(path), string(m[1]))
-		text, ok := overlay[h]
-		if !ok {
-			text, _ = os.ReadFile(h)
+// undefinedRE finds the name in cc/v4's "undefined: X".
+var undefinedRE = regexp.MustCompile(`undefined: ([A-Za-z_]\w*)`)
+
+// trimmingSuspect reports errors a trimmed vmlinux.h can cause (a type
+// left incomplete, a name left out); only those justify a retry with more.
+// An error about names vmlinux.h does not define, or about a member missing
+// from a type that was complete, is the program's own: the full header
+// would give the same error (a genuine type error, or a kernel without that
+// feature).
+func (p *Parser) trimmingSuspect(errs []Error) bool {
+	for _, e := range errs {
+		names, complete := errorSubjects(e.Message)
+		if complete {
+			continue
 		}
-		if bytes.Contains(text, []byte("vmlinux.h")) {
+		if len(names) > 0 {
+			for _, n := range names {
+				if p.vmlinux.defines(n) {
+					return true
+				}
+			}
+			continue
+		}
+		m := e.Message
+		if strings.Contains(m, "incomplete") || strings.Contains(m, "unknown type") || strings.Contains(m, "vmlinux.h") ||
+			strings.HasSuffix(e.Span.File, "vmlinux.h") || strings.HasSuffix(e.header, "vmlinux.h") {
 			return true
 		}
 	}
 	return false
 }
 
-var quotedInclude = regexp.MustCompile(`(?m)^\s*#\s*include\s*"([^"]+)"`)
-
-// trimmingSuspect reports errors a trimmed vmlinux.h can cause (a type
-// left incomplete, a name left out); only those justify a retry with more.
-func trimmingSuspect(errs []Error) bool {
-	for _, e := range errs {
-		m := e.Message
-		if strings.Contains(m, "no member named") || strings.Contains(m, "incomplete") ||
-			strings.Contains(m, "undefined") || strings.Contains(m, "unknown type") || strings.Contains(m, "vmlinux.h") ||
-			strings.HasSuffix(e.Span.File, "vmlinux.h") {
-			return true
-		}
+// errorSubjects returns the names an error is about: the identifier of
+// "undefined: X", the type of "type struct x {...} has no member named m"
+// (complete when its printed body is not empty), or every tag it names.
+func errorSubjects(msg string) (names []string, complete bool) {
+	if u := undefinedRE.FindStringSubmatch(msg); u != nil {
+		return []string{u[1]}, false
 	}
-	return false
+	tags := vmTagRE.FindAllStringSubmatchIndex(msg, -1)
+	if strings.Contains(msg, "has no member named") && len(tags) > 0 {
+		t := tags[0]
+		rest := strings.TrimLeft(msg[t[1]:], " ")
+		return []string{msg[t[2]:t[3]] + " " + msg[t[4]:t[5]]}, strings.HasPrefix(rest, "{") && !strings.HasPrefix(rest, "{}")
+	}
+	for _, t := range tags {
+		names = append(names, msg[t[2]:t[3]]+" "+msg[t[4]:t[5]])
+	}
+	return names, false
 }
 
 var defineName = regexp.MustCompile(`(?m)^\s*#\s*define\s+([A-Za-z_]\w*)`)
@@ -517,25 +535,45 @@ func why(inc *includeState, name string, err error) error {
 func (p *Parser) translateWith(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, src []byte, vmlinux func(string, []byte) []byte, rounds int) {
 	text := append([]byte{}, src...)
 	var reported []Error
+	run := func(text []byte) (*cc.AST, *includeState, *panicked, error) {
+		cfg, sources, fsys, err := p.newRound(ctx, f, flags, overlay, text, vmlinux)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		ast, pv, terr := translateSafely(cfg, sources)
+		return ast, fsys.inc, pv, terr
+	}
 	for round := 0; round < rounds; round++ {
 		if ctx.Err() != nil {
 			return
 		}
-		cfg, sources, fsys, err := p.newRound(ctx, f, flags, overlay, text, vmlinux)
-		if err != nil {
-			f.Errors = append(f.Errors, Error{Span: endSpan(f.Path, f.Src), Message: err.Error()})
+		ast, inc, pv, terr := run(text)
+		if inc == nil {
+			f.Errors = append(f.Errors, Error{Span: endSpan(f.Path, f.Src), Message: terr.Error()})
 			return
 		}
-		ast, terr := cc.Translate(cfg, sources)
+		if pv != nil {
+			// cc/v4 panicked: find the declaration that makes it panic,
+			// report it there and go on without it.
+			e, ok := isolatePanic(ctx, f.Path, f.Src, text, pv, func(t []byte) bool {
+				_, _, pv, _ := run(t)
+				return pv != nil
+			})
+			reported = append(reported, e)
+			if !ok {
+				break
+			}
+			continue
+		}
 		var errs []Error
 		if terr != nil {
-			errs = parseErrors(terr.Error(), f.Path, f.Src, fsys.inc)
+			errs = parseErrors(terr.Error(), f.Path, f.Src, inc)
 		}
 		if round == 0 {
-			reported = append(reported, fsys.inc.errs...)
-			if len(fsys.inc.errs) == 0 {
+			reported = append(reported, inc.errs...)
+			if len(inc.errs) == 0 {
 				for _, e := range errs {
-					reported = append(reported, fsys.inc.inHeader(e, e.header))
+					reported = append(reported, inc.inHeader(e, e.header))
 				}
 			}
 		}
@@ -543,11 +581,64 @@ func (p *Parser) translateWith(ctx context.Context, f *File, flags flagSet, over
 			f.AST = ast
 			break
 		}
-		if len(fsys.inc.errs) > 0 || inHeaders(errs) || !blankErrors(text, errs, f.Path) {
+		if inHeaders(errs) || !blankErrors(text, errs, f.Path) {
 			break // nothing blanking the main file can fix: the AST stays nil
 		}
 	}
 	f.Errors = append(f.Errors[:len(f.Errors):len(f.Errors)], dedupeErrors(reported)...)
+}
+
+// panicked is a recovered panic and its stack.
+type panicked struct {
+	value any
+	stack string
+}
+
+// translateSafely is cc.Translate with its panics recovered.
+func translateSafely(cfg *cc.Config, sources []cc.Source) (ast *cc.AST, pv *panicked, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ast, pv, err = nil, &panicked{value: r, stack: string(debug.Stack())}, nil
+		}
+	}()
+	ast, err = cc.Translate(cfg, sources)
+	return ast, nil, err
+}
+
+// isolatePanic finds, by bisection over the main file's top-level
+// declarations, one whose blanking stops the panic (panics reports whether
+// a text still makes cc/v4 panic), blanks it in text and returns an
+// internal error located there. ok is false when no declaration of the
+// main file is to blame (the panic comes from a header); the error is then
+// at the top of the file.
+func isolatePanic(ctx context.Context, path string, src, text []byte, pv *panicked, panics func([]byte) bool) (Error, bool) {
+	e := Error{Span: Span{File: path, Start: Pos{1, 1, 0}, End: PosAt(src, lineEnd(src, 0))},
+		Message: fmt.Sprintf("internal error in the C frontend (please report it): %v", pv.value), Stack: pv.stack}
+	regions := topLevelRegions(text)
+	without := func(rs []region) []byte {
+		t := append([]byte{}, text...)
+		for _, r := range rs {
+			blank(t[r.start:r.end])
+		}
+		return t
+	}
+	if len(regions) == 0 || panics(without(regions)) {
+		return e, false
+	}
+	for len(regions) > 1 && ctx.Err() == nil {
+		half := regions[:len(regions)/2]
+		if panics(without(half)) {
+			regions = regions[len(regions)/2:]
+		} else {
+			regions = half
+		}
+	}
+	r := regions[0]
+	blank(text[r.start:r.end])
+	at := PosAt(src, r.start)
+	e.Span = lineColSpan(path, src, at.Line, at.Col)
+	e.Message += "; this declaration is not analysed"
+	return e, true
 }
 
 // inHeaders reports whether any error lies in a header.
@@ -586,8 +677,8 @@ func parseErrors(text, mainPath string, mainSrc []byte, inc *includeState) []Err
 			continue
 		}
 		file, msg := m[1], checkerSuffix.ReplaceAllString(m[4], "")
-		if strings.HasPrefix(msg, "TODO") || file == "<builtin>" || file == "<predefined>" || strings.HasPrefix(msg, "include file not found") {
-			continue // cascades; a missing header is the include state's to report
+		if strings.HasPrefix(msg, "TODO") || file == "<builtin>" || file == "<predefined>" {
+			continue
 		}
 		ln, _ := strconv.Atoi(m[2])
 		col, _ := strconv.Atoi(m[3])
@@ -598,13 +689,26 @@ func parseErrors(text, mainPath string, mainSrc []byte, inc *includeState) []Err
 		} else {
 			e.Span = lineColSpan(display, inc.src.text(display), ln, col)
 		}
+		if name, ok := strings.CutPrefix(msg, "include file not found: "); ok {
+			// Only when the name escapes the stand-in directory with "..":
+			// every other missing header reaches the include state.
+			e.Missing, e.Message, e.Hint = name, "cannot find "+name, missingHint(name)
+			if why := inc.refused(strings.Trim(name, `"<>`)); why != nil {
+				e.Message = fmt.Sprintf("cannot read %s: %v", name, why)
+			}
+		}
 		out = append(out, e)
 	}
-	// "unexpected <EOF>" after another error is that error's cascade.
+	// "unexpected <EOF>" after another error is that error's cascade, and
+	// so is any EOF error after a missing header (cc/v4 stops there).
+	missing := false
+	for _, e := range out {
+		missing = missing || e.Missing != ""
+	}
 	if len(out) > 1 {
 		kept := out[:0]
 		for _, e := range out {
-			if !strings.Contains(e.Message, "<EOF>") {
+			if !strings.Contains(e.Message, "<EOF>") && !(missing && e.Missing == "" && strings.Contains(e.Message, "EOF")) {
 				kept = append(kept, e)
 			}
 		}
@@ -619,13 +723,15 @@ func missingHint(name string) string {
 	n := strings.Trim(name, `"<>`)
 	switch {
 	case filepath.Base(n) == "vmlinux.h":
-		return "generate it from the running kernel: bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h"
+		return "generate it from the running kernel: bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h, and add its directory with -I"
 	case strings.HasPrefix(n, "bpf/"):
-		return "libbpf's headers are missing: install libbpf-dev, or add -I for a libbpf checkout"
-	case strings.HasPrefix(n, "linux/") || strings.HasPrefix(n, "asm/"):
-		return "kernel UAPI headers are missing: install linux-libc-dev, or add -I"
+		return "libbpf's headers are missing: add -I for the directory holding bpf/ (a libbpf build or checkout), or install libbpf-dev"
+	case strings.HasPrefix(n, "asm/") || strings.HasPrefix(n, "bits/") || strings.HasPrefix(n, "gnu/") || strings.HasPrefix(n, "sys/"):
+		return "clang -target bpf has no multiarch include directory: add -idirafter /usr/include/x86_64-linux-gnu (or your architecture's)"
+	case strings.HasPrefix(n, "linux/"):
+		return "kernel UAPI headers are missing: install linux-libc-dev, or add -I for the kernel's include/uapi"
 	default:
-		return "add its directory with -I, or to compile_commands.json / compile_flags.txt"
+		return "add its directory with -I (or -iquote for \"x.h\"), on the command line, in the editor settings, or in compile_commands.json / compile_flags.txt"
 	}
 }
 

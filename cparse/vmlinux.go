@@ -34,10 +34,15 @@ type vmDecl struct {
 
 // vmIndex is the index of one vmlinux.h.
 type vmIndex struct {
-	Decls    []vmDecl
-	Preamble int // byte offset where the first declaration starts
-	Post     int // byte offset where the trailing #pragma/#endif start
-	byName   map[string]int
+	// Trimmable is false when the text is not laid out as bpftool writes
+	// it (directives and declarations in separate blank-line paragraphs),
+	// so the paragraphs cannot be trusted to be whole declarations: such a
+	// header is always served whole.
+	Trimmable bool
+	Decls     []vmDecl
+	Preamble  int // byte offset where the first declaration starts
+	Post      int // byte offset where the trailing #pragma/#endif start
+	byName    map[string]int
 }
 
 var (
@@ -52,7 +57,7 @@ var (
 // buildVmIndex splits vmlinux.h text into declarations (bpftool separates
 // them with blank lines, each starting in column 0).
 func buildVmIndex(text []byte) *vmIndex {
-	idx := &vmIndex{Preamble: -1, Post: len(text)}
+	idx := &vmIndex{Preamble: -1, Post: len(text), Trimmable: true}
 	line := 1
 	for off := 0; off < len(text); {
 		end := bytes.Index(text[off:], []byte("\n\n"))
@@ -63,6 +68,9 @@ func buildVmIndex(text []byte) *vmIndex {
 		}
 		para := text[off:end]
 		trimmed := bytes.TrimSpace(para)
+		if mixesDirectives(trimmed) {
+			idx.Trimmable = false
+		}
 		switch {
 		case len(trimmed) == 0:
 		case trimmed[0] == '#':
@@ -83,6 +91,23 @@ func buildVmIndex(text []byte) *vmIndex {
 	}
 	idx.index()
 	return idx
+}
+
+// mixesDirectives reports a paragraph holding both preprocessor lines and
+// C text (comments aside), which bpftool never writes.
+func mixesDirectives(para []byte) bool {
+	var directive, code bool
+	for _, l := range bytes.Split(para, []byte{'\n'}) {
+		l = bytes.TrimSpace(l)
+		switch {
+		case len(l) == 0 || bytes.HasPrefix(l, []byte("/*")) || bytes.HasPrefix(l, []byte("*")) || bytes.HasPrefix(l, []byte("//")):
+		case l[0] == '#':
+			directive = true
+		default:
+			code = true
+		}
+	}
+	return directive && code
 }
 
 func (idx *vmIndex) index() {
@@ -163,6 +188,9 @@ var cKeyword = map[string]bool{"typedef": true, "struct": true, "union": true, "
 // trim returns the part of vmlinux.h that the identifiers in seeds need,
 // with weak dependencies promoted to full definitions promote levels deep.
 func (idx *vmIndex) trim(path string, text []byte, seeds map[string]bool, promote int) []byte {
+	if !idx.Trimmable {
+		return text
+	}
 	full := map[int]bool{}
 	var queue []int
 	want := func(name string) {
@@ -285,7 +313,7 @@ func (c *vmlinuxCache) get(path string, data []byte) *vmEntry {
 }
 
 func (c *vmlinuxCache) file(key string) string {
-	return filepath.Join(c.dir, "vmlinux-"+key+".idx")
+	return filepath.Join(c.dir, "vmlinux-v2-"+key+".idx") // v2: Trimmable
 }
 
 func (c *vmlinuxCache) load(key string) *vmIndex {
@@ -345,4 +373,17 @@ func (c *vmlinuxCache) trimmer(seeds map[string]bool, promote int) func(string, 
 		e.trimmed[memo] = out
 		return out
 	}
+}
+
+// defines reports whether any vmlinux.h indexed so far declares name (a
+// tag such as "struct x", a typedef, an enumerator).
+func (c *vmlinuxCache) defines(name string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.mem {
+		if _, ok := e.idx.byName[name]; ok {
+			return true
+		}
+	}
+	return false
 }

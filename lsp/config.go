@@ -149,7 +149,7 @@ func (s *Server) reanalyseAll() {
 	refresh := s.caps.pull && s.caps.refresh
 	s.mu.Unlock()
 	for _, d := range docs {
-		s.schedule(d.uri, s.opts.Debounce)
+		s.schedule(d.uri, s.opts.Debounce, background)
 	}
 	if refresh {
 		go func() {

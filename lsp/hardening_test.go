@@ -198,7 +198,9 @@ func (p *stuckParser) count() (started, cancelled int) {
 func TestSupersededParseFreesItsSlot(t *testing.T) {
 	p := newStuckParser(t, func(_ string, text []byte) bool { return string(text) == "int stuck;\n" })
 	c := startServer(t, clientOptions{parse: p.parse, parseTimeout: time.Hour})
-	slots := cap(c.server.parseSlots)
+	c.server.slots.mu.Lock()
+	slots := c.server.slots.free // nothing parses yet
+	c.server.slots.mu.Unlock()
 	var stuck []uri.URI
 	for i := range slots {
 		stuck = append(stuck, c.open(filepath.Join(t.TempDir(), fmt.Sprintf("stuck%d.bpf.c", i)), "int stuck;\n"))

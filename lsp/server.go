@@ -42,11 +42,7 @@ type Server struct {
 	// parse is cparse.Parser.Parse; tests put a parse that blocks here.
 	parse func(p *cparse.Parser, ctx context.Context, path string, overlay map[string][]byte) (*cparse.File, error)
 
-	// parseSlots bounds concurrent analyses (one per CPU): a burst of edits
-	// to several files must not start a parse per edit. orphans bounds the
-	// abandoned parses still running (see parseSlot).
-	parseSlots chan struct{}
-	orphans    chan struct{}
+	slots *parseSlots // who may parse now
 	// busy counts scheduled analyses not yet finished (debounce included):
 	// zero means idle, when timed-out documents are retried.
 	busy atomic.Int64
@@ -64,6 +60,7 @@ type Server struct {
 	caps        clientCaps
 	root        string // workspace root: relative settings paths resolve against it
 	initialized bool
+	freeMemory  *time.Timer // pending debug.FreeOSMemory after documents closed
 	shutdown    bool
 	exitCode    chan int
 }
@@ -121,8 +118,7 @@ func newServer(opts Options) *Server {
 	s := &Server{log: opts.Logger, opts: opts, settings: opts.Settings, docs: map[uri.URI]*document{},
 		verifyRuns: map[uri.URI]*verifyRun{}, parse: (*cparse.Parser).Parse,
 		calls:    &inFlight{cancel: map[jsonrpc2.ID]context.CancelFunc{}},
-		exitCode: make(chan int, 1), parseSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0))),
-		orphans: make(chan struct{}, 2*max(1, runtime.GOMAXPROCS(0)))}
+		exitCode: make(chan int, 1), slots: newParseSlots(max(1, runtime.GOMAXPROCS(0)))}
 	s.parser = newParser(opts.Settings)
 	return s
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"go.lsp.dev/jsonrpc2"
@@ -101,11 +100,27 @@ func (s *Server) overlayLocked() map[string][]byte {
 	return m
 }
 
+// priority says why a document is analysed: for the user (its own edit or
+// open), in the background (a header or the settings changed), or again
+// once the server is idle after a timeout.
+type priority int
+
+const (
+	foreground priority = iota
+	background
+	idleRetry
+)
+
+// idleRetryFactor multiplies the parse timeout of an idle retry: the
+// timeout keeps one document from holding a slot others need, and when
+// idle nobody needs it, so a merely slow file gets its result.
+const idleRetryFactor = 4
+
 // schedule (re)starts the analysis of a document after delay, cancelling
 // the previous one (its parse stops and frees its slot). The result is kept
 // and published only if no later schedule superseded it (an edit, a
-// settings change).
-func (s *Server) schedule(u uri.URI, delay time.Duration) {
+// settings change). An analysis a request waits for goes before others.
+func (s *Server) schedule(u uri.URI, delay time.Duration, why priority) {
 	s.mu.Lock()
 	d, ok := s.docs[u]
 	if !ok || s.shutdown {
@@ -125,6 +140,9 @@ func (s *Server) schedule(u uri.URI, delay time.Duration) {
 	overlay := s.overlayLocked()
 	parser, st, utf8, timeout := s.parser, s.settings, s.caps.utf8, s.opts.ParseTimeout
 	s.mu.Unlock()
+	if why == idleRetry {
+		timeout *= idleRetryFactor
+	}
 
 	s.busy.Add(1)
 	go func() {
@@ -136,8 +154,19 @@ func (s *Server) schedule(u uri.URI, delay time.Duration) {
 				return
 			}
 		}
+		rank := func() rank {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			switch {
+			case len(d.waiters) > 0:
+				return rankAwaited
+			case why == foreground:
+				return rankForeground
+			}
+			return rankBackground
+		}
 		parser, cfg := s.projectFor(st, parser, path)
-		snap := s.analyze(ctx, parser, path, version, text, overlay, utf8, timeout)
+		snap := s.analyze(ctx, rank, parser, path, version, text, overlay, utf8, timeout)
 		snap.uri, snap.path = u, path
 		snap.findings = cfg.Apply(nil, snap.findings)
 		if ctx.Err() != nil {
@@ -191,7 +220,7 @@ func (s *Server) retryWhenIdle(ctx context.Context, u uri.URI, gen int) {
 	s.mu.Unlock()
 	if current {
 		s.log.Info("re-analysing after a timeout", "uri", u)
-		s.schedule(u, 0)
+		s.schedule(u, 0, idleRetry)
 	}
 }
 
@@ -199,25 +228,23 @@ func (s *Server) retryWhenIdle(ctx context.Context, u uri.URI, gen int) {
 // idle.
 const idlePoll = 100 * time.Millisecond
 
-// analyze parses and analyses one version, at most len(parseSlots) at a
-// time. It always returns a snapshot: a parse that is cancelled, takes
+// analyze parses and analyses one version when s.slots allows (rank
+// says how much the user waits for it). It always returns a snapshot: a parse that is cancelled, takes
 // longer than the timeout or panics gives a failed one carrying the reason.
-func (s *Server) analyze(ctx context.Context, parser *cparse.Parser, path string, version int32, text []byte, overlay map[string][]byte, utf8 bool, limit time.Duration) *snapshot {
+func (s *Server) analyze(ctx context.Context, rank func() rank, parser *cparse.Parser, path string, version int32, text []byte, overlay map[string][]byte, utf8 bool, limit time.Duration) *snapshot {
 	failed := func(msg string) *snapshot {
 		return &snapshot{version: version, text: text, mapper: newMapper(text, utf8), result: &analysis.Result{}, failed: true,
 			findings: []analysis.Finding{{Code: analysis.CodeCError, Severity: analysis.SevWarning, Span: cparse.Span{File: path}, Message: msg}}}
 	}
 	targets := s.staticTargets()
-	select {
-	case s.parseSlots <- struct{}{}:
-	case <-ctx.Done():
+	slot, err := s.slots.acquire(ctx, rank)
+	if err != nil {
 		return failed("analysis cancelled")
 	}
 	// The parse sees the deadline and the cancellation (cparse checks its
 	// context), so a superseded or hopeless parse ends early.
 	pctx, stop := context.WithTimeout(ctx, limit)
 	defer stop()
-	slot := &parseSlot{s: s}
 	done := make(chan *snapshot, 1)
 	go func() {
 		defer slot.release()
@@ -258,43 +285,6 @@ func (s *Server) analyze(ctx context.Context, parser *cparse.Parser, path string
 		return snap
 	}
 	return failed("analysis cancelled")
-}
-
-// parseSlot is one analysis's hold on s.parseSlots. When the analysis is
-// abandoned (superseded or timed out) before its parse returns, the slot
-// goes to the next document at once and the parse counts against
-// s.orphans instead until it ends, so a parse that cannot finish never
-// blocks other documents, and only a bounded number of them run.
-type parseSlot struct {
-	s        *Server
-	mu       sync.Mutex
-	orphaned bool
-	released bool
-}
-
-func (p *parseSlot) release() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.released = true
-	if p.orphaned {
-		<-p.s.orphans
-	} else {
-		<-p.s.parseSlots
-	}
-}
-
-func (p *parseSlot) abandon() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.released || p.orphaned {
-		return
-	}
-	select {
-	case p.s.orphans <- struct{}{}:
-		p.orphaned = true
-		<-p.s.parseSlots
-	default: // too many parses already ignore their cancellation: keep the slot
-	}
 }
 
 // current returns the analysis of the document's current version, waiting

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
+	"time"
 
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
@@ -23,7 +25,7 @@ func (s *Server) DidOpen(ctx context.Context, params *protocol.DidOpenTextDocume
 	}
 	s.docs[u] = &document{uri: u, path: docPath(u), version: params.TextDocument.Version, text: []byte(params.TextDocument.Text)}
 	s.mu.Unlock()
-	s.schedule(u, 0)
+	s.schedule(u, 0, foreground)
 	return nil
 }
 
@@ -73,9 +75,9 @@ func (s *Server) DidChange(ctx context.Context, params *protocol.DidChangeTextDo
 		}
 	}
 	s.mu.Unlock()
-	s.schedule(u, delay)
+	s.schedule(u, delay, foreground)
 	for _, other := range dependents {
-		s.schedule(other.uri, s.opts.Debounce)
+		s.schedule(other.uri, s.opts.Debounce, background)
 	}
 	return nil
 }
@@ -114,6 +116,9 @@ func (s *Server) DidClose(ctx context.Context, params *protocol.DidCloseTextDocu
 	}
 	pull := s.caps.pull
 	s.mu.Unlock()
+	if ok {
+		s.releaseMemory()
+	}
 	if !ok || pull {
 		return nil
 	}
@@ -123,6 +128,22 @@ func (s *Server) DidClose(ctx context.Context, params *protocol.DidCloseTextDocu
 	defer s.pubMu.Unlock()
 	return s.client.PublishDiagnostics(ctx, &protocol.PublishDiagnosticsParams{URI: u, Diagnostics: []protocol.Diagnostic{}})
 }
+
+// releaseMemory hands the memory of closed documents back to the system
+// once closing stops for a moment (an editor closing a workspace closes
+// many at once): their analyses were garbage already, but the runtime
+// returns freed pages to the system only gradually.
+func (s *Server) releaseMemory() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.freeMemory == nil {
+		s.freeMemory = time.AfterFunc(freeMemoryDelay, debug.FreeOSMemory)
+		return
+	}
+	s.freeMemory.Reset(freeMemoryDelay)
+}
+
+const freeMemoryDelay = time.Second
 
 // docPath is the absolute path cparse knows a document by: its file path,
 // or for an unsaved buffer (untitled:, other schemes) a path under the

@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"path/filepath"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/bpf-lsp/bpf-lsp/analysis"
 	"github.com/bpf-lsp/bpf-lsp/cparse"
@@ -69,28 +72,32 @@ func Text(w io.Writer, p Paths, findings []analysis.Finding, color bool) error {
 var severityColor = map[analysis.Severity]string{analysis.SevError: "1;31", analysis.SevWarning: "1;35", analysis.SevInfo: "1;36"}
 
 // JSONFinding is the stable JSON shape of one finding (1-based lines and
-// byte columns; the end is exclusive).
+// byte columns; the end is exclusive). File names are absolute; a name that
+// is not valid UTF-8 has its invalid bytes and every '%' written as %XX and
+// FileEscaped set, so it survives JSON exactly.
 type JSONFinding struct {
-	File      string        `json:"file"`
-	Line      int           `json:"line"`
-	Column    int           `json:"column"`
-	EndLine   int           `json:"endLine"`
-	EndColumn int           `json:"endColumn"`
-	Severity  string        `json:"severity"`
-	Code      string        `json:"code"`
-	Message   string        `json:"message"`
-	Kernel    string        `json:"kernel,omitempty"`
-	Function  string        `json:"function,omitempty"`
-	Related   []JSONRelated `json:"related"`
-	Fixes     []JSONFix     `json:"fixes,omitempty"`
+	File        string        `json:"file"`
+	FileEscaped bool          `json:"fileEscaped,omitempty"`
+	Line        int           `json:"line"`
+	Column      int           `json:"column"`
+	EndLine     int           `json:"endLine"`
+	EndColumn   int           `json:"endColumn"`
+	Severity    string        `json:"severity"`
+	Code        string        `json:"code"`
+	Message     string        `json:"message"`
+	Kernel      string        `json:"kernel,omitempty"`
+	Function    string        `json:"function,omitempty"`
+	Related     []JSONRelated `json:"related"`
+	Fixes       []JSONFix     `json:"fixes,omitempty"`
 }
 
 // JSONRelated is a related location of a JSONFinding.
 type JSONRelated struct {
-	File    string `json:"file"`
-	Line    int    `json:"line"`
-	Column  int    `json:"column"`
-	Message string `json:"message"`
+	File        string `json:"file"`
+	FileEscaped bool   `json:"fileEscaped,omitempty"`
+	Line        int    `json:"line"`
+	Column      int    `json:"column"`
+	Message     string `json:"message"`
 }
 
 // JSONFix is a suggested fix of a JSONFinding.
@@ -102,35 +109,73 @@ type JSONFix struct {
 
 // JSONEdit replaces the bytes [Offset, Offset+Length) of File with NewText.
 type JSONEdit struct {
-	File    string `json:"file"`
-	Offset  int    `json:"offset"`
-	Length  int    `json:"length"`
-	NewText string `json:"newText"`
+	File        string `json:"file"`
+	FileEscaped bool   `json:"fileEscaped,omitempty"`
+	Offset      int    `json:"offset"`
+	Length      int    `json:"length"`
+	NewText     string `json:"newText"`
 }
 
 // ToJSON converts findings to their JSON shape.
 func ToJSON(p Paths, findings []analysis.Finding) []JSONFinding {
 	out := make([]JSONFinding, 0, len(findings))
 	for _, f := range findings {
+		file, esc := jsonPath(f.Span.File)
 		j := JSONFinding{
-			File: p.Show(f.Span.File), Line: f.Span.Start.Line, Column: f.Span.Start.Col,
+			File: file, FileEscaped: esc, Line: f.Span.Start.Line, Column: f.Span.Start.Col,
 			EndLine: f.Span.End.Line, EndColumn: f.Span.End.Col,
 			Severity: f.Severity.String(), Code: f.Code, Message: f.Message,
 			Kernel: f.Kernel, Function: f.Func, Related: []JSONRelated{},
 		}
 		for _, r := range f.Related {
-			j.Related = append(j.Related, JSONRelated{File: p.Show(r.Span.File), Line: r.Span.Start.Line, Column: r.Span.Start.Col, Message: r.Message})
+			file, esc := jsonPath(r.Span.File)
+			j.Related = append(j.Related, JSONRelated{File: file, FileEscaped: esc, Line: r.Span.Start.Line, Column: r.Span.Start.Col, Message: r.Message})
 		}
 		for _, fx := range f.Fixes {
 			jf := JSONFix{Message: fx.Message, Preferred: fx.Preferred, Edits: []JSONEdit{}}
 			for _, e := range fx.Edits {
-				jf.Edits = append(jf.Edits, JSONEdit{File: p.Show(e.Span.File), Offset: e.Span.Start.Offset, Length: e.Span.End.Offset - e.Span.Start.Offset, NewText: e.NewText})
+				file, esc := jsonPath(e.Span.File)
+				jf.Edits = append(jf.Edits, JSONEdit{File: file, FileEscaped: esc, Offset: e.Span.Start.Offset, Length: e.Span.End.Offset - e.Span.Start.Offset, NewText: e.NewText})
 			}
 			j.Fixes = append(j.Fixes, jf)
 		}
 		out = append(out, j)
 	}
 	return out
+}
+
+// jsonPath returns the absolute form of path for JSON, escaped losslessly
+// when it is not valid UTF-8 (JSON would turn those bytes into U+FFFD).
+func jsonPath(path string) (string, bool) {
+	if path != "" && !filepath.IsAbs(path) {
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
+	}
+	if utf8.ValidString(path) {
+		return path, false
+	}
+	var b strings.Builder
+	for i := 0; i < len(path); {
+		r, n := utf8.DecodeRuneInString(path[i:])
+		if r == utf8.RuneError && n <= 1 || path[i] == '%' {
+			fmt.Fprintf(&b, "%%%02X", path[i])
+			i++
+			continue
+		}
+		b.WriteString(path[i : i+n])
+		i += n
+	}
+	return b.String(), true
+}
+
+// fileURI is path as an absolute file: URI; percent-encoding keeps every
+// byte of a name that is not UTF-8.
+func fileURI(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return (&url.URL{Scheme: "file", Path: path}).String()
 }
 
 // JSON writes findings as one indented JSON array.

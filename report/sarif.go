@@ -32,18 +32,18 @@ func SARIF(w io.Writer, p Paths, version string, rules []*analysis.Rule, finding
 		res := sarif.NewRuleResult(f.Code).
 			WithLevel(level(f.Severity)).
 			WithMessage(sarif.NewTextMessage(f.Message)).
-			WithLocations([]*sarif.Location{location(p, f.Span, "")})
+			WithLocations([]*sarif.Location{location(f.Span, "")})
 		if i, ok := index[f.Code]; ok {
 			res.WithRuleIndex(i)
 		}
 		for _, r := range f.Related {
-			res.AddRelatedLocation(location(p, r.Span, r.Message))
+			res.AddRelatedLocation(location(r.Span, r.Message))
 		}
 		for _, fx := range f.Fixes {
 			fix := sarif.NewFix().WithDescription(sarif.NewTextMessage(fx.Message))
 			for _, e := range fx.Edits {
 				fix.AddArtifactChange(sarif.NewArtifactChange().
-					WithArtifactLocation(sarif.NewSimpleArtifactLocation(p.Show(e.Span.File))).
+					WithArtifactLocation(sarif.NewSimpleArtifactLocation(fileURI(e.Span.File))).
 					AddReplacement(sarif.NewReplacement().
 						WithDeletedRegion(sarif.NewRegion().WithByteOffset(e.Span.Start.Offset).WithByteLength(e.Span.End.Offset - e.Span.Start.Offset)).
 						WithInsertedContent(sarif.NewArtifactContent().WithText(e.NewText))))
@@ -61,9 +61,9 @@ func SARIF(w io.Writer, p Paths, version string, rules []*analysis.Rule, finding
 	return enc.Encode(log)
 }
 
-func location(p Paths, s cparse.Span, msg string) *sarif.Location {
+func location(s cparse.Span, msg string) *sarif.Location {
 	loc := sarif.NewLocationWithPhysicalLocation(sarif.NewPhysicalLocation().
-		WithArtifactLocation(sarif.NewSimpleArtifactLocation(p.Show(s.File))).
+		WithArtifactLocation(sarif.NewSimpleArtifactLocation(fileURI(s.File))).
 		WithRegion(sarif.NewRegion().
 			WithStartLine(s.Start.Line).WithStartColumn(s.Start.Col).
 			WithEndLine(s.End.Line).WithEndColumn(s.End.Col)))

@@ -105,7 +105,11 @@ func kconfigData(ds *btf.Datasec, weak map[string]bool) ([]byte, error) {
 				break
 			}
 			if !strings.HasPrefix(v.Name, "CONFIG_") {
-				return nil, fmt.Errorf("unsupported: .kconfig extern %s (only CONFIG_* and LINUX_* are known)", v.Name)
+				// As libbpf: an unknown LINUX_ extern is 0 if __weak.
+				if strings.HasPrefix(v.Name, "LINUX_") && weak[v.Name] {
+					continue
+				}
+				return nil, fmt.Errorf("unsupported: .kconfig extern %s (libbpf knows only CONFIG_* and a few LINUX_* names)", v.Name)
 			}
 			value = config[v.Name]
 			if value == "" {

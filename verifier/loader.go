@@ -36,6 +36,7 @@ type loadedProgram struct {
 	insns         asm.Instructions // as loaded (subprograms appended)
 	lineInfo      bool             // the object carries BTF line info for it
 	err           error            // a failure before the kernel saw the program
+	note          string           // how the load differed from the object
 }
 
 // fdMap satisfies asm.FDer for AssociateMap.
@@ -117,22 +118,30 @@ func loadObject(obj []byte, kernel *btf.Spec) ([]loadedProgram, error) {
 	if err != nil {
 		return nil, fmt.Errorf("marshal BTF: %w", err)
 	}
-	h, err := btf.NewHandleFromRawBTF(raw)
-	if err != nil {
-		return nil, fmt.Errorf("load the object's BTF into the kernel: %w", err)
+	// As libbpf: BTF is optional. When the kernel refuses the object's
+	// BTF, maps and programs load without it (and the verifier judges them
+	// so: no spin locks, no global functions).
+	btfFD, note := 0, ""
+	if h, err := btf.NewHandleFromRawBTF(raw); err == nil {
+		defer h.Close()
+		btfFD = h.FD()
+	} else {
+		note = fmt.Sprintf("the kernel refused the object's BTF (%v): loaded without it, as libbpf does", firstLine(err.Error()))
+		for i := range preps {
+			preps[i].funcInfos, preps[i].lineInfos = nil, nil
+		}
 	}
-	defer h.Close()
-	if err := l.createMaps(h.FD()); err != nil {
+	if err := l.createMaps(btfFD); err != nil {
 		return nil, err
 	}
 
 	for _, pp := range preps {
-		lp := loadedProgram{name: pp.prog.Name, section: pp.prog.SectionName, insns: pp.insns, lineInfo: len(pp.lineInfos) > 0, err: pp.err}
+		lp := loadedProgram{name: pp.prog.Name, section: pp.prog.SectionName, insns: pp.insns, lineInfo: len(pp.lineInfos) > 0, err: pp.err, note: note}
 		if lp.err == nil {
 			lp.err = l.associateMaps(pp.insns)
 		}
 		if lp.err == nil {
-			lp.accepted, lp.errno, lp.log, lp.err = loadProgram(pp, h.FD())
+			lp.accepted, lp.errno, lp.log, lp.err = loadProgram(pp, btfFD)
 		}
 		out = append(out, lp)
 	}
@@ -268,11 +277,22 @@ func (l *objectLoader) coreRelocate(insns asm.Instructions) error {
 		return fmt.Errorf("CO-RE: %w", err)
 	}
 	for i, f := range fixups {
+		if zeroTypeRelocation(f.String()) {
+			insns[idx[i]].Constant = 0
+			continue
+		}
 		if err := f.Apply(&insns[idx[i]]); err != nil {
 			return fmt.Errorf("CO-RE: %w", err)
 		}
 	}
 	return nil
+}
+
+// zeroTypeRelocation tells, from a fixup's description (cilium/ebpf
+// exports nothing else), a type id or size relocation to a type the kernel
+// lacks: cilium/ebpf poisons it, libbpf resolves it to 0.
+func zeroTypeRelocation(fixup string) bool {
+	return fixup == "target_type_id=poison" || fixup == "type_size=poison"
 }
 
 // poisonKfunc is libbpf's helper id for a call to a missing __weak kfunc:
@@ -417,6 +437,12 @@ func (l *objectLoader) findStructOpsTarget(pp *preparedProgram) error {
 		}
 	}
 	return fmt.Errorf("struct_ops %s: the running kernel's struct has no member %s", st, member)
+}
+
+// firstLine is the first line of a multi-line error.
+func firstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return first
 }
 
 // essentialName drops a CO-RE flavour suffix ("tcp_congestion_ops___v2").

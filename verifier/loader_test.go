@@ -166,3 +166,30 @@ func TestHelperFindingBelongsToItsCaller(t *testing.T) {
 		t.Errorf("unlocked: %d BL208 findings, want 1", got)
 	}
 }
+
+// verify compiles with the file's own flags from compile_commands.json,
+// -idirafter included (a header only found there must not fail clang).
+func TestCompileDatabaseFlagsReachClang(t *testing.T) {
+	needKernel(t)
+	dir := t.TempDir()
+	after := filepath.Join(dir, "after")
+	if err := os.MkdirAll(after, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(after, "answer.h"), []byte("#define ANSWER 42\n"), 0o644)
+	src := filepath.Join(dir, "prog.bpf.c")
+	os.WriteFile(src, []byte(`#include <answer.h>
+#define SEC(name) __attribute__((section(name), used))
+SEC("tc") int prog(void *ctx) { return ANSWER - 42; }
+char _license[] SEC("license") = "GPL";
+`), 0o644)
+	db := `[{"directory": "` + dir + `", "file": "prog.bpf.c", "arguments": ["clang", "-target", "bpf", "-idirafter", "after", "-c", "prog.bpf.c"]}]`
+	os.WriteFile(filepath.Join(dir, "compile_commands.json"), []byte(db), 0o644)
+	rs, err := Run(context.Background(), Options{}, []string{src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 || rs[0].Verdict != Accept {
+		t.Fatalf("want the program accepted, got %+v", rs)
+	}
+}

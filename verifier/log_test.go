@@ -6,11 +6,10 @@ import (
 	"testing"
 )
 
-// The whole output of `bpftool -d prog loadall` on a rejected program:
-// libbpf's debug lines and bpftool's trailing "Error: failed to load object
-// file" and strict-mode warning must not become a second rejection.
-func TestParseSavedBpftoolLog(t *testing.T) {
-	data, err := os.ReadFile("testdata/bpftool-d-wrong-lock.log")
+// parseOne parses a saved log that records exactly one rejection.
+func parseOne(t *testing.T, path string) LogProgram {
+	t.Helper()
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -18,7 +17,14 @@ func TestParseSavedBpftoolLog(t *testing.T) {
 	if len(progs) != 1 {
 		t.Fatalf("got %d rejections, want 1: %+v", len(progs), progs)
 	}
-	p := progs[0]
+	return progs[0]
+}
+
+// The whole output of `bpftool -d prog loadall` on a rejected program:
+// libbpf's debug lines and bpftool's trailing "Error: failed to load object
+// file" and strict-mode warning must not become a second rejection.
+func TestParseSavedBpftoolLog(t *testing.T) {
+	p := parseOne(t, "testdata/bpftool-d-wrong-lock.log")
 	if p.Program != "add" || p.Code != "BL202" || p.Line != 29 || !strings.HasSuffix(p.SourceFile, "wrong_lock.bpf.c") {
 		t.Errorf("got %+v", p)
 	}
@@ -34,15 +40,7 @@ func TestParseSavedBpftoolLog(t *testing.T) {
 // message around the block, the At site (with its column) and the causal
 // path as related locations.
 func TestParse73Log(t *testing.T) {
-	data, err := os.ReadFile("testdata/bpftool-d-leak-removed-7.3.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	progs := ParseLog(string(data))
-	if len(progs) != 1 {
-		t.Fatalf("got %d rejections, want 1: %+v", len(progs), progs)
-	}
-	p := progs[0]
+	p := parseOne(t, "testdata/bpftool-d-leak-removed-7.3.log")
 	wantMsg := "Unreleased reference id=3 alloc_insn=10\nBPF_EXIT instruction in main prog would lead to reference leak"
 	if p.Program != "take" || p.Message != wantMsg || p.Code != "BL210" {
 		t.Errorf("program %q code %s message %q", p.Program, p.Code, p.Message)

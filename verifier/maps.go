@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"sort"
+	"strings"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
@@ -59,10 +60,11 @@ type mapElemAttr struct {
 }
 
 const (
-	bpfFMmapable      = 1 << 10
-	bpfFRdonlyProg    = 1 << 7
-	bpfFVtypeBTFObjFD = 1 << 15
-	bpfMapFreeze      = 22
+	bpfFMmapable          = 1 << 10
+	bpfFRdonlyProg        = 1 << 7
+	bpfFVtypeBTFObjFD     = 1 << 15
+	bpfMapFreeze          = 22
+	bpfMapTypeUserRingbuf = 31
 )
 
 func bpfSyscall(cmd int, attr unsafe.Pointer, size uintptr) (int, unix.Errno) {
@@ -102,11 +104,16 @@ func (l *objectLoader) createMaps(btfFD int) error {
 	for _, name := range names {
 		m := l.spec.Maps[name]
 		fd, err := l.createMap(l.renamed.realName(name), m, btfFD)
+		if err != nil && m.Type == ebpf.StructOpsMap {
+			// Programs reach a struct_ops map only through its struct,
+			// which they fail to find themselves: theirs is the error.
+			continue
+		}
 		if err != nil {
 			return err
 		}
 		l.maps[name] = fd
-		if _, isData := m.Value.(*btf.Datasec); isData && len(m.Contents) == 1 {
+		if isDataSection(name) && len(m.Contents) == 1 {
 			value, ok := m.Contents[0].Value.([]byte)
 			if !ok {
 				return fmt.Errorf("map %s: unexpected initial value %T", name, m.Contents[0].Value)
@@ -123,6 +130,12 @@ func (l *objectLoader) createMaps(btfFD int) error {
 		l.createKconfig()
 	}
 	return nil
+}
+
+// isDataSection tells the maps cilium/ebpf makes of an object's global
+// data (.bss, .data*, .rodata*, and .bss.NAME renamed to .dataNAME).
+func isDataSection(name string) bool {
+	return name == ".bss" || strings.HasPrefix(name, ".data") || strings.HasPrefix(name, ".rodata")
 }
 
 // createKconfig creates and fills the .kconfig map; a failure is kept for
@@ -170,6 +183,9 @@ func (l *objectLoader) createMap(name string, m *ebpf.MapSpec, btfFD int) (int, 
 			attr.valueTypeBTFObjFD = int32(kt.objFD())
 			attr.mapFlags |= bpfFVtypeBTFObjFD
 		}
+	case m.Type == ebpf.RingBuf || m.Type == bpfMapTypeUserRingbuf:
+		attr.maxEntries = ringbufSize(attr.maxEntries)
+		attr.btfFD = 0
 	case m.Type == ebpf.PerfEventArray:
 		if attr.maxEntries == 0 {
 			n, err := possibleCPUs()
@@ -191,12 +207,23 @@ func (l *objectLoader) createMap(name string, m *ebpf.MapSpec, btfFD int) (int, 
 		defer unix.Close(inner)
 		attr.innerMapFD = uint32(inner)
 		attr.btfFD = 0
+	case btfFD == 0:
+		// no object BTF in the kernel: plain maps
 	default:
 		if err := l.mapBTF(name, m, &attr); err != nil {
 			return -1, err
 		}
 	}
-	return createMapAttr(name, &attr)
+	fd, err := createMapAttr(name, &attr)
+	if err != nil && (attr.btfKeyTypeID != 0 || attr.btfValueTypeID != 0) {
+		// As libbpf: some map types take no BTF (sockmap: ENOTSUPP);
+		// retry without it.
+		attr.btfFD, attr.btfKeyTypeID, attr.btfValueTypeID = 0, 0, 0
+		if retry, rerr := createMapAttr(name, &attr); rerr == nil {
+			return retry, nil
+		}
+	}
+	return fd, err
 }
 
 // mapBTF sets the BTF key and value types of a map; maps without both get
@@ -225,6 +252,17 @@ func (l *objectLoader) mapBTF(name string, m *ebpf.MapSpec, attr *mapCreateAttr)
 	}
 	attr.btfKeyTypeID, attr.btfValueTypeID = uint32(k), uint32(v)
 	return nil
+}
+
+// ringbufSize rounds a ring buffer's size up as libbpf does: the smallest
+// power-of-two multiple of the page size that holds it.
+func ringbufSize(size uint32) uint32 {
+	page := uint32(unix.Getpagesize())
+	n := page
+	for n < size && n < 1<<31 {
+		n *= 2
+	}
+	return n
 }
 
 func createMapAttr(name string, attr *mapCreateAttr) (int, error) {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -176,7 +177,10 @@ func verifyObject(obj []byte, src, objName string, f *cparse.File) ([]Result, er
 	}
 	var out []Result
 	for _, p := range progs {
-		r := Result{File: src, Object: objName, Program: p.name, Section: p.section, Insn: -1, Log: p.log}
+		r := Result{File: src, Object: objName, Program: p.name, Section: p.section, Insn: -1, Log: p.log, Note: p.note}
+		if strings.HasPrefix(p.section, "?") && r.Note == "" {
+			r.Note = "SEC(\"?...\"): libbpf loads this program only when its loader enables it"
+		}
 		switch {
 		case p.err != nil:
 			r.Verdict, r.Message = Failed, p.err.Error()
@@ -193,7 +197,7 @@ func verifyObject(obj []byte, src, objName string, f *cparse.File) ([]Result, er
 			r.SourceFile, r.Line, r.Column = le.file, le.line, le.column
 			if file, line, col, ok := sourceOf(p, le.insn); ok {
 				r.SourceFile, r.Line, r.Column = file, line, col
-			} else if le.line == 0 && !p.lineInfo {
+			} else if le.line == 0 && !p.lineInfo && r.Note == "" {
 				r.Note = "no line info (object built without -g?)"
 			}
 			r.Code = classify(r.Message, le.insnText)
@@ -327,8 +331,8 @@ func owningProgram(f *cparse.File, fd analysis.Finding) string {
 }
 
 // compatible lists, for a kernel rule code, the other static codes that
-// describe the same bug (the kernel reports several bugs with one message).
-// A static finding with the kernel's own code always agrees.
+// describe the same bug (the kernel reports several bugs with one message);
+// a code always agrees with itself.
 var compatible = map[string][]string{
 	"BL201": {"BL202"},
 	"BL202": {"BL201"},
@@ -366,15 +370,13 @@ func compare(r *Result) {
 		}
 	case Reject:
 		for _, fd := range errs {
-			for _, c := range append([]string{r.Code}, compatible[r.Code]...) {
-				if fd.Code == c {
-					r.Agreement = Agree
-					r.Reason = fmt.Sprintf("both report %s", r.Code)
-					if len(errs) > 1 {
-						r.Reason += fmt.Sprintf("; bpf-lsp finds %d more (the kernel stops at its first error)", len(errs)-1)
-					}
-					return
+			if fd.Code == r.Code || slices.Contains(compatible[r.Code], fd.Code) {
+				r.Agreement = Agree
+				r.Reason = fmt.Sprintf("both report %s", r.Code)
+				if len(errs) > 1 {
+					r.Reason += fmt.Sprintf("; bpf-lsp finds %d more (the kernel stops at its first error)", len(errs)-1)
 				}
+				return
 			}
 		}
 		if len(errs) == 0 {

@@ -76,6 +76,21 @@ func alive(t *testing.T, pidFile string) []int {
 	return out
 }
 
+// checkCleanedUp fails if a process from pidFile still runs (and kills it)
+// or tmp is not empty.
+func checkCleanedUp(t *testing.T, pidFile, tmp string) {
+	t.Helper()
+	if left := alive(t, pidFile); len(left) > 0 {
+		t.Errorf("processes left behind: %v", left)
+		for _, pid := range left {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	if entries, _ := os.ReadDir(tmp); len(entries) > 0 {
+		t.Errorf("temporary files left: %v", entries)
+	}
+}
+
 func writeSource(t *testing.T, dir string) string {
 	t.Helper()
 	src := filepath.Join(dir, "prog.bpf.c")
@@ -105,15 +120,7 @@ func TestVerifyHangingClangTimesOut(t *testing.T) {
 	if cmd.ProcessState.ExitCode() != 1 {
 		t.Errorf("exit code %d, want 1 (the program could not be verified)", cmd.ProcessState.ExitCode())
 	}
-	if left := alive(t, pids); len(left) > 0 {
-		t.Errorf("processes left behind: %v", left)
-		for _, pid := range left {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}
-	if entries, _ := os.ReadDir(tmp); len(entries) > 0 {
-		t.Errorf("temporary files left: %v", entries)
-	}
+	checkCleanedUp(t, pids, tmp)
 }
 
 // SIGTERM and SIGINT stop verify at once, clang included, and remove its
@@ -146,15 +153,7 @@ func TestVerifySignalCleansUp(t *testing.T) {
 			if code := cmd.ProcessState.ExitCode(); code != 130 {
 				t.Errorf("exit code %d, want 130", code)
 			}
-			if left := alive(t, pids); len(left) > 0 {
-				t.Errorf("processes left behind: %v", left)
-				for _, pid := range left {
-					syscall.Kill(pid, syscall.SIGKILL)
-				}
-			}
-			if entries, _ := os.ReadDir(tmp); len(entries) > 0 {
-				t.Errorf("temporary files left: %v", entries)
-			}
+			checkCleanedUp(t, pids, tmp)
 		})
 	}
 }
