@@ -50,6 +50,14 @@ var clangResourceDir = sync.OnceValue(func() string {
 	return best
 })
 
+// ccCompat teaches cc/v4 what clang 19 knows and cc/v4 does not, as
+// macros after clang's predefined ones: C23's typeof_unqual, which libbpf's
+// BPF_CORE_READ uses with clang 19, read as typeof (qualifiers do not
+// matter to the analysis).
+const ccCompat = `#define __typeof_unqual__(x) __typeof__(x)
+#define typeof_unqual(x) __typeof__(x)
+`
+
 // newConfig builds a fresh cc.Config for one parse. Each parse gets its own
 // Config: cc/v4 fills a private keyword table on first use, which races when
 // a Config is shared between goroutines.
@@ -60,6 +68,7 @@ func newConfig(flags flagSet, fsys *overlayFS) (*cc.Config, error) {
 	}
 	var pre strings.Builder
 	pre.WriteString(bpfPredefined)
+	pre.WriteString(ccCompat)
 	for _, d := range flags.Defines {
 		name, value, ok := strings.Cut(d, "=")
 		if !ok {
@@ -81,6 +90,10 @@ func newConfig(flags flagSet, fsys *overlayFS) (*cc.Config, error) {
 		// Bounds macro expansion work: a few hundred bytes of hostile
 		// macros can otherwise take hours.
 		ExpansionLimit: 50_000_000,
+		// clang checked these already; cc/v4 cannot evaluate all of them
+		// (bpf_assert_range's asserts on __builtin_constant_p), and its
+		// sizes differ from clang's for packed structs.
+		IgnoreStaticAssert: true,
 	}
 	return cfg, nil
 }

@@ -498,7 +498,7 @@ func (p *Parser) vmlinuxSeeds(ctx context.Context, f *File, flags flagSet, overl
 // the sources in the order cc/v4 needs them.
 func (p *Parser) newRound(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, vmlinux func(string, []byte) []byte) (*cc.Config, []cc.Source, *overlayFS, error) {
 	inc := newIncludeState(f.Path, flags, f.src)
-	inc.serve(f.Path, f.Path, text, 0)
+	inc.serve(f.Path+mainSuffix, f.Path, text, 0)
 	fsys := &overlayFS{ctx: ctx, files: overlay, headers: p.headers, vmlinux: vmlinux, inc: inc}
 	cfg, err := newConfig(flags, fsys)
 	if err != nil {
@@ -513,7 +513,7 @@ func (p *Parser) newRound(ctx context.Context, f *File, flags flagSet, overlay m
 		}
 		sources = append(sources, cc.Source{Name: h})
 	}
-	sources = append(sources, cc.Source{Name: f.Path, Value: append(append([]byte{}, text...), eofGuard...)})
+	sources = append(sources, cc.Source{Name: f.Path + mainSuffix, Value: append(append([]byte{}, text...), eofGuard...)})
 	return cfg, sources, fsys, nil
 }
 
@@ -568,6 +568,13 @@ func (p *Parser) translateWith(ctx context.Context, f *File, flags flagSet, over
 		var errs []Error
 		if terr != nil {
 			errs = parseErrors(terr.Error(), f.Path, f.Src, inc)
+			if len(errs) == 0 {
+				// Only position-less errors (cc/v4's "TODO" for what it
+				// does not implement): still, the file has no AST.
+				msg, _, _ := strings.Cut(terr.Error(), "\n")
+				errs = []Error{{Span: Span{File: f.Path, Start: Pos{1, 1, 0}, End: PosAt(f.Src, lineEnd(f.Src, 0))},
+					Message: "the C frontend cannot check this file: " + checkerSuffix.ReplaceAllString(msg, "")}}
+			}
 		}
 		if round == 0 {
 			reported = append(reported, inc.errs...)

@@ -98,9 +98,18 @@ func FirstWith(kind, name string) string {
 	return ""
 }
 
+// LastWith returns the newest catalogued version that has the call ("" for
+// none); older than the newest catalogued kernel means it was removed.
+func LastWith(kind, name string) string {
+	if vs := available[kind+"/"+name]; len(vs) > 0 {
+		return vs[len(vs)-1]
+	}
+	return ""
+}
+
 // Target is the kernel a program is checked for.
 type Target struct {
-	Name    string  // "6.12", "running kernel 6.18.44", or the BTF/header path
+	Name    string  // "6.12", "6.18.44 (running)", or the BTF/header path
 	Version Version // {0,0} when unknown (a BTF file or header without a version)
 	has     func(kind, name string) bool
 }
@@ -146,7 +155,7 @@ func runningTarget() (*Target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("running kernel %s: BTF unavailable (%w) -> pass --kernel VERSION", release, err)
 	}
-	return btfTarget("running kernel "+release, v, s), nil
+	return btfTarget(release+" (running)", v, s), nil
 }
 
 // btfTarget answers from a kernel's BTF, looking names up lazily (loading

@@ -74,7 +74,7 @@ struct {
 	__type(value, struct val);
 } counts SEC(".maps");
 
-SEC("tc") /* a tracepoint program may not use a map with a lock (BL214) */
+SEC("tc") /* locks are refused in kprobe/tracepoint programs */
 int handle(void *ctx)
 {
 	u32 key = 0;

@@ -3,7 +3,6 @@ package realworld
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"strings"
@@ -145,44 +144,4 @@ func firstNonEmpty(ss ...string) string {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
-}
-
-// PrintTable writes the scores beside the baseline's.
-func PrintTable(w io.Writer, r *Report, b *Baseline) {
-	s := r.Scores
-	var old *Scores
-	if b != nil {
-		old = &b.Scores
-	}
-	pct := func(n, d int) string {
-		if d == 0 {
-			return "-"
-		}
-		return fmt.Sprintf("%d/%d (%.1f%%)", n, d, 100*float64(n)/float64(d))
-	}
-	row := func(name string, show func(Scores) string) {
-		bs := ""
-		if old != nil {
-			bs = show(*old)
-		}
-		fmt.Fprintf(w, "| %-44s | %-22s | %-22s |\n", name, show(s), bs)
-	}
-	fmt.Fprintf(w, "| %-44s | %-22s | %-22s |\n", "real-world corpus (kernel "+r.Kernel+")", "now", "baseline")
-	fmt.Fprintf(w, "|%s|%s|%s|\n", strings.Repeat("-", 46), strings.Repeat("-", 24), strings.Repeat("-", 24))
-	row("files (clang-19 compiles)", (func(s Scores) string { return fmt.Sprintf("%d (%d)", s.Files, s.Compiled) }))
-	row("parsed cleanly (no BL001/BL002)", (func(s Scores) string { return pct(s.ParsedClean, s.Compiled) }))
-	row("internal errors (files)", (func(s Scores) string { return fmt.Sprint(s.InternalErrors) }))
-	row(fmt.Sprintf("files over %.0f s", SlowSeconds), (func(s Scores) string { return fmt.Sprint(s.Over1s) }))
-	row("slowest file", (func(s Scores) string { return fmt.Sprintf("%.2fs %s", s.MaxSeconds, shortPath(s.MaxFile)) }))
-	row("p99 per file", (func(s Scores) string { return fmt.Sprintf("%.2fs", s.P99Seconds) }))
-	row("check: wall (CPU of all runs)", (func(s Scores) string { return fmt.Sprintf("%.0fs (%.0fs)", s.CheckWall, s.CheckCPU) }))
-	row("check: max RSS of one file", (func(s Scores) string { return fmt.Sprintf("%d MB", s.CheckMaxRSSKB/1024) }))
-	if r.NoVerdicts != "" {
-		fmt.Fprintf(w, "kernel verdicts unavailable: %s\n", r.NoVerdicts)
-		return
-	}
-	row("programs: accepted / rejected / load error", (func(s Scores) string { return fmt.Sprintf("%d / %d / %d", s.Accepted, s.Rejected, s.LoadErrors) }))
-	row("accepted programs with a finding (false alarms)", (func(s Scores) string { return pct(s.FalseAlarms, s.Accepted) }))
-	row("lock rejections with a finding", (func(s Scores) string { return pct(s.LockFound, s.LockRejections) }))
-	row("lock rejections with the kernel's rule", (func(s Scores) string { return pct(s.LockMatching, s.LockRejections) }))
 }

@@ -197,3 +197,17 @@ func TestParseDepsAndPercentile(t *testing.T) {
 		t.Errorf("p99 of nothing = %v", p)
 	}
 }
+
+func TestParserOptions(t *testing.T) {
+	s := Source{Dir: "/src/sched_ext", Flags: []string{"-g", "-Iinclude", "-I", "/abs", "-I../include", "-idirafter", "/usr/include",
+		"-isystem", "sys", "-iquote", "q", "-include", "force.h", "-DA=1", "-D", "B", "-UC", "-O2"}}
+	o := parserOptions(s)
+	if !reflect.DeepEqual(o.IncludeDirs, []string{"/src/sched_ext/include", "/abs", "/src/include"}) ||
+		!reflect.DeepEqual(o.AfterDirs, []string{"/usr/include"}) ||
+		!reflect.DeepEqual(o.SystemDirs, []string{"/src/sched_ext/sys"}) ||
+		!reflect.DeepEqual(o.QuoteDirs, []string{"/src/sched_ext/q"}) ||
+		!reflect.DeepEqual(o.ForcedHeaders, []string{"/src/sched_ext/force.h"}) ||
+		!reflect.DeepEqual(o.Defines, []string{"A=1", "B"}) || !reflect.DeepEqual(o.Undefines, []string{"C"}) {
+		t.Errorf("parserOptions = %+v", o)
+	}
+}

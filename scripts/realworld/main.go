@@ -85,6 +85,7 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "realworld: %v\n", err)
 		return 2
 	}
+	realworld.PrintDetails(os.Stdout, rep)
 	fmt.Println()
 	realworld.PrintTable(os.Stdout, rep, base)
 	if *jsonPath != "" {
