@@ -178,11 +178,14 @@ var ruleTable = []*Rule{{
 	Good: "n = bpf_obj_new(typeof(*n));\nif (!n) return 0;\nbpf_obj_drop(n);\nreturn 0;",
 }, {
 	Code: codeRefUnchecked, Name: "owned-ref-unchecked", Title: "reference used before its NULL check",
-	Kernel:         "invalid mem access 'ptr_or_null_'",
-	KernelPatterns: []KernelPattern{{Text: "_or_null"}, {Text: "Possibly NULL pointer passed"}, {Text: "null-check it first"}},
-	Doc:            "Allocation and graph kfuncs may return NULL; the result must be checked before use.",
-	Bad:            "n = bpf_obj_new(typeof(*n));\nn->key = 1;",
-	Good:           "n = bpf_obj_new(typeof(*n));\nif (!n) return 0;\nn->key = 1;",
+	Kernel: "invalid mem access 'ptr_or_null_'",
+	// Pointers the lock rules track (allocated objects, map values); socket
+	// and RCU pointers that may be NULL are another family.
+	KernelPatterns: []KernelPattern{{Text: "'ptr_or_null_'"}, {Text: "'map_value_or_null'"}, {Text: "modified ptr_or_null_"},
+		{Text: "ptr_or_null_ prohibited"}, {Text: "Possibly NULL pointer passed to trusted arg"}},
+	Doc:  "Allocation and graph kfuncs may return NULL; the result must be checked before use.",
+	Bad:  "n = bpf_obj_new(typeof(*n));\nn->key = 1;",
+	Good: "n = bpf_obj_new(typeof(*n));\nif (!n) return 0;\nn->key = 1;",
 }, {
 	Code: codeLockInCallback, Name: "lock-in-rbtree-callback", Title: "lock operation inside an rbtree less() callback",
 	Kernel:         kernelCallUnderLock, // 6.18: less() runs under the lock; 6.12 printed "can't spin_lock in rbtree cb"
