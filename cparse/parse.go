@@ -113,6 +113,15 @@ func (p *Parser) flagsFor(path string) (flagSet, error) {
 	return p.own.merge(p.opts.Edit.removeFrom(db)), err
 }
 
+// Forget drops what the Parser keeps about one main file (its seed
+// cache), for a file the caller will not parse again soon: an editor
+// closed it.
+func (p *Parser) Forget(path string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.seeded, path)
+}
+
 // eofGuard is appended to the main file. cc/v4 v4.31.0 loops forever (and
 // allocates without bound) when the input ends inside a pointer declarator
 // such as `int f(int *`; the identifier in this declaration ends that loop,
