@@ -37,6 +37,7 @@ func run() int {
 	jsonPath := flag.String("json", "", "also write the full report to this `file`")
 	files := flag.String("files", "", "only sources whose name matches one of these comma-separated shell `patterns` (no baseline update)")
 	update := flag.Bool("update-baseline", false, "write this run as the new baseline")
+	fromReport := flag.String("from-report", "", "judge (or make the baseline from) this earlier full run's JSON `report` instead of running")
 	flag.Parse()
 	if cfg.Source == "" || cfg.Cache == "" {
 		fmt.Fprintln(os.Stderr, "realworld: --source and --cache are required (scripts/realworld.sh sets them)")
@@ -55,25 +56,35 @@ func run() int {
 		return 2
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	rep, err := realworld.Run(ctx, cfg, os.Stderr)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "realworld: %v\n", err)
-		return 2
-	}
-
-	lastPath := filepath.Join(cfg.Cache, "realworld.json")
-	if last, err := readReport(lastPath); err == nil {
-		printChanges("since the last run", realworld.Compare(realworld.NewBaseline(last), rep))
-	}
-	for _, p := range []string{lastPath, *jsonPath} {
-		if p == "" {
-			continue
-		}
-		if err := writeReport(p, rep); err != nil {
+	var rep *realworld.Report
+	if *fromReport != "" {
+		if rep, err = readReport(*fromReport); err != nil {
 			fmt.Fprintf(os.Stderr, "realworld: %v\n", err)
 			return 2
+		}
+		if rep.Subset && *update {
+			fmt.Fprintf(os.Stderr, "realworld: %s is from a --files run; the baseline needs the whole corpus\n", *fromReport)
+			return 2
+		}
+	} else {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		if rep, err = realworld.Run(ctx, cfg, os.Stderr); err != nil {
+			fmt.Fprintf(os.Stderr, "realworld: %v\n", err)
+			return 2
+		}
+		lastPath := filepath.Join(cfg.Cache, "realworld.json")
+		if last, err := readReport(lastPath); err == nil {
+			printChanges("since the last run", realworld.Compare(realworld.NewBaseline(last), rep))
+		}
+		for _, p := range []string{lastPath, *jsonPath} {
+			if p == "" {
+				continue
+			}
+			if err := writeReport(p, rep); err != nil {
+				fmt.Fprintf(os.Stderr, "realworld: %v\n", err)
+				return 2
+			}
 		}
 	}
 
