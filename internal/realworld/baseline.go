@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -90,6 +91,40 @@ type Comparison struct {
 	Regressions  []string
 	Improvements []string
 	Notes        []string // changes that are neither (a different kernel verdict)
+	regressedIn  []string // the file of each regression
+}
+
+func (c *Comparison) regress(file, msg string) {
+	c.Regressions = append(c.Regressions, msg)
+	c.regressedIn = append(c.regressedIn, file)
+}
+
+// RegressedFiles are the files the regressions are in.
+func (c Comparison) RegressedFiles() []string {
+	var out []string
+	for _, f := range c.regressedIn {
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Unconfirmed moves the regressions of files that did not regress again
+// in a second run (again) to the notes: bpf-lsp gave two different answers
+// on the same input, which is worth knowing but is not a change of the
+// code under test.
+func (c Comparison) Unconfirmed(again Comparison) Comparison {
+	out := Comparison{Improvements: c.Improvements, Notes: c.Notes}
+	for i, msg := range c.Regressions {
+		file := c.regressedIn[i]
+		if slices.Contains(again.regressedIn, file) {
+			out.regress(file, msg)
+		} else {
+			out.Notes = append(out.Notes, "not reproduced by a second run (nondeterministic?): "+msg)
+		}
+	}
+	return out
 }
 
 // lockRank orders the statuses of a lock rejection from worst to best.
@@ -108,13 +143,13 @@ func Compare(b *Baseline, r *Report) Comparison {
 		clean := f.Clean && f.Compiled
 		switch {
 		case old.Clean && !clean && f.Compiled:
-			c.Regressions = append(c.Regressions, fmt.Sprintf("%s no longer parses cleanly: %s", f.Name, firstNonEmpty(f.FirstFrontend, f.InternalError)))
+			c.regress(f.Name, fmt.Sprintf("%s no longer parses cleanly: %s", f.Name, firstNonEmpty(f.FirstFrontend, f.InternalError)))
 		case !old.Clean && clean:
 			c.Improvements = append(c.Improvements, f.Name+" now parses cleanly")
 		}
 		switch internal := f.InternalError != ""; {
 		case internal && !old.Internal:
-			c.Regressions = append(c.Regressions, fmt.Sprintf("%s: internal error: %s", f.Name, f.InternalError))
+			c.regress(f.Name, fmt.Sprintf("%s: internal error: %s", f.Name, f.InternalError))
 		case !internal && old.Internal:
 			c.Improvements = append(c.Improvements, f.Name+": internal error fixed")
 		}
@@ -122,7 +157,7 @@ func Compare(b *Baseline, r *Report) Comparison {
 		// Slow by CPU time, which a busy machine does not inflate, and by
 		// wall time, which is what a user waits.
 		case f.CPUSeconds > SlowSeconds && f.Seconds > SlowSeconds && !old.Slow:
-			c.Regressions = append(c.Regressions, fmt.Sprintf("%s: check takes %.2fs (CPU %.2fs), over %.0fs", f.Name, f.Seconds, f.CPUSeconds, SlowSeconds))
+			c.regress(f.Name, fmt.Sprintf("%s: check takes %.2fs (CPU %.2fs), over %.0fs", f.Name, f.Seconds, f.CPUSeconds, SlowSeconds))
 		case f.CPUSeconds <= SlowSeconds && old.Slow:
 			c.Improvements = append(c.Improvements, fmt.Sprintf("%s: check now under %.0fs (CPU %.2fs)", f.Name, SlowSeconds, f.CPUSeconds))
 		}
@@ -140,11 +175,11 @@ func Compare(b *Baseline, r *Report) Comparison {
 		newRank, newLock := lockRank[p.Status]
 		switch {
 		case old == StatusAccept && p.Status == StatusFalseAlarm:
-			c.Regressions = append(c.Regressions, fmt.Sprintf("false alarm on %s, which the kernel accepts: %s", p.Key(), strings.Join(p.Findings, "; ")))
+			c.regress(p.File, fmt.Sprintf("false alarm on %s, which the kernel accepts: %s", p.Key(), strings.Join(p.Findings, "; ")))
 		case old == StatusFalseAlarm && p.Status == StatusAccept:
 			c.Improvements = append(c.Improvements, "no more false alarm on "+p.Key())
 		case oldLock && newLock && newRank < oldRank:
-			c.Regressions = append(c.Regressions, fmt.Sprintf("lock rejection no longer matched: %s; kernel: %s (%s)", desc, firstLine(p.Message), p.Code))
+			c.regress(p.File, fmt.Sprintf("lock rejection no longer matched: %s; kernel: %s (%s)", desc, firstLine(p.Message), p.Code))
 		case oldLock && newLock:
 			c.Improvements = append(c.Improvements, "lock rejection matched better: "+desc)
 		default:

@@ -158,6 +158,16 @@ func TestCompare(t *testing.T) {
 	check("improvements", c.Improvements, wantImp)
 	check("notes", c.Notes, []string{"kernel verdict or its classification changed: a.c:changed (accept -> lock-missed)"})
 
+	// A second run that regresses only in slow.c leaves the others as notes.
+	again := Compare(base, &Report{Files: []FileResult{{Name: "slow.c", Compiled: true, Clean: true, Seconds: 2, CPUSeconds: 2}}})
+	u := c.Unconfirmed(again)
+	if len(u.Regressions) != 1 || !strings.Contains(u.Regressions[0], "slow.c") || len(u.Notes) != len(c.Notes)+3 {
+		t.Errorf("unconfirmed: regressions %q, notes %q", u.Regressions, u.Notes)
+	}
+	if !reflect.DeepEqual(c.RegressedFiles(), []string{"clean.c", "slow.c", "a.c"}) {
+		t.Errorf("regressed files %q", c.RegressedFiles())
+	}
+
 	// A run without verdicts judges files only.
 	rep.NoVerdicts = "no root"
 	if c := Compare(base, rep); len(c.Regressions) != 2 {

@@ -75,7 +75,7 @@ func run() int {
 		}
 		lastPath := filepath.Join(cfg.Cache, "realworld.json")
 		if last, err := readReport(lastPath); err == nil {
-			printChanges("since the last run", realworld.Compare(realworld.NewBaseline(last), rep))
+			realworld.PrintChanges(os.Stdout, "since the last run", realworld.Compare(realworld.NewBaseline(last), rep))
 		}
 		for _, p := range []string{lastPath, *jsonPath} {
 			if p == "" {
@@ -98,7 +98,11 @@ func run() int {
 	}
 	realworld.PrintDetails(os.Stdout, rep)
 	fmt.Println()
-	realworld.PrintTable(os.Stdout, rep, base)
+	tableBase := base
+	if rep.Subset {
+		tableBase = nil // the baseline's numbers are the whole corpus's
+	}
+	realworld.PrintTable(os.Stdout, rep, tableBase)
 	if *jsonPath != "" {
 		fmt.Printf("\nper-file and per-program detail: %s\n", *jsonPath)
 	}
@@ -124,7 +128,18 @@ func run() int {
 		fmt.Printf("note: the baseline's verdicts come from kernel %s, this run's from %s; programs whose verdict differs are not compared\n", base.Kernel, rep.Kernel)
 	}
 	cmp := realworld.Compare(base, rep)
-	printChanges("against the baseline", cmp)
+	if files := cmp.RegressedFiles(); len(files) > 0 && *fromReport == "" {
+		// A regression must reproduce: check those files once more.
+		cfg.Files = files
+		fmt.Fprintf(os.Stderr, "realworld: %d files regressed; running them again\n", len(files))
+		again, err := realworld.Run(context.Background(), cfg, os.Stderr)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "realworld: %v\n", err)
+			return 2
+		}
+		cmp = cmp.Unconfirmed(realworld.Compare(base, again))
+	}
+	realworld.PrintChanges(os.Stdout, "against the baseline", cmp)
 	if len(cmp.Regressions) > 0 {
 		fmt.Printf("FAIL: %d regressions against %s\n", len(cmp.Regressions), *baselinePath)
 		return 1
@@ -133,17 +148,6 @@ func run() int {
 		fmt.Printf("%d improvements over the baseline: run `make realworld-update-baseline` to record them\n", len(cmp.Improvements))
 	}
 	return code
-}
-
-func printChanges(what string, c realworld.Comparison) {
-	for _, list := range []struct {
-		name  string
-		items []string
-	}{{"regression", c.Regressions}, {"improvement", c.Improvements}, {"note", c.Notes}} {
-		for _, s := range list.items {
-			fmt.Printf("%s %s: %s\n", list.name, what, s)
-		}
-	}
 }
 
 func readReport(path string) (*realworld.Report, error) {
