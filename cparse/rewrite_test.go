@@ -52,3 +52,25 @@ int f(int a)
 		t.Fatalf("%+v", f.Errors)
 	}
 }
+
+func TestConstantByteSwap(t *testing.T) {
+	dir := t.TempDir()
+	path := write(t, dir, "prog.bpf.c", `int f(int proto)
+{
+	switch (proto) {
+	case __builtin_bswap16(0x0800):
+		return 1;
+	case __builtin_bswap32(0x86DD):
+		return 2;
+	}
+	_Static_assert(__builtin_bswap64(1) != 1, "");
+	return __builtin_bswap16(proto);
+}
+int bad = (__builtin_bswap16(0x0102) == 0x0201) ? 1 : -1;
+char check[(__builtin_bswap32(0x01020304) == 0x04030201) ? 1 : -1];
+`)
+	f := parse(t, NewParser(Options{}), path, nil)
+	if f.AST == nil || len(f.Errors) > 0 {
+		t.Fatalf("%+v", f.Errors)
+	}
+}
