@@ -521,7 +521,8 @@ func (p *Parser) newRound(ctx context.Context, f *File, flags flagSet, overlay m
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	sources := []cc.Source{{Name: "<predefined>", Value: cfg.Predefined}, {Name: "<builtin>", Value: cc.Builtin}}
+	sources := []cc.Source{{Name: "<predefined>", Value: cfg.Predefined}, {Name: "<builtin>", Value: cc.Builtin},
+		{Name: "<bpf-lsp-builtin>", Value: builtinCompat}}
 	for _, h := range flags.Forced {
 		if _, err := fsys.Open(h); err != nil {
 			inc.report([]Span{{File: f.Path, Start: Pos{1, 1, 0}, End: Pos{1, 1, 0}}},
@@ -701,7 +702,7 @@ func parseErrors(text, mainPath string, mainSrc []byte, inc *includeState) []Err
 			continue
 		}
 		file, msg := m[1], checkerSuffix.ReplaceAllString(m[4], "")
-		if strings.HasPrefix(msg, "TODO") || file == "<builtin>" || file == "<predefined>" {
+		if strings.HasPrefix(msg, "TODO") || file == "<builtin>" || file == "<predefined>" || file == "<bpf-lsp-builtin>" {
 			continue
 		}
 		ln, _ := strconv.Atoi(m[2])
