@@ -3,7 +3,7 @@
 # corpus (which fails on a regression against its baseline).
 GO ?= go
 
-.PHONY: test go-test editor-test deps build install vsix check-demo realworld realworld-update-baseline stress
+.PHONY: test go-test editor-test deps build install vsix check-demo realworld realworld-update-baseline stress bench
 
 test: deps
 	$(GO) vet ./...
@@ -55,3 +55,11 @@ realworld-update-baseline: deps
 # test`). STRESS_FLAGS passes options, e.g. STRESS_FLAGS="-run fuzz -keep".
 stress: build
 	nice -n 10 $(GO) run ./internal/stress -bin ./bpf-lsp $(STRESS_FLAGS)
+
+# `make bench` measures bpf-lsp beside clangd-19 and `clangd --sync` in the
+# same run (cold open, median warm edit -> diagnostics, peak RSS) on a small
+# vmlinux.h program, generated 2,000/5,000-line files and three kernel
+# selftests, and prints a Markdown table. BENCH_FLAGS passes options, e.g.
+# BENCH_FLAGS="-edits 30 -files rbtree.c".
+bench: build
+	nice -n 10 $(GO) run ./internal/bench -bin ./bpf-lsp $(BENCH_FLAGS)

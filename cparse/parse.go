@@ -44,10 +44,11 @@ type Parser struct {
 	dbs     *dbCache
 	vmlinux *vmlinuxCache
 
-	mu      sync.Mutex
-	learned map[string]bool // tags trimmed vmlinux.h parses found they need complete, for every file
-	genuine map[string]bool // error sets the full vmlinux.h gives too: no fallback next time
-	seeded  map[string]*seedCache
+	mu        sync.Mutex
+	learned   map[string]bool // tags trimmed vmlinux.h parses found they need complete, for every file
+	genuine   map[string]bool // error sets the full vmlinux.h gives too: no fallback next time
+	seeded    map[string]*seedCache
+	noVmlinux map[string]string // files whose last parse did not reach vmlinux.h: their preambleKey
 }
 
 // seedCache is what the last seed preprocessing of a file found, so an
@@ -86,7 +87,7 @@ func NewParser(opts Options) *Parser {
 	// before the compile database's, as if written between them.
 	own = own.merge(parseFlags(opts.Edit.Add, opts.Edit.Dir))
 	return &Parser{opts: opts, own: own, headers: &headerCache{maxSize: opts.MaxFileSize}, dbs: &dbCache{maxSize: opts.MaxFileSize},
-		vmlinux: newVmlinuxCache(opts.CacheDir), learned: map[string]bool{}, genuine: map[string]bool{}, seeded: map[string]*seedCache{}}
+		vmlinux: newVmlinuxCache(opts.CacheDir), learned: map[string]bool{}, genuine: map[string]bool{}, seeded: map[string]*seedCache{}, noVmlinux: map[string]string{}}
 }
 
 // CompileFlags are the effective clang flags for a file and where they came
@@ -212,9 +213,16 @@ func (p *Parser) translate(ctx context.Context, f *File, flags flagSet, overlay 
 	// Whether vmlinux.h is included at all shows only by preprocessing
 	// (it is often reached through a project header found with -I).
 	usesVmlinux := true
+	if p.withoutVmlinux(f) {
+		p.translateWith(ctx, f, flags, overlay, text, nil, maxRecoveryRounds)
+		return
+	}
 	seeds := p.reuseSeeds(f)
 	if seeds == nil {
 		seeds, usesVmlinux = p.vmlinuxSeeds(ctx, f, flags, overlay, text)
+		if ctx.Err() == nil {
+			p.recordVmlinux(f, usesVmlinux)
+		}
 	}
 	if !usesVmlinux || ctx.Err() != nil {
 		p.translateWith(ctx, f, flags, overlay, text, nil, maxRecoveryRounds)
