@@ -115,7 +115,7 @@ var ruleTable = []*Rule{{
 }, {
 	Code: codeLockHeldAtExit, Name: "lock-held-at-exit", Title: "lock still held when the program exits",
 	Kernel:         "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region",
-	KernelPatterns: []KernelPattern{{Text: "BPF_EXIT instruction in main prog cannot be used inside"}, {Text: "BPF_EXIT instruction cannot be used inside"}, {Text: "bpf_spin_unlock is missing"}},
+	KernelPatterns: []KernelPattern{{Text: "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region"}, {Text: "BPF_EXIT instruction cannot be used inside bpf_spin_lock-ed region"}, {Text: "bpf_spin_unlock is missing"}},
 	Doc: "Every path out of a BPF program must release the locks it took. The kernel reports it at " +
 		"the program's exit instruction; bpf-lsp reports the return that leaves the lock held.",
 	Bad:  "bpf_spin_lock(&glock);\nif (!n)\n\treturn 0;",
