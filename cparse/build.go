@@ -257,13 +257,24 @@ func (f *File) newCall(pe *cc.PostfixExpression) *Call {
 		}
 		a := Arg{Expr: l.AssignmentExpression, Span: f.SpanOf(l.AssignmentExpression)}
 		if expanded {
-			a.Span = matchMacroArg(text, macroArgs, cc.NodeSource(l.AssignmentExpression), c.NameSpan)
+			a.Span = c.NameSpan // an argument the macro made up, or too big to match
+			var first, last cc.Token
+			tokenBounds(reflect.ValueOf(l.AssignmentExpression), &first, &last)
+			// Matching renders the argument's source: bounded, since macro
+			// expansions nest calls inside calls (BPF_PROG2 with many
+			// arguments made parses quadratic).
+			if len(macroArgs) > 0 && last.Seq()-first.Seq() < maxMatchedArgTokens {
+				a.Span = matchMacroArg(text, macroArgs, cc.NodeSource(l.AssignmentExpression), c.NameSpan)
+			}
 		}
 		a.Text = spanText(text, a.Span)
 		c.Args = append(c.Args, a)
 	}
 	return c
 }
+
+// maxMatchedArgTokens bounds the macro arguments matchMacroArg looks at.
+const maxMatchedArgTokens = 64
 
 // matchMacroArg finds the macro argument whose text is the call argument's
 // (bpf_rbtree_add(r, n, less) passes r, n, less on to the _impl kfunc); an
