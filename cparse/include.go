@@ -231,7 +231,12 @@ func (s *includeState) serve(name, real string, text []byte, shift int) *servedF
 	}
 	f := &servedFile{display: display, real: real}
 	s.src.add(name, display, text, shift)
-	f.directives = scanDirectives(display, text, s.src.table(display, text))
+	table := func() *lineTable { return s.src.table(display, text) }
+	if name == s.main+mainSuffix {
+		f.directives = scanDirectives(display, text, table()) // blanking rewrites its text in place
+	} else {
+		f.directives = cachedDirectives(display, text, table)
+	}
 	s.files[name] = f
 	for _, d := range f.directives {
 		switch {

@@ -44,10 +44,11 @@ type Parser struct {
 	dbs     *dbCache
 	vmlinux *vmlinuxCache
 
-	mu      sync.Mutex
-	learned map[string]bool // tags trimmed vmlinux.h parses found they need complete, for every file
-	genuine map[string]bool // error sets the full vmlinux.h gives too: no fallback next time
-	seeded  map[string]*seedCache
+	mu        sync.Mutex
+	learned   map[string]bool // tags trimmed vmlinux.h parses found they need complete, for every file
+	genuine   map[string]bool // error sets the full vmlinux.h gives too: no fallback next time
+	seeded    map[string]*seedCache
+	noVmlinux map[string]string // files whose last parse did not reach vmlinux.h: their preambleKey
 }
 
 // seedCache is what the last seed preprocessing of a file found, so an
@@ -86,7 +87,7 @@ func NewParser(opts Options) *Parser {
 	// before the compile database's, as if written between them.
 	own = own.merge(parseFlags(opts.Edit.Add, opts.Edit.Dir))
 	return &Parser{opts: opts, own: own, headers: &headerCache{maxSize: opts.MaxFileSize}, dbs: &dbCache{maxSize: opts.MaxFileSize},
-		vmlinux: newVmlinuxCache(opts.CacheDir), learned: map[string]bool{}, genuine: map[string]bool{}, seeded: map[string]*seedCache{}}
+		vmlinux: newVmlinuxCache(opts.CacheDir), learned: map[string]bool{}, genuine: map[string]bool{}, seeded: map[string]*seedCache{}, noVmlinux: map[string]string{}}
 }
 
 // CompileFlags are the effective clang flags for a file and where they came
@@ -110,6 +111,15 @@ func (p *Parser) flagsFor(path string) (flagSet, error) {
 	}
 	db, err := p.dbs.findCompileFlags(path, p.opts.CompileDB)
 	return p.own.merge(p.opts.Edit.removeFrom(db)), err
+}
+
+// Forget drops what the Parser keeps about one main file (its seed
+// cache), for a file the caller will not parse again soon: an editor
+// closed it.
+func (p *Parser) Forget(path string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.seeded, path)
 }
 
 // eofGuard is appended to the main file. cc/v4 v4.31.0 loops forever (and
@@ -212,9 +222,16 @@ func (p *Parser) translate(ctx context.Context, f *File, flags flagSet, overlay 
 	// Whether vmlinux.h is included at all shows only by preprocessing
 	// (it is often reached through a project header found with -I).
 	usesVmlinux := true
+	if p.withoutVmlinux(f) {
+		p.translateWith(ctx, f, flags, overlay, text, nil, maxRecoveryRounds)
+		return
+	}
 	seeds := p.reuseSeeds(f)
 	if seeds == nil {
 		seeds, usesVmlinux = p.vmlinuxSeeds(ctx, f, flags, overlay, text)
+		if ctx.Err() == nil {
+			p.recordVmlinux(f, usesVmlinux)
+		}
 	}
 	if !usesVmlinux || ctx.Err() != nil {
 		p.translateWith(ctx, f, flags, overlay, text, nil, maxRecoveryRounds)

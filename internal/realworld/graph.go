@@ -44,27 +44,32 @@ func callGraph(ctx context.Context, s Source, programs []string) (g CallGraph, e
 	return g, nil
 }
 
-// parserOptions turns the source's -I/-D/-U flags into cparse options, with
-// include directories made absolute against the Makefile's directory.
+// parserOptions turns the source's preprocessor flags into cparse options,
+// as the CLI does for its own flags, with directories made absolute against
+// the Makefile's directory.
 func parserOptions(s Source) cparse.Options {
 	var o cparse.Options
-	flags := PreprocessorFlags(s.Flags, func(f string) bool { return f == "-I" || f == "-D" || f == "-U" })
+	dirs := map[string]*[]string{"-I": &o.IncludeDirs, "-iquote": &o.QuoteDirs, "-isystem": &o.SystemDirs, "-idirafter": &o.AfterDirs, "-include": &o.ForcedHeaders}
+	flags := PreprocessorFlags(s.Flags, func(string) bool { return true })
 	for i := 0; i < len(flags); i++ {
-		name, val := flags[i][:2], flags[i][2:]
+		name, val := flags[i], ""
+		if _, ok := dirs[name]; !ok && len(name) > 2 {
+			name, val = name[:2], name[2:] // -Idir, -DNAME=V
+		}
 		if val == "" && i+1 < len(flags) {
 			i++
 			val = flags[i]
 		}
 		switch name {
-		case "-I":
-			if !filepath.IsAbs(val) {
-				val = filepath.Join(s.Dir, val)
-			}
-			o.IncludeDirs = append(o.IncludeDirs, val)
 		case "-D":
 			o.Defines = append(o.Defines, val)
 		case "-U":
 			o.Undefines = append(o.Undefines, val)
+		default:
+			if !filepath.IsAbs(val) {
+				val = filepath.Join(s.Dir, val)
+			}
+			*dirs[name] = append(*dirs[name], val)
 		}
 	}
 	return o

@@ -81,13 +81,19 @@ type Scores struct {
 	ParsedClean    int     `json:"parsedClean"` // of the compiled files
 	ParsedCleanPct float64 `json:"parsedCleanPct"`
 	InternalErrors int     `json:"internalErrors"` // files with one
-	Over1s         int     `json:"filesOver1s"`
-	MaxSeconds     float64 `json:"maxSeconds"`
-	MaxFile        string  `json:"maxFile"`
-	P99Seconds     float64 `json:"p99Seconds"`
-	CheckWall      float64 `json:"checkWallSeconds"` // the whole check phase
-	CheckCPU       float64 `json:"checkCPUSeconds"`
-	CheckMaxRSSKB  int64   `json:"checkMaxRSSKB"` // largest single check process
+	// Time per file: wall time, and CPU time (user + system), which a busy
+	// machine does not inflate.
+	Over1s        int     `json:"filesOver1s"`
+	MaxSeconds    float64 `json:"maxSeconds"`
+	MaxFile       string  `json:"maxFile"`
+	P99Seconds    float64 `json:"p99Seconds"`
+	Over1sCPU     int     `json:"filesOver1sCPU"`
+	MaxCPUSeconds float64 `json:"maxCPUSeconds"`
+	MaxCPUFile    string  `json:"maxCPUFile"`
+	P99CPUSeconds float64 `json:"p99CPUSeconds"`
+	CheckWall     float64 `json:"checkWallSeconds"` // the whole check phase
+	CheckCPU      float64 `json:"checkCPUSeconds"`
+	CheckMaxRSSKB int64   `json:"checkMaxRSSKB"` // largest single check process
 
 	Programs       int `json:"programs"`
 	Accepted       int `json:"accepted"`
@@ -97,6 +103,10 @@ type Scores struct {
 	LockRejections int `json:"lockRejections"`
 	LockFound      int `json:"lockFound"`
 	LockMatching   int `json:"lockMatching"`
+	// Unattributed counts error and warning findings in compiled files
+	// charged to no program (in a function no program reaches, or when the
+	// call graph could not be built); they are in no other number.
+	Unattributed int `json:"unattributedFindings"`
 }
 
 // frontendCodes are the C frontend's rule codes (BL001, BL002).
@@ -262,7 +272,7 @@ func shortPath(p string) string {
 // score computes the corpus-wide numbers.
 func score(files []FileResult, progs []ProgramResult) Scores {
 	var s Scores
-	var times []float64
+	var times, cpu []float64
 	for _, f := range files {
 		s.Files++
 		if f.Compiled {
@@ -280,13 +290,26 @@ func score(files []FileResult, progs []ProgramResult) Scores {
 		if f.Seconds > s.MaxSeconds {
 			s.MaxSeconds, s.MaxFile = f.Seconds, f.Name
 		}
+		if f.CPUSeconds > SlowSeconds {
+			s.Over1sCPU++
+		}
+		if f.CPUSeconds > s.MaxCPUSeconds {
+			s.MaxCPUSeconds, s.MaxCPUFile = f.CPUSeconds, f.Name
+		}
 		s.CheckMaxRSSKB = max(s.CheckMaxRSSKB, f.MaxRSSKB)
 		times = append(times, f.Seconds)
+		cpu = append(cpu, f.CPUSeconds)
+		for _, fd := range f.Findings {
+			if f.Compiled && len(fd.Programs) == 0 && (fd.Severity == "error" || fd.Severity == "warning") {
+				s.Unattributed++
+			}
+		}
 	}
 	if s.Compiled > 0 {
 		s.ParsedCleanPct = math.Round(1000*float64(s.ParsedClean)/float64(s.Compiled)) / 10
 	}
 	s.P99Seconds = percentile(times, 0.99)
+	s.P99CPUSeconds = percentile(cpu, 0.99)
 	for _, p := range progs {
 		s.Programs++
 		switch p.Status {
