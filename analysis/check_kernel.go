@@ -141,10 +141,7 @@ func unavailableCalls(f *cparse.File, targets []*kernels.Target) []Finding {
 			if c.Spelled != c.Name {
 				name = fmt.Sprintf("%s (from %s)", c.Name, c.Spelled)
 			}
-			msg := fmt.Sprintf("%s %s is not available on %s", kind, name, targetNames(lacking))
-			if since := kernels.Since(kind, c.Name); since != "" {
-				msg += fmt.Sprintf("; it first appears in %s", since)
-			}
+			msg := fmt.Sprintf("%s %s is not available on %s; %s", kind, name, targetNames(lacking), history(kind, c.Name, lacking))
 			fd := Finding{Code: codeCallUnavailable, Severity: SevError, Span: c.NameSpan, Message: msg, Func: fn.Name}
 			if fix, ok := equivalentCallFix(c, lacking); ok {
 				fd.Fixes = []Fix{fix}
@@ -161,6 +158,20 @@ func unavailableCalls(f *cparse.File, targets []*kernels.Target) []Finding {
 func probesFor(f *cparse.File, name string) bool {
 	src := string(f.Src)
 	return strings.Contains(src, "bpf_ksym_exists("+name+")") || strings.Contains(src, "bpf_ksym_exists(&"+name+")")
+}
+
+// history says when a call appeared, or, when every target lacking it is
+// newer than the last catalogued kernel with it, that it was removed.
+func history(kind, name string, lacking []*kernels.Target) string {
+	last := mustVersion(kernels.LastWith(kind, name))
+	removed := true
+	for _, t := range lacking {
+		removed = removed && t.Version != (kernels.Version{}) && last.Less(t.Version)
+	}
+	if removed {
+		return fmt.Sprintf("it was removed after %s", last)
+	}
+	return fmt.Sprintf("it first appears in %s", kernels.Since(kind, name))
 }
 
 // kernelCallKind says whether a call name is a helper or kfunc some catalogued

@@ -139,3 +139,26 @@ func TestKernelMessageByVersion(t *testing.T) {
 		t.Errorf("a rule without versioned wording changed: %q", got)
 	}
 }
+
+// A kfunc renamed away (cgroup_rstat_flush became css_rstat_flush) is
+// reported as removed on the newer kernel.
+func TestRemovedCall(t *testing.T) {
+	src := `#include "bpf_lsp.h"
+struct cgroup;
+extern void cgroup_rstat_flush(struct cgroup *cgrp) __ksym;
+SEC("tc")
+int flush(struct __sk_buff *ctx)
+{
+	cgroup_rstat_flush((struct cgroup *)0);
+	return 0;
+}
+char _license[] SEC("license") = "GPL";
+`
+	fds, _ := kernelFindings(t, src, target(t, "7.3"))
+	if len(fds) != 1 || fds[0].Message != "kfunc cgroup_rstat_flush is not available on kernel 7.3; it was removed after 6.12" {
+		t.Fatalf("%+v", fds)
+	}
+	if fds, _ := kernelFindings(t, src, target(t, "6.12")); len(fds) != 0 {
+		t.Fatalf("6.12 has it: %+v", fds)
+	}
+}

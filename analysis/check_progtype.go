@@ -21,20 +21,27 @@ var tracingKinds = map[string]bool{
 	"raw_tp": true, "raw_tracepoint": true, "raw_tp.w": true, "raw_tracepoint.w": true,
 }
 
-// tracingSection reports whether a SEC("...") name loads as a tracing
-// program type.
-func tracingSection(sec string) bool {
+// progKind returns the program type family of a SEC("...") name that the
+// kernel restricts: "tracing", "socket filter", or "".
+func progKind(sec string) string {
 	kind, _, _ := strings.Cut(strings.TrimPrefix(sec, "?"), "/")
-	return tracingKinds[kind]
+	switch {
+	case tracingKinds[kind]:
+		return "tracing"
+	case kind == "socket":
+		return "socket filter"
+	}
+	return ""
 }
 
 // checkProgType reports a tracing program that uses a map holding a lock or
-// a graph root. The kernel checks this when the program loads the map's
+// a graph root, or a socket filter using a map with a lock. The kernel checks this when the program loads the map's
 // address, on any path, so this check reads the program's code and the
 // static functions it calls rather than following paths. It reports the
 // first such use.
 func (a *analyzer) checkProgType(prog *cparse.Func) {
-	if !tracingSection(prog.Section) {
+	kind := progKind(prog.Section)
+	if kind == "" {
 		return
 	}
 	byDecl := map[*cc.Declarator]*cparse.Var{}
@@ -62,8 +69,9 @@ func (a *analyzer) checkProgType(prog *cparse.Func) {
 			if v == nil {
 				return true
 			}
-			if what, graph := a.mapHolds(v); what != "" {
-				a.reportTracing(prog, fn, a.span(p), v, what, graph)
+			// Socket filters may use graph roots, not locks.
+			if what, graph := a.mapHolds(v); what != "" && (kind == "tracing" || !graph) {
+				a.reportProgType(prog, kind, fn, a.span(p), v, what, graph)
 				found = true
 			}
 			return !found
@@ -132,13 +140,17 @@ func valueHolds(t cc.Type) (what string, graph bool) {
 	return what, false
 }
 
-func (a *analyzer) reportTracing(prog, in *cparse.Func, span cparse.Span, v *cparse.Var, what string, graph bool) {
-	kernel := "tracing progs cannot use bpf_spin_lock yet"
+func (a *analyzer) reportProgType(prog *cparse.Func, kind string, in *cparse.Func, span cparse.Span, v *cparse.Var, what string, graph bool) {
+	kernel := kind + " progs cannot use bpf_spin_lock yet"
 	if graph {
 		kernel = "tracing progs cannot use bpf_{list_head,rb_root} yet"
 	}
-	msg := fmt.Sprintf("program '%s' (SEC(\"%s\")) is a tracing program and cannot use '%s': its map holds a %s; use fentry/fexit or tp_btf instead",
-		prog.Name, prog.Section, v.Name, what)
+	instead := "fentry/fexit or tp_btf"
+	if kind != "tracing" {
+		instead = "a tc program"
+	}
+	msg := fmt.Sprintf("program '%s' (SEC(\"%s\")) is a %s program and cannot use '%s': its map holds a %s; use %s instead",
+		prog.Name, prog.Section, kind, v.Name, what, instead)
 	var rel []any
 	if in != prog {
 		rel = append(rel, related(in.Span, fmt.Sprintf("used in '%s', which '%s' calls", in.Name, prog.Name)))

@@ -157,6 +157,9 @@ func (a *analyzer) evalx(st *state, e cc.ExpressionNode, m mode, ctx evalCtx) va
 			l := a.eval(st, x.AdditiveExpression, m)
 			r := a.eval(st, x.MultiplicativeExpression, m)
 			if l.obj != noObj {
+				if off, ok := constValue(x.MultiplicativeExpression); ok && off != 0 {
+					a.arithOnMaybeNull(st, l, x.AdditiveExpression, m)
+				}
 				return value{obj: l.obj}
 			}
 			if x.Case == cc.AdditiveExpressionAdd && r.obj != noObj {
@@ -662,13 +665,32 @@ func intLiteral(p *cc.PrimaryExpression) (int64, bool) {
 // offsetOfMaybeNull reports &p->f with f at a non-zero offset while p may be
 // NULL: the verifier refuses arithmetic on a pointer it has not checked.
 func (a *analyzer) offsetOfMaybeNull(st *state, base value, pe *cc.PostfixExpression, m mode) {
-	o, ok := st.objs[base.obj]
-	if !ok || !o.maybeNull || pe.Field() == nil || pe.Field().Offset() == 0 {
+	if pe.Field() != nil && pe.Field().Offset() != 0 {
+		a.arithOnMaybeNull(st, base, pe.PostfixExpression, m)
+	}
+}
+
+// arithOnMaybeNull reports pointer arithmetic (a field's address,
+// container_of) on a pointer that may be NULL.
+func (a *analyzer) arithOnMaybeNull(st *state, v value, ptr cc.ExpressionNode, m mode) {
+	o, ok := st.objs[v.obj]
+	if !ok || !o.maybeNull {
 		return
 	}
-	span := a.span(pe.PostfixExpression)
-	a.report(codeRefUnchecked, span, fmt.Sprintf("'%s' (from %s) may be NULL: taking the address of its field '%s' needs the NULL check first", a.text(span), o.from, pe.Field().Name()), m,
+	span := a.span(ptr)
+	a.report(codeRefUnchecked, span, fmt.Sprintf("'%s' (from %s) may be NULL: pointer arithmetic on it (a field's address, container_of) needs the NULL check first", a.text(span), o.from), m,
 		related(o.acquired, "obtained here"), "pointer arithmetic on ptr_or_null_ prohibited, null-check it first")
 	o.maybeNull = false
-	st.objs[base.obj] = o
+	st.objs[v.obj] = o
+}
+
+// constValue returns the value of an integer constant expression.
+func constValue(e cc.ExpressionNode) (int64, bool) {
+	switch v := e.Value().(type) {
+	case cc.Int64Value:
+		return int64(v), true
+	case cc.UInt64Value:
+		return int64(v), true
+	}
+	return 0, false
 }

@@ -99,3 +99,30 @@ func TestBudgetStopsWithInfo(t *testing.T) {
 		t.Errorf("explored %d states, budget %d", r.Stats.Explored, stepBudget)
 	}
 }
+
+// `x < 0` being false says x >= 0, not that x is zero: the path goes on
+// with x's value intact (a bug after the test is still found).
+func TestNegativeTestKeepsValue(t *testing.T) {
+	src := `#include "bpf_lsp.h"
+private(A) struct bpf_spin_lock glock;
+
+SEC("tc")
+int prog(struct __sk_buff *ctx)
+{
+	int v = 5;
+
+	if (v < 0)
+		return 1;
+	bpf_spin_lock(&glock);
+	if (v)
+		return 0;
+	bpf_spin_unlock(&glock);
+	return 2;
+}
+char _license[] SEC("license") = "GPL";
+`
+	r := runSource(t, src)
+	if len(r.Findings) != 1 || r.Findings[0].Code != codeLockHeldAtExit || r.Findings[0].Span.Start.Line != 13 {
+		t.Errorf("want one BL203 at line 13, got %v", r.Findings)
+	}
+}

@@ -24,6 +24,9 @@ type summaryKey struct {
 type summary struct {
 	exits []exitState // in the canonical ids of the entry state
 	busy  bool        // being computed (a recursive call)
+	// findings on the callee's paths from this entry: replayed for every
+	// program whose path reaches it the same way.
+	findings []Finding
 }
 
 // callStatic runs a static callee (or, with callback set, an rbtree less()
@@ -31,6 +34,7 @@ type summary struct {
 // one of the ways it returns (the others are other paths: see choose).
 func (a *analyzer) callStatic(st *state, fn *cparse.Func, args []value, callSite cparse.Span, m mode, callback bool) value {
 	if a.depth >= 8 {
+		a.incomplete = true // said in BL003: the callee's effects are not followed
 		return value{}
 	}
 	// The callee sees the caller's objects and locks, not its locals: the
@@ -54,6 +58,16 @@ func (a *analyzer) callStatic(st *state, fn *cparse.Func, args []value, callSite
 	sum, ok := a.summaries[sk]
 	if ok {
 		a.stats.Reused++
+		site := callSite
+		if len(a.callSites) > 0 {
+			site = a.callSites[0]
+		}
+		for _, fd := range sum.findings {
+			for _, outer := range a.computing {
+				outer.findings = append(outer.findings, fd)
+			}
+			a.emit(fd, site)
+		}
 	} else {
 		a.stats.Summaries++
 		sum = &summary{busy: true}
@@ -61,7 +75,9 @@ func (a *analyzer) callStatic(st *state, fn *cparse.Func, args []value, callSite
 		canon := canonicalState(entry, ren)
 		a.depth++
 		a.callSites = append(a.callSites, callSite)
+		a.computing = append(a.computing, sum)
 		exits := a.analyzeFunc(fn, canon, mode{callback: callback})
+		a.computing = a.computing[:len(a.computing)-1]
 		a.callSites = a.callSites[:len(a.callSites)-1]
 		a.depth--
 		// The callee's locals end with it; exits that differed only in

@@ -50,6 +50,24 @@ var clangResourceDir = sync.OnceValue(func() string {
 	return best
 })
 
+// ccCompat teaches cc/v4 what clang 19 knows and cc/v4 does not, as
+// macros after clang's predefined ones: C23's typeof_unqual, which libbpf's
+// BPF_CORE_READ uses with clang 19, read as typeof (qualifiers do not
+// matter to the analysis).
+const ccCompat = `#define __typeof_unqual__(x) __typeof__(x)
+#define typeof_unqual(x) __typeof__(x)
+`
+
+// builtinCompat follows cc/v4's own builtin declarations (a macro named
+// like a builtin must come after its declaration): byte swaps as
+// expressions, so a constant one is a constant expression, as clang folds
+// it (`case __bpf_htons(ETH_P_IP):`). The argument is read twice, which
+// changes nothing for a parser.
+const builtinCompat = `#define __builtin_bswap16(x) ((__UINT16_TYPE__)((((x) & 0xff) << 8) | (((x) >> 8) & 0xff)))
+#define __builtin_bswap32(x) ((__UINT32_TYPE__)(__builtin_bswap16((x) & 0xffff) << 16 | __builtin_bswap16((x) >> 16)))
+#define __builtin_bswap64(x) ((__UINT64_TYPE__)((__UINT64_TYPE__)__builtin_bswap32((x) & 0xffffffff) << 32 | __builtin_bswap32((x) >> 32)))
+`
+
 // newConfig builds a fresh cc.Config for one parse. Each parse gets its own
 // Config: cc/v4 fills a private keyword table on first use, which races when
 // a Config is shared between goroutines.
@@ -60,6 +78,7 @@ func newConfig(flags flagSet, fsys *overlayFS) (*cc.Config, error) {
 	}
 	var pre strings.Builder
 	pre.WriteString(bpfPredefined)
+	pre.WriteString(ccCompat)
 	for _, d := range flags.Defines {
 		name, value, ok := strings.Cut(d, "=")
 		if !ok {
@@ -81,6 +100,10 @@ func newConfig(flags flagSet, fsys *overlayFS) (*cc.Config, error) {
 		// Bounds macro expansion work: a few hundred bytes of hostile
 		// macros can otherwise take hours.
 		ExpansionLimit: 50_000_000,
+		// clang checked these already; cc/v4 cannot evaluate all of them
+		// (bpf_assert_range's asserts on __builtin_constant_p), and its
+		// sizes differ from clang's for packed structs.
+		IgnoreStaticAssert: true,
 	}
 	return cfg, nil
 }

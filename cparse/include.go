@@ -40,6 +40,12 @@ const (
 
 	// maxIncludeDepth is clang's limit on nested #includes.
 	maxIncludeDepth = 200
+
+	// mainSuffix makes the name cc/v4 knows the main file by differ from
+	// its path: cc/v4 caches files by name, and a file that includes
+	// itself (or a header that includes it) must be read through the FS,
+	// with the include markers, not reuse the unmarked main text.
+	mainSuffix = "#bpf-lsp-main"
 )
 
 var (
@@ -181,7 +187,7 @@ func newIncludeState(mainPath string, fl flagSet, src *sources) *includeState {
 		alias: map[string]string{}, dirAlias: map[string]string{}, failed: map[string]error{},
 		once: map[string]bool{}, chains: map[string][]Span{}, missing: map[string]bool{}}
 	s.quoted, s.angle = searchPaths(fl)
-	s.stack = []frame{{file: mainPath}}
+	s.stack = []frame{{file: mainPath + mainSuffix}}
 	return s
 }
 
@@ -215,7 +221,7 @@ func (s *includeState) serve(name, real string, text []byte, shift int) *servedF
 		return f
 	}
 	display := real
-	if real != name {
+	if real != name && name != s.main+mainSuffix {
 		if r, err := filepath.EvalSymlinks(real); err == nil {
 			display = r
 		}
@@ -225,7 +231,12 @@ func (s *includeState) serve(name, real string, text []byte, shift int) *servedF
 	}
 	f := &servedFile{display: display, real: real}
 	s.src.add(name, display, text, shift)
-	f.directives = scanDirectives(display, text, s.src.table(display, text))
+	table := func() *lineTable { return s.src.table(display, text) }
+	if name == s.main+mainSuffix {
+		f.directives = scanDirectives(display, text, table()) // blanking rewrites its text in place
+	} else {
+		f.directives = cachedDirectives(display, text, table)
+	}
 	s.files[name] = f
 	for _, d := range f.directives {
 		switch {
@@ -353,7 +364,7 @@ func (s *includeState) pragma(toks []cc.Token) error {
 		s.missingHeader(file)
 	case "once":
 		if len(toks) == 1 {
-			s.once[file] = true
+			s.once[s.displayName(file)] = true
 		}
 	}
 	return nil
@@ -361,7 +372,7 @@ func (s *includeState) pragma(toks []cc.Token) error {
 
 func (s *includeState) enter(file string) error {
 	at := s.findDirective(file)
-	if s.once[file] {
+	if s.once[s.displayName(file)] {
 		return cc.SkipSource
 	}
 	if len(s.stack) > maxIncludeDepth {
@@ -370,7 +381,7 @@ func (s *includeState) enter(file string) error {
 	}
 	count := 0
 	for _, f := range s.stack {
-		if f.file == file {
+		if s.displayName(f.file) == s.displayName(file) {
 			count++
 		}
 	}

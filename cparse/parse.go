@@ -44,10 +44,11 @@ type Parser struct {
 	dbs     *dbCache
 	vmlinux *vmlinuxCache
 
-	mu      sync.Mutex
-	learned map[string]bool // tags trimmed vmlinux.h parses found they need complete, for every file
-	genuine map[string]bool // error sets the full vmlinux.h gives too: no fallback next time
-	seeded  map[string]*seedCache
+	mu        sync.Mutex
+	learned   map[string]bool // tags trimmed vmlinux.h parses found they need complete, for every file
+	genuine   map[string]bool // error sets the full vmlinux.h gives too: no fallback next time
+	seeded    map[string]*seedCache
+	noVmlinux map[string]string // files whose last parse did not reach vmlinux.h: their preambleKey
 }
 
 // seedCache is what the last seed preprocessing of a file found, so an
@@ -86,7 +87,7 @@ func NewParser(opts Options) *Parser {
 	// before the compile database's, as if written between them.
 	own = own.merge(parseFlags(opts.Edit.Add, opts.Edit.Dir))
 	return &Parser{opts: opts, own: own, headers: &headerCache{maxSize: opts.MaxFileSize}, dbs: &dbCache{maxSize: opts.MaxFileSize},
-		vmlinux: newVmlinuxCache(opts.CacheDir), learned: map[string]bool{}, genuine: map[string]bool{}, seeded: map[string]*seedCache{}}
+		vmlinux: newVmlinuxCache(opts.CacheDir), learned: map[string]bool{}, genuine: map[string]bool{}, seeded: map[string]*seedCache{}, noVmlinux: map[string]string{}}
 }
 
 // CompileFlags are the effective clang flags for a file and where they came
@@ -110,6 +111,15 @@ func (p *Parser) flagsFor(path string) (flagSet, error) {
 	}
 	db, err := p.dbs.findCompileFlags(path, p.opts.CompileDB)
 	return p.own.merge(p.opts.Edit.removeFrom(db)), err
+}
+
+// Forget drops what the Parser keeps about one main file (its seed
+// cache), for a file the caller will not parse again soon: an editor
+// closed it.
+func (p *Parser) Forget(path string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.seeded, path)
 }
 
 // eofGuard is appended to the main file. cc/v4 v4.31.0 loops forever (and
@@ -212,9 +222,16 @@ func (p *Parser) translate(ctx context.Context, f *File, flags flagSet, overlay 
 	// Whether vmlinux.h is included at all shows only by preprocessing
 	// (it is often reached through a project header found with -I).
 	usesVmlinux := true
+	if p.withoutVmlinux(f) {
+		p.translateWith(ctx, f, flags, overlay, text, nil, maxRecoveryRounds)
+		return
+	}
 	seeds := p.reuseSeeds(f)
 	if seeds == nil {
 		seeds, usesVmlinux = p.vmlinuxSeeds(ctx, f, flags, overlay, text)
+		if ctx.Err() == nil {
+			p.recordVmlinux(f, usesVmlinux)
+		}
 	}
 	if !usesVmlinux || ctx.Err() != nil {
 		p.translateWith(ctx, f, flags, overlay, text, nil, maxRecoveryRounds)
@@ -498,13 +515,14 @@ func (p *Parser) vmlinuxSeeds(ctx context.Context, f *File, flags flagSet, overl
 // the sources in the order cc/v4 needs them.
 func (p *Parser) newRound(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, vmlinux func(string, []byte) []byte) (*cc.Config, []cc.Source, *overlayFS, error) {
 	inc := newIncludeState(f.Path, flags, f.src)
-	inc.serve(f.Path, f.Path, text, 0)
+	inc.serve(f.Path+mainSuffix, f.Path, text, 0)
 	fsys := &overlayFS{ctx: ctx, files: overlay, headers: p.headers, vmlinux: vmlinux, inc: inc}
 	cfg, err := newConfig(flags, fsys)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	sources := []cc.Source{{Name: "<predefined>", Value: cfg.Predefined}, {Name: "<builtin>", Value: cc.Builtin}}
+	sources := []cc.Source{{Name: "<predefined>", Value: cfg.Predefined}, {Name: "<builtin>", Value: cc.Builtin},
+		{Name: "<bpf-lsp-builtin>", Value: builtinCompat}}
 	for _, h := range flags.Forced {
 		if _, err := fsys.Open(h); err != nil {
 			inc.report([]Span{{File: f.Path, Start: Pos{1, 1, 0}, End: Pos{1, 1, 0}}},
@@ -513,7 +531,7 @@ func (p *Parser) newRound(ctx context.Context, f *File, flags flagSet, overlay m
 		}
 		sources = append(sources, cc.Source{Name: h})
 	}
-	sources = append(sources, cc.Source{Name: f.Path, Value: append(append([]byte{}, text...), eofGuard...)})
+	sources = append(sources, cc.Source{Name: f.Path + mainSuffix, Value: append(append([]byte{}, text...), eofGuard...)})
 	return cfg, sources, fsys, nil
 }
 
@@ -568,6 +586,13 @@ func (p *Parser) translateWith(ctx context.Context, f *File, flags flagSet, over
 		var errs []Error
 		if terr != nil {
 			errs = parseErrors(terr.Error(), f.Path, f.Src, inc)
+			if len(errs) == 0 {
+				// Only position-less errors (cc/v4's "TODO" for what it
+				// does not implement): still, the file has no AST.
+				msg, _, _ := strings.Cut(terr.Error(), "\n")
+				errs = []Error{{Span: Span{File: f.Path, Start: Pos{1, 1, 0}, End: PosAt(f.Src, lineEnd(f.Src, 0))},
+					Message: "the C frontend cannot check this file: " + checkerSuffix.ReplaceAllString(msg, "")}}
+			}
 		}
 		if round == 0 {
 			reported = append(reported, inc.errs...)
@@ -677,7 +702,7 @@ func parseErrors(text, mainPath string, mainSrc []byte, inc *includeState) []Err
 			continue
 		}
 		file, msg := m[1], checkerSuffix.ReplaceAllString(m[4], "")
-		if strings.HasPrefix(msg, "TODO") || file == "<builtin>" || file == "<predefined>" {
+		if strings.HasPrefix(msg, "TODO") || file == "<builtin>" || file == "<predefined>" || file == "<bpf-lsp-builtin>" {
 			continue
 		}
 		ln, _ := strconv.Atoi(m[2])

@@ -72,6 +72,29 @@ else
 	skip neovim "nvim not installed: apt-get install neovim"
 fi
 
+# Neovim 0.11+ (vim.lsp.config/enable with lsp/bpf_lsp.lua): Debian 12 has
+# only 0.7, so this runs when NVIM011 names a newer binary (for example one
+# unpacked from Debian sid's .deb, see /work/shared/notes/editors.md).
+if [ -n "${NVIM011:-}" ]; then
+	(
+		export XDG_CONFIG_HOME=$work/nv11/c XDG_DATA_HOME=$work/nv11/d XDG_STATE_HOME=$work/nv11/s XDG_CACHE_HOME=$work/nv11/k
+		cd "$here/testdata" &&
+			timeout 120 "$NVIM011" --headless -n -i NONE -u ../tests/nvim011_init.lua demo.bpf.c +'luafile ../tests/nvim_test.lua' &&
+			BPF_LSP=$work/no-such-bpf-lsp timeout 60 "$NVIM011" --headless -n -i NONE -u ../tests/nvim011_init.lua +'luafile ../tests/nvim_missing_test.lua'
+	)
+	result "neovim $("$NVIM011" --version | head -1) (lsp/ config)" $?
+else
+	skip "neovim 0.11+" "NVIM011 is not set to a Neovim 0.11+ binary (Debian 12 ships 0.7)"
+fi
+
+# Helix (not packaged for Debian 12): when HX names a helix binary.
+if [ -n "${HX:-}" ] && command -v tmux >/dev/null; then
+	timeout 120 bash "$here/tests/helix_test.sh" "$HX" "$work/hx"
+	result "helix $("$HX" --version)" $?
+else
+	skip helix "HX is not set to a helix binary, or tmux is missing (Debian 12 has no helix)"
+fi
+
 # Emacs + eglot.
 if command -v emacs >/dev/null; then
 	(cd "$here/tests" && HOME=$work/emacs-home timeout 120 emacs --batch -l emacs_test.el 2>&1 | grep -v '^Loading')
@@ -83,22 +106,36 @@ fi
 # VS Code: package the extension, install it into code-server, drive it.
 vscode_test() {
 	set -e
-	(cd "$here/vscode" && npm ci --no-audit --no-fund >/dev/null && npm run -s package </dev/null >/dev/null)
-	echo "vscode: packaged $(ls "$here/vscode"/*.vsix)"
+	local platform
+	case $(uname -m) in
+	x86_64) platform=linux-x64 ;;
+	aarch64) platform=linux-arm64 ;;
+	*) echo "vscode: no platform package for $(uname -m)"; return 1 ;;
+	esac
+	# The platform package ships the server: the test must not find another.
+	(cd "$here/vscode" && npm ci --no-audit --no-fund >/dev/null && npm run -s build >/dev/null &&
+		sh package-platforms.sh "$platform" </dev/null >/dev/null)
+	echo "vscode: packaged $(ls "$here/vscode"/bpf-lsp-$platform.vsix)"
 	(cd "$here/tests" && npm ci --no-audit --no-fund >/dev/null)
 	bash "$here/tests/install-code-server.sh" "$cache/code-server"
 	local cs="node $cache/code-server/node_modules/code-server/out/node/entry.js"
 	local d=$work/cs
 	mkdir -p "$d/ws" "$d/user/User" "$d/ext" "$repo/out"
-	cp "$here/testdata/demo.bpf.c" "$d/ws/"
+	cp "$here/testdata/demo.bpf.c" "$here/testdata/loader.c" "$d/ws/"
 	printf -- '-I%s\n' "$repo/testdata/include" > "$d/ws/compile_flags.txt"
 	cat > "$d/user/User/settings.json" <<JSON
 {"workbench.startupEditor": "none", "telemetry.telemetryLevel": "off", "extensions.autoCheckUpdates": false,
  "extensions.autoUpdate": false, "workbench.enableExperiments": false, "update.mode": "none",
- "security.workspace.trust.enabled": false, "workbench.tips.enabled": false, "bpfLsp.path": "$BPF_LSP"}
+ "security.workspace.trust.enabled": false, "workbench.tips.enabled": false}
 JSON
 	export XDG_CONFIG_HOME=$d/xdgconfig XDG_DATA_HOME=$d/xdgdata
-	$cs --extensions-dir "$d/ext" --user-data-dir "$d/user" --install-extension "$here/vscode/bpf-lsp.vsix"
+	local path_without="" dir
+	local IFS=:
+	for dir in $PATH; do [ -x "$dir/bpf-lsp" ] || path_without="$path_without${path_without:+:}$dir"; done
+	unset IFS
+	export PATH=$path_without
+	! command -v bpf-lsp >/dev/null || { echo "vscode: bpf-lsp is still on PATH"; return 1; }
+	$cs --extensions-dir "$d/ext" --user-data-dir "$d/user" --install-extension "$here/vscode/bpf-lsp-$platform.vsix"
 	local port=$((20000 + RANDOM % 20000))
 	setsid $cs --bind-addr "127.0.0.1:$port" --auth none --disable-telemetry --disable-update-check \
 		--disable-workspace-trust --extensions-dir "$d/ext" --user-data-dir "$d/user" "$d/ws" >"$d/cs.log" 2>&1 </dev/null &
@@ -109,7 +146,7 @@ JSON
 }
 if command -v node >/dev/null && command -v chromium >/dev/null; then
 	(vscode_test)
-	result "vscode (code-server 4.100.3)" $?
+	result "vscode (code-server 4.100.3, platform .vsix, no bpf-lsp on PATH)" $?
 else
 	skip vscode "node or chromium not installed: apt-get install chromium"
 fi

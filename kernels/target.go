@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
@@ -98,9 +99,18 @@ func FirstWith(kind, name string) string {
 	return ""
 }
 
+// LastWith returns the newest catalogued version that has the call ("" for
+// none); older than the newest catalogued kernel means it was removed.
+func LastWith(kind, name string) string {
+	if vs := available[kind+"/"+name]; len(vs) > 0 {
+		return vs[len(vs)-1]
+	}
+	return ""
+}
+
 // Target is the kernel a program is checked for.
 type Target struct {
-	Name    string  // "6.12", "running kernel 6.18.44", or the BTF/header path
+	Name    string  // "6.12", "6.18.44 (running)", or the BTF/header path
 	Version Version // {0,0} when unknown (a BTF file or header without a version)
 	has     func(kind, name string) bool
 }
@@ -135,7 +145,11 @@ func OpenTarget(spec string) (*Target, error) {
 	}}, nil
 }
 
-func runningTarget() (*Target, error) {
+// runningTarget is loaded once per process: the server asks for it on every
+// analysis, and the running kernel's BTF does not change under it.
+var runningTarget = sync.OnceValues(loadRunningTarget)
+
+func loadRunningTarget() (*Target, error) {
 	var uts unix.Utsname
 	if err := unix.Uname(&uts); err != nil {
 		return nil, err
@@ -146,14 +160,17 @@ func runningTarget() (*Target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("running kernel %s: BTF unavailable (%w) -> pass --kernel VERSION", release, err)
 	}
-	return btfTarget("running kernel "+release, v, s), nil
+	return btfTarget(release+" (running)", v, s), nil
 }
 
 // btfTarget answers from a kernel's BTF, looking names up lazily (loading
 // every type of vmlinux costs ~90 ms and 40 MB; a lookup costs µs).
 func btfTarget(name string, v Version, s *btf.Spec) *Target {
 	var helpers map[string]bool
+	var mu sync.Mutex // a Target is shared by concurrent analyses
 	return &Target{Name: name, Version: v, has: func(kind, call string) bool {
+		mu.Lock()
+		defer mu.Unlock()
 		if kind == Kfunc {
 			var fn *btf.Func
 			return s.TypeByName(call, &fn) == nil

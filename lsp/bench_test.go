@@ -156,7 +156,6 @@ type pipe struct {
 	io.WriteCloser
 }
 
-
 // bigProgram generates an n-line program on the project's test header:
 // many functions taking and releasing locks around graph operations.
 func bigProgram(lines int) string {

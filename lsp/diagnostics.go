@@ -2,7 +2,6 @@ package lsp
 
 import (
 	"context"
-	"os"
 	"strconv"
 	"strings"
 
@@ -126,7 +125,7 @@ func (s *Server) location(snap *snapshot, sp cparse.Span) protocol.Location {
 	utf8 := s.caps.utf8
 	s.mu.Unlock()
 	if text == nil {
-		text, _ = os.ReadFile(sp.File)
+		text, _ = cparse.ReadRegular(sp.File, cparse.DefaultMaxFileSize)
 	}
 	m := newMapper(text, utf8)
 	if sp.Start.Offset < 0 { // a position without an offset: use line and column

@@ -51,6 +51,8 @@ func TestFramingErrorsResynchronise(t *testing.T) {
 		{"endless header line", strings.Repeat("X", 100000)},
 		{"lower-case header then garbage", "content-length: 3\r\n\r\n{{{garbage"},
 		{"header split by garbage", "Content-Len\r\ngth: 2\r\n\r\n{}"},
+		// Five bytes too long: the body takes "Conte" of the ping's header.
+		{"length 5 over the body", fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(valid)+5, valid)},
 	} {
 		if _, err := c.raw.Write([]byte(tc.raw)); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)

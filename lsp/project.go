@@ -51,7 +51,7 @@ func (s *Server) projectFor(st Settings, base *cparse.Parser, path string) (*cpa
 		if err != nil {
 			msg = err.Error()
 		}
-		if p.shown[key] != msg {
+		if prev, seen := p.shown[key]; !seen || prev != msg {
 			p.shown[key] = msg
 			if err != nil {
 				go s.showError("bpf-lsp: " + msg + " (using the defaults until it is fixed)")
@@ -75,7 +75,12 @@ func (s *Server) projectFor(st Settings, base *cparse.Parser, path string) (*cpa
 // where they came from, and how long parsing and analysis took: what a
 // header problem or a slow file needs to be understood from the log.
 func logAnalysis(log *slog.Logger, f *cparse.File, parse, analyse time.Duration) {
-	log.Debug("analysed", "file", f.Path, "flags", f.Flags, "parse", parse.Round(time.Microsecond), "analysis", analyse.Round(time.Microsecond))
+	source := f.FlagsSource
+	if source == "" {
+		source = "no compile database; the editor's settings and the project config only"
+	}
+	log.Debug("analysed", "file", f.Path, "flags", f.Flags, "from", source,
+		"parse", parse.Round(time.Microsecond), "analysis", analyse.Round(time.Microsecond))
 }
 
 // configVerifiesOnSave reports whether the project config turns on the

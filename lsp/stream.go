@@ -74,7 +74,10 @@ func (s *resyncStream) Read(ctx context.Context) (jsonrpc2.Message, int64, error
 		body := bytes.Clone(s.buf[headerLen : headerLen+length])
 		msg, err := jsonrpc2.DecodeMessage(body)
 		if err != nil {
-			if err := s.skip(headerLen+length, "not a JSON-RPC message: "+err.Error()); err != nil {
+			// Skip only the header: a length longer than its body may
+			// have taken the start of the next frame's header into it,
+			// and the search must be able to find it there.
+			if err := s.skip(headerLen, "not a JSON-RPC message: "+err.Error()); err != nil {
 				return nil, 0, err
 			}
 			continue

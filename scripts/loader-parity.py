@@ -78,6 +78,7 @@ def has_verifier_message(out, prog):
 
 def compare(obj, loaded, out, results):
     """Returns (category, detail); category starts with 'match' or 'MISMATCH'."""
+    any_error = any(r["verdict"] == "error" for r in results)
     results = [r for r in results if not r.get("section", "").startswith("?")]
     if not results and not loaded:
         return "no program libbpf loads by default", last_libbpf_error(out)
@@ -105,9 +106,10 @@ def compare(obj, loaded, out, results):
         # This libbpf cannot even read the object (newer section names or
         # ELF features): nothing to compare with.
         return "libbpf cannot open the object", why
-    if rejected and any(r["verdict"] == "error" for r in results):
-        # libbpf fails the whole object on one program's extern or map;
-        # verify fails that program and judges the others one by one.
+    if rejected and any_error:
+        # libbpf fails the whole object on one program's extern or map
+        # (even a "?" program's); verify fails that program and judges the
+        # others one by one.
         return "libbpf fails the object, verify judges each program", why
     if rejected:
         return "MISMATCH blamed the kernel", "libbpf never loaded a program (%s); verify rejects %s" % (why, ", ".join(r["program"] for r in rejected))
@@ -133,7 +135,7 @@ def main():
             cat, detail = compare(obj, loaded, out, results)
         counts[cat] += 1
         rows.append({"object": obj, "bpftool_loaded": loaded, "category": cat, "detail": detail,
-                     "programs": [{k: r.get(k) for k in ("program", "verdict", "message")} for r in results or []]})
+                     "programs": [{k: r.get(k) for k in ("program", "section", "verdict", "message")} for r in results or []]})
         if not cat.startswith("match"):
             print("%s: %s: %s" % (os.path.basename(obj), cat, detail), flush=True)
     print()

@@ -225,6 +225,9 @@ func untypeKsyms(raw []byte, typed map[string]bool) error {
 		}
 		vlen := uint64(le.Uint32(raw[r+4:]) & 0xffff)
 		for i := range vlen {
+			if r+12+12*(i+1) > typeOff+typeLen {
+				return fmt.Errorf(".ksyms Datasec out of bounds")
+			}
 			v := le.Uint32(raw[r+12+12*i:])
 			if int(v) >= len(recs) || kind(v) != btfKindVar {
 				continue

@@ -193,3 +193,32 @@ char _license[] SEC("license") = "GPL";
 		t.Fatalf("want the program accepted, got %+v", rs)
 	}
 }
+
+// A program the loader cannot prepare is an error naming the reason, never
+// a rejection: the kernel has not seen it. Its neighbour still loads.
+func TestUnpreparedProgramIsAnError(t *testing.T) {
+	needKernel(t)
+	path := filepath.Join(t.TempDir(), "missing.bpf.c")
+	os.WriteFile(path, []byte(`#define SEC(name) __attribute__((section(name), used))
+extern void bpf_lsp_no_such_kfunc(void) __attribute__((section(".ksyms")));
+SEC("tc") int uses_missing(void *ctx) { bpf_lsp_no_such_kfunc(); return 0; }
+SEC("tc") int plain(void *ctx) { return 0; }
+SEC("fentry/bpf_lsp_no_such_function") int no_target(void *ctx) { return 0; }
+char _license[] SEC("license") = "GPL";
+`), 0o644)
+	got := map[string]Result{}
+	for _, r := range verifyFile(t, path) {
+		got[r.Program] = r
+	}
+	for prog, want := range map[string]string{
+		"uses_missing": "unsupported: kfunc bpf_lsp_no_such_kfunc is not in the running kernel",
+		"no_target":    "bpf_lsp_no_such_function: not in the running kernel's BTF",
+	} {
+		if r := got[prog]; r.Verdict != Failed || !strings.Contains(r.Message, want) {
+			t.Errorf("%s: %s %q, want an error saying %q", prog, r.Verdict, r.Message, want)
+		}
+	}
+	if r := got["plain"]; r.Verdict != Accept {
+		t.Errorf("plain: %s %q, want accept", r.Verdict, r.Message)
+	}
+}

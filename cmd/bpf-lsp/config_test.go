@@ -245,9 +245,8 @@ func TestBuildVersion(t *testing.T) {
 	}
 }
 
-// TestVersionFromClone builds the binary in a fresh clone, as a user who
-// runs `go install ./cmd/bpf-lsp` does, and expects the commit in
-// --version.
+// TestVersionFromClone runs `make install` in a fresh clone, as a user
+// does, and expects the commit in the installed binary's --version.
 func TestVersionFromClone(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary in a clone")
@@ -255,6 +254,9 @@ func TestVersionFromClone(t *testing.T) {
 	git, err := exec.LookPath("git")
 	if err != nil {
 		t.Skip("git is not installed")
+	}
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not installed")
 	}
 	top, err := exec.Command(git, "rev-parse", "--show-toplevel").Output()
 	if err != nil {
@@ -265,38 +267,19 @@ func TestVersionFromClone(t *testing.T) {
 	if out, err := exec.Command(git, "clone", "-q", strings.TrimSpace(string(top)), clone).CombinedOutput(); err != nil {
 		t.Fatalf("git clone: %v\n%s", err, out)
 	}
-	bin := filepath.Join(t.TempDir(), "bpf-lsp")
-	// -buildvcs=true: the default (auto) may be turned off in GOFLAGS.
-	build := exec.Command("go", "build", "-buildvcs=true", "-o", bin, "./cmd/bpf-lsp")
-	build.Dir = clone
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build in the clone: %v\n%s", err, out)
+	bin := t.TempDir()
+	install := exec.Command("make", "install")
+	install.Dir = clone
+	install.Env = append(os.Environ(), "GOBIN="+bin)
+	out, err := install.CombinedOutput()
+	if err != nil {
+		t.Fatalf("make install: %v\n%s", err, out)
 	}
-	out, err := exec.Command(bin, "--version").Output()
+	if !strings.Contains(string(out), "installed "+bin+"/bpf-lsp") {
+		t.Errorf("make install does not say where it installed:\n%s", out)
+	}
+	out, err = exec.Command(filepath.Join(bin, "bpf-lsp"), "--version").Output()
 	if err != nil || !strings.HasPrefix(string(out), "bpf-lsp ") || !strings.Contains(string(out), strings.TrimSpace(string(head))[:12]) {
 		t.Errorf("--version = %q (%v), want the commit %s", out, err, head)
-	}
-}
-
-// TestCheckStdin: --stdin-filename checks an editor's unsaved text under
-// the file's name (its directory's headers and config apply).
-func TestCheckStdin(t *testing.T) {
-	prog := demoProject(t, "")
-	text := "#include \"bpf_lsp.h\"\nprivate(A) struct bpf_spin_lock glock;\nprivate(A) __u64 n __guarded_by(glock);\n" +
-		"SEC(\"tc\") int f(void *c) { n++; return 0; }\n"
-	var out, errb strings.Builder
-	code := run([]string{"check", "--format", "json", "--stdin-filename", prog}, strings.NewReader(text), &out, &errb)
-	var got []struct {
-		File, Code string
-		Line       int
-	}
-	if err := json.Unmarshal([]byte(out.String()), &got); err != nil || code != 0 {
-		t.Fatalf("exit %d (%v): %s %s", code, err, out.String(), errb.String())
-	}
-	if len(got) != 1 || got[0].Code != "BL208" || got[0].Line != 4 || filepath.Base(got[0].File) != "queue.bpf.c" {
-		t.Errorf("findings of the stdin text: %+v", got)
-	}
-	if code := run([]string{"check", "--stdin-filename", prog, "other.bpf.c"}, strings.NewReader(""), &out, &errb); code != 2 {
-		t.Errorf("--stdin-filename with a PATH: exit %d, want 2", code)
 	}
 }

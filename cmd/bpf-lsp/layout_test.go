@@ -74,7 +74,7 @@ struct {
 	__type(value, struct val);
 } counts SEC(".maps");
 
-SEC("tp/syscalls/sys_enter_write")
+SEC("tc")
 int handle(void *ctx)
 {
 	u32 key = 0;

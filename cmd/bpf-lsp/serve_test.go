@@ -104,7 +104,7 @@ func TestServeLogsFlags(t *testing.T) {
 		}
 	}
 	inc, _ := filepath.Abs("../../testdata/include")
-	for _, want := range []string{"file=" + prog, "flags=", inc, "parse=", "analysis="} {
+	for _, want := range []string{"file=" + prog, "flags=", inc, "from=", "parse=", "analysis="} {
 		if !strings.Contains(line, want) {
 			t.Errorf("the analysis log line lacks %q:\n%s", want, line)
 		}

@@ -69,6 +69,19 @@ async function main() {
     }, MSG, { timeout: 60000 });
     step('quick fix applied, diagnostic cleared');
     await page.screenshot({ path: `${shots}/vscode-fixed.png` });
+
+    // The user-space loader.c in the same folder: bpf-lsp stays off it
+    // (it would report its undeclared identifier as BL001).
+    await page.keyboard.press('Control+P');
+    await page.keyboard.type('loader.c');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'loader.c' }).first().click({ timeout: 30000 });
+    await page.waitForFunction(() => document.querySelector('.tab.active')?.textContent.includes('loader.c'), null, { timeout: 30000 });
+    await page.waitForTimeout(5000);
+    const after = await page.textContent('.markers-panel');
+    if (after.includes('loader.c') || after.includes('undeclared_counter')) {
+      throw new Error('bpf-lsp reported on the user-space loader.c: ' + after.replace(/\s+/g, ' ').slice(0, 200));
+    }
+    step('loader.c: no bpf-lsp diagnostics');
     for (const s of ["problems", "hover", "quickfix", "fixed"]) console.log(`vscode: screenshot ${shots}/vscode-${s}.png`);
     console.log('vscode: OK');
   } catch (e) {

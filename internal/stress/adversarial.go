@@ -127,6 +127,7 @@ func (r *run) adversarial() {
 		}
 		if !alive {
 			r.fail("adversarial %q: the server is down or deaf (%s)", c.name, s.status)
+			s.kill()
 			s = r.start(nil)
 			continue
 		}

@@ -1,6 +1,9 @@
-// The bpf-lsp VS Code extension: starts `bpf-lsp serve` for C files and
+// The bpf-lsp VS Code extension: starts `bpf-lsp serve` for BPF programs
+// (bpfLsp.files globs, beside clangd) and
 // adds restart / verify / output commands and a status item while the
 // kernel cross-check runs.
+import * as fs from 'fs';
+import * as path from 'path';
 import * as vscode from 'vscode';
 import {
   LanguageClient,
@@ -13,41 +16,69 @@ import {
 let client: LanguageClient | undefined;
 let output: vscode.LogOutputChannel;
 let status: vscode.StatusBarItem;
+let missingShown = false;
 
-function serverPath(cfg: vscode.WorkspaceConfiguration): string {
-  // bpfLsp.path is machine-overridable: never taken from an untrusted
-  // workspace, so opening a repository cannot make us run its binary.
+// setting reads a bpfLsp setting; in an untrusted workspace only the
+// user's own value counts, so opening a repository cannot choose a binary,
+// a path or arguments for us.
+function setting<T>(cfg: vscode.WorkspaceConfiguration, key: string, fallback: T): T {
   if (!vscode.workspace.isTrusted) {
-    const inspected = cfg.inspect<string>('path');
-    return inspected?.globalValue ?? inspected?.defaultValue ?? 'bpf-lsp';
+    const inspected = cfg.inspect<T>(key);
+    return inspected?.globalValue ?? inspected?.defaultValue ?? fallback;
   }
-  return cfg.get<string>('path', 'bpf-lsp');
+  return cfg.get<T>(key, fallback);
+}
+
+// serverPath: the configured binary, else the one packaged in the
+// extension (the per-platform .vsix has bin/bpf-lsp), else bpf-lsp on PATH.
+function serverPath(context: vscode.ExtensionContext, cfg: vscode.WorkspaceConfiguration): string {
+  const configured = setting<string>(cfg, 'path', '');
+  if (configured) {
+    return configured;
+  }
+  const bundled = path.join(context.extensionPath, 'bin', process.platform === 'win32' ? 'bpf-lsp.exe' : 'bpf-lsp');
+  return fs.existsSync(bundled) ? bundled : 'bpf-lsp';
 }
 
 async function start(context: vscode.ExtensionContext): Promise<void> {
   const cfg = vscode.workspace.getConfiguration('bpfLsp');
   const trusted = vscode.workspace.isTrusted;
-  const args = ['serve', ...(trusted ? cfg.get<string[]>('extraArgs', []) : [])];
+  const command = serverPath(context, cfg);
   const serverOptions: ServerOptions = {
-    command: serverPath(cfg),
-    args,
+    command,
+    args: ['serve', ...setting<string[]>(cfg, 'extraArgs', [])],
     transport: TransportKind.stdio,
   };
+  // Only BPF programs: other C files stay with clangd alone.
+  const files = setting<string[]>(cfg, 'files', ['**/*.bpf.c']);
   const clientOptions: LanguageClientOptions = {
-    documentSelector: [
-      { scheme: 'file', language: 'c' },
-      { scheme: 'file', pattern: '**/*.bpf.c' },
-    ],
+    documentSelector: files.map((pattern) => ({ scheme: 'file', language: 'c', pattern })),
     outputChannel: output,
     initializationOptions: {
+      includeDirs: setting<string[]>(cfg, 'includeDirs', []),
+      defines: setting<string[]>(cfg, 'defines', []),
+      compileCommands: setting<string>(cfg, 'compileCommands', ''),
       verifyOnSave: trusted && cfg.get<boolean>('verifyOnSave', false),
+      clangPath: setting<string>(cfg, 'clangPath', ''),
     },
     synchronize: {
-      fileEvents: vscode.workspace.createFileSystemWatcher('**/{compile_commands.json,compile_flags.txt}'),
+      fileEvents: vscode.workspace.createFileSystemWatcher('**/{compile_commands.json,compile_flags.txt,.bpf-lsp.yaml}'),
     },
   };
   client = new LanguageClient('bpfLsp', 'bpf-lsp', serverOptions, clientOptions);
-  await client.start();
+  try {
+    await client.start();
+  } catch (e) {
+    client = undefined;
+    if (!missingShown) {
+      missingShown = true;
+      void vscode.window.showErrorMessage(
+        `bpf-lsp: cannot start '${command}' (${e instanceof Error ? e.message : String(e)}). ` +
+          'Install the platform-specific extension (it ships the server), put bpf-lsp on PATH, or set bpfLsp.path.',
+      );
+    }
+    return;
+  }
   context.subscriptions.push({ dispose: () => void client?.stop() });
 }
 
@@ -86,7 +117,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('bpfLsp.verify', verify),
     vscode.commands.registerCommand('bpfLsp.showOutput', () => output.show()),
     vscode.workspace.onDidChangeConfiguration(async (e) => {
-      if (e.affectsConfiguration('bpfLsp.path') || e.affectsConfiguration('bpfLsp.extraArgs')) {
+      if (e.affectsConfiguration('bpfLsp')) {
         await client?.stop();
         await start(context);
       }

@@ -117,7 +117,7 @@ function M.executable(cmd)
   if not warned then
     warned = true
     vim.notify(string.format("bpf-lsp: '%s' is not executable; BPF files get no bpf-lsp diagnostics. " ..
-      "Install it (go install ./cmd/bpf-lsp in a clone, or make install) or set cmd in require('bpf_lsp').setup().",
+      "Install it (go install ./cmd/bpf-lsp or make install in a clone) or point cmd at it.",
       cmd[1]), vim.log.levels.WARN)
   end
   return false

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/bpf-lsp/bpf-lsp/analysis"
+	"github.com/bpf-lsp/bpf-lsp/cparse"
+)
+
+// BenchmarkWarmEdit is the server's work for one edit below the headers
+// (parse with the Parser's caches warm, analysis, kernel findings), in
+// process, so a CPU profile shows its phases:
+//
+//	go test ./internal/bench -run XXX -bench WarmEdit -cpuprofile cpu.out
+func BenchmarkWarmEdit(b *testing.B) {
+	b.Chdir("../..") // the cases name the repository's files
+	for _, c := range cases(os.Getenv("HOME")+"/.cache/bpf-lsp/realworld/linux-source-6.12", "/tmp/rw") {
+		path, src, skip := c.setup(b.TempDir())
+		// One Parser per file across the runs, as in the server: the cold
+		// work (the vmlinux.h index, header caches) stays out of the profile.
+		p := cparse.NewParser(cparse.Options{CacheDir: b.TempDir()})
+		warm := false
+		b.Run(c.name, func(b *testing.B) {
+			if skip != "" {
+				b.Skip(skip)
+			}
+			edit := func(i int) {
+				text := src + "\n// edit " + strconv.Itoa(i) + "\n"
+				f, err := p.Parse(context.Background(), path, map[string][]byte{path: []byte(text)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				analysis.Run(f)
+			}
+			if !warm {
+				edit(0)
+				warm = true
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				edit(i + 1)
+			}
+		})
+	}
+}
