@@ -7,6 +7,7 @@ import (
 	"io"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -162,15 +163,12 @@ func selectSources(all []Source, patterns []string) []Source {
 	}
 	var out []Source
 	for _, s := range all {
-		for _, p := range patterns {
-			if ok, _ := path.Match(p, path.Base(s.Name)); ok {
-				out = append(out, s)
-				break
-			}
-			if ok, _ := path.Match(p, s.Name); ok {
-				out = append(out, s)
-				break
-			}
+		if slices.ContainsFunc(patterns, func(p string) bool {
+			base, _ := path.Match(p, path.Base(s.Name))
+			full, _ := path.Match(p, s.Name)
+			return base || full
+		}) {
+			out = append(out, s)
 		}
 	}
 	return out

@@ -252,3 +252,18 @@ func TestBaselineRoundTrip(t *testing.T) {
 		t.Errorf("a run compared with its own baseline: %+v", c)
 	}
 }
+
+func TestSelectSources(t *testing.T) {
+	all := []Source{{Name: "tools/testing/selftests/bpf/progs/rbtree.c"}, {Name: "tools/testing/selftests/bpf/progs/rbtree_fail.c"},
+		{Name: "tools/sched_ext/scx_qmap.bpf.c"}}
+	var got []string
+	for _, s := range selectSources(all, []string{"rbtree.c", "tools/sched_ext/*"}) {
+		got = append(got, s.Name)
+	}
+	if !reflect.DeepEqual(got, []string{"tools/testing/selftests/bpf/progs/rbtree.c", "tools/sched_ext/scx_qmap.bpf.c"}) {
+		t.Errorf("selectSources = %q", got)
+	}
+	if len(selectSources(all, nil)) != 3 {
+		t.Error("no patterns must select everything")
+	}
+}
