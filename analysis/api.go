@@ -1,7 +1,7 @@
 // Package analysis finds lock mistakes in BPF C programs: it infers which
 // bpf_spin_lock guards each graph root and guarded_by datum (lock classes),
-// then checks every function flow-sensitively. Run is a pure function of a
-// parsed file; rendering findings is the caller's job.
+// then follows every program's paths the way the verifier does. Run is a
+// pure function of a parsed file; rendering findings is the caller's job.
 package analysis
 
 import "github.com/bpf-lsp/bpf-lsp/cparse"

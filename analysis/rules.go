@@ -115,7 +115,7 @@ var ruleTable = []*Rule{{
 }, {
 	Code: codeLockHeldAtExit, Name: "lock-held-at-exit", Title: "lock still held when the program exits",
 	Kernel:         "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region",
-	KernelPatterns: []KernelPattern{{Text: "BPF_EXIT instruction in main prog cannot be used inside"}, {Text: "BPF_EXIT instruction cannot be used inside"}, {Text: "bpf_spin_unlock is missing"}},
+	KernelPatterns: []KernelPattern{{Text: "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region"}, {Text: "BPF_EXIT instruction cannot be used inside bpf_spin_lock-ed region"}, {Text: "bpf_spin_unlock is missing"}},
 	Doc: "Every path out of a BPF program must release the locks it took. The kernel reports it at " +
 		"the program's exit instruction; bpf-lsp reports the return that leaves the lock held.",
 	Bad:  "bpf_spin_lock(&glock);\nif (!n)\n\treturn 0;",
@@ -178,11 +178,14 @@ var ruleTable = []*Rule{{
 	Good: "n = bpf_obj_new(typeof(*n));\nif (!n) return 0;\nbpf_obj_drop(n);\nreturn 0;",
 }, {
 	Code: codeRefUnchecked, Name: "owned-ref-unchecked", Title: "reference used before its NULL check",
-	Kernel:         "invalid mem access 'ptr_or_null_'",
-	KernelPatterns: []KernelPattern{{Text: "_or_null"}, {Text: "Possibly NULL pointer passed"}, {Text: "null-check it first"}},
-	Doc:            "Allocation and graph kfuncs may return NULL; the result must be checked before use.",
-	Bad:            "n = bpf_obj_new(typeof(*n));\nn->key = 1;",
-	Good:           "n = bpf_obj_new(typeof(*n));\nif (!n) return 0;\nn->key = 1;",
+	Kernel: "invalid mem access 'ptr_or_null_'",
+	// Pointers the lock rules track (allocated objects, map values); socket
+	// and RCU pointers that may be NULL are another family.
+	KernelPatterns: []KernelPattern{{Text: "'ptr_or_null_'"}, {Text: "'map_value_or_null'"}, {Text: "modified ptr_or_null_"},
+		{Text: "ptr_or_null_ prohibited"}, {Text: "Possibly NULL pointer passed to trusted arg"}},
+	Doc:  "Allocation and graph kfuncs may return NULL; the result must be checked before use.",
+	Bad:  "n = bpf_obj_new(typeof(*n));\nn->key = 1;",
+	Good: "n = bpf_obj_new(typeof(*n));\nif (!n) return 0;\nn->key = 1;",
 }, {
 	Code: codeLockInCallback, Name: "lock-in-rbtree-callback", Title: "lock operation inside an rbtree less() callback",
 	Kernel:         kernelCallUnderLock, // 6.18: less() runs under the lock; 6.12 printed "can't spin_lock in rbtree cb"

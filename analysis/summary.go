@@ -34,6 +34,7 @@ type summary struct {
 // one of the ways it returns (the others are other paths: see choose).
 func (a *analyzer) callStatic(st *state, fn *cparse.Func, args []value, callSite cparse.Span, m mode, callback bool) value {
 	if a.depth >= 8 {
+		a.incomplete = true // said in BL003: the callee's effects are not followed
 		return value{}
 	}
 	// The callee sees the caller's objects and locks, not its locals: the

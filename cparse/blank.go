@@ -29,28 +29,9 @@ func topLevelRegions(src []byte) []region {
 	lineStart := true
 	for i := 0; i < len(src); i++ {
 		c := src[i]
-		switch {
-		case c == '\n':
-			lineStart = true
-			continue
-		case c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v':
-			continue
-		case c == '#' && lineStart:
-			i = skipDirective(src, i)
-			continue
-		case c == '/' && i+1 < len(src) && src[i+1] == '/':
-			for i < len(src) && src[i] != '\n' {
-				i++
-			}
-			i--
-			continue
-		case c == '/' && i+1 < len(src) && src[i+1] == '*':
-			j := indexFrom(src, i+2, "*/")
-			if j < 0 {
-				i = len(src)
-			} else {
-				i = j + 1
-			}
+		if end, kind := trivia(src, i, lineStart); kind != notTrivia {
+			lineStart = lineStart || kind == newline
+			i = end
 			continue
 		}
 		lineStart = false
@@ -97,6 +78,43 @@ func topLevelRegions(src []byte) []region {
 		out = append(out, r)
 	}
 	return out
+}
+
+// triviaKind classifies what trivia found.
+type triviaKind int
+
+const (
+	notTrivia triviaKind = iota
+	space
+	newline
+	comment
+	directiveLine
+)
+
+// trivia reports whether src[i] starts something that is not a token:
+// white space, a newline, a comment, or (when only white space precedes
+// it on its line) a preprocessor directive; end is the index of its last
+// byte. An unterminated comment runs to the end of src.
+func trivia(src []byte, i int, lineStart bool) (end int, kind triviaKind) {
+	switch c := src[i]; {
+	case c == '\n':
+		return i, newline
+	case c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v':
+		return i, space
+	case c == '#' && lineStart:
+		return skipDirective(src, i), directiveLine
+	case c == '/' && i+1 < len(src) && src[i+1] == '/':
+		for i < len(src) && src[i] != '\n' {
+			i++
+		}
+		return i - 1, comment
+	case c == '/' && i+1 < len(src) && src[i+1] == '*':
+		if j := indexFrom(src, i+2, "*/"); j >= 0 {
+			return j + 1, comment
+		}
+		return len(src), comment
+	}
+	return i, notTrivia
 }
 
 // skipDirective returns the index of the newline ending the preprocessor

@@ -246,18 +246,26 @@ func (f *File) newCall(pe *cc.PostfixExpression) *Call {
 	if s := identAt(text, c.NameSpan.Start.Offset); s != "" && s != c.Name {
 		c.Spelled = s // written through a macro such as bpf_rbtree_add
 	}
-	var macroArgs []Span
+	var macroArgs []string
+	var macroSpans []Span
+	longest := 0
 	expanded := c.Spelled != c.Name
 	if expanded {
-		_, macroArgs = invocationArgs(text, c.NameSpan.Start.Offset, c.NameSpan.File, f.src.table(c.NameSpan.File, text))
+		_, macroSpans = invocationArgs(text, c.NameSpan.Start.Offset, c.NameSpan.File, f.src.table(c.NameSpan.File, text))
+		for _, a := range macroSpans {
+			macroArgs = append(macroArgs, squeeze(spanText(text, a)))
+			longest = max(longest, len(macroArgs[len(macroArgs)-1]))
+		}
 	}
 	for l := pe.ArgumentExpressionList; l != nil; l = l.ArgumentExpressionList {
 		if l.AssignmentExpression == nil {
 			continue
 		}
-		a := Arg{Expr: l.AssignmentExpression, Span: f.SpanOf(l.AssignmentExpression)}
+		a := Arg{Expr: l.AssignmentExpression}
 		if expanded {
-			a.Span = matchMacroArg(text, macroArgs, cc.NodeSource(l.AssignmentExpression), c.NameSpan)
+			a.Span = matchMacroArg(macroArgs, macroSpans, l.AssignmentExpression, longest, c.NameSpan)
+		} else {
+			a.Span = f.SpanOf(l.AssignmentExpression)
 		}
 		a.Text = spanText(text, a.Span)
 		c.Args = append(c.Args, a)
@@ -265,17 +273,69 @@ func (f *File) newCall(pe *cc.PostfixExpression) *Call {
 	return c
 }
 
-// matchMacroArg finds the macro argument whose text is the call argument's
-// (bpf_rbtree_add(r, n, less) passes r, n, less on to the _impl kfunc); an
-// argument the macro made up itself spans the whole invocation.
-func matchMacroArg(text []byte, args []Span, src string, whole Span) Span {
-	want := squeeze(src)
-	for _, a := range args {
-		if squeeze(spanText(text, a)) == want {
-			return a
+// matchMacroArg finds the macro argument whose text (squeezed: white space
+// removed) is the call argument's (bpf_rbtree_add(r, n, less) passes r, n,
+// less on to the _impl kfunc); an argument the macro made up itself spans
+// the whole invocation. The argument's text is only gathered up to the
+// longest macro argument: a macro such as BPF_PROG nests expansions whose
+// full text, rebuilt for every call inside them, would cost quadratic time.
+func matchMacroArg(args []string, spans []Span, arg cc.Node, longest int, whole Span) Span {
+	want, ok := squeezedWithin(arg, longest)
+	if !ok {
+		return whole
+	}
+	for i, a := range args {
+		if a == want {
+			return spans[i]
 		}
 	}
 	return whole
+}
+
+// squeezedWithin returns the text of n's tokens without white space, or
+// false as soon as it is longer than limit.
+func squeezedWithin(n cc.Node, limit int) (string, bool) {
+	var toks []cc.Token
+	size := 0
+	var walk func(v reflect.Value) bool
+	walk = func(v reflect.Value) bool {
+		for v.Kind() == reflect.Interface {
+			if v.IsNil() {
+				return true
+			}
+			v = v.Elem()
+		}
+		if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+			return true
+		}
+		s := v.Elem()
+		p := planOf(s.Type())
+		for _, i := range p.tokens {
+			t := s.Field(i).Interface().(cc.Token)
+			if t.Seq() == 0 {
+				continue
+			}
+			if size += len(squeeze(t.SrcStr())); size > limit {
+				return false
+			}
+			toks = append(toks, t)
+		}
+		for _, i := range p.nodes {
+			if !walk(s.Field(i)) {
+				return false
+			}
+		}
+		return true
+	}
+	if !walk(reflect.ValueOf(n)) {
+		return "", false
+	}
+	sort.Slice(toks, func(i, j int) bool { return toks[i].Seq() < toks[j].Seq() })
+	var b strings.Builder
+	for _, t := range toks {
+		b.WriteString(squeeze(t.SrcStr()))
+	}
+	return b.String(), true
 }
 
 func squeeze(s string) string {

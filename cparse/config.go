@@ -58,6 +58,16 @@ const ccCompat = `#define __typeof_unqual__(x) __typeof__(x)
 #define typeof_unqual(x) __typeof__(x)
 `
 
+// builtinCompat follows cc/v4's own builtin declarations (a macro named
+// like a builtin must come after its declaration): byte swaps as
+// expressions, so a constant one is a constant expression, as clang folds
+// it (`case __bpf_htons(ETH_P_IP):`). The argument is read twice, which
+// changes nothing for a parser.
+const builtinCompat = `#define __builtin_bswap16(x) ((__UINT16_TYPE__)((((x) & 0xff) << 8) | (((x) >> 8) & 0xff)))
+#define __builtin_bswap32(x) ((__UINT32_TYPE__)(__builtin_bswap16((x) & 0xffff) << 16 | __builtin_bswap16((x) >> 16)))
+#define __builtin_bswap64(x) ((__UINT64_TYPE__)((__UINT64_TYPE__)__builtin_bswap32((x) & 0xffffffff) << 32 | __builtin_bswap32((x) >> 32)))
+`
+
 // newConfig builds a fresh cc.Config for one parse. Each parse gets its own
 // Config: cc/v4 fills a private keyword table on first use, which races when
 // a Config is shared between goroutines.

@@ -21,6 +21,12 @@ func ReadCompileCommands(path string) ([]CompileCommand, error) {
 	if err != nil {
 		return nil, err
 	}
+	return decodeCompileCommands(path, data)
+}
+
+// decodeCompileCommands parses the text of the compile_commands.json at
+// path, making its paths absolute.
+func decodeCompileCommands(path string, data []byte) ([]CompileCommand, error) {
 	var entries []compileEntry
 	if err := json.Unmarshal(data, &entries); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -2,7 +2,6 @@ package cparse
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -221,25 +220,13 @@ func parseDatabase(path string, maxSize int64) (*database, error) {
 		fs := parseFlags(args, dir)
 		return &database{path: path, flags: &fs}, nil
 	}
-	var entries []compileEntry
-	if err := json.Unmarshal(data, &entries); err != nil {
-		return nil, fmt.Errorf("compile database %s: %w", path, err)
+	cmds, err := decodeCompileCommands(path, data)
+	if err != nil {
+		return nil, fmt.Errorf("compile database %w", err)
 	}
 	db := &database{path: path}
-	for _, e := range entries {
-		edir := e.Directory
-		if !filepath.IsAbs(edir) {
-			edir = filepath.Join(dir, edir)
-		}
-		f := e.File
-		if !filepath.IsAbs(f) {
-			f = filepath.Join(edir, f)
-		}
-		args := e.Arguments
-		if len(args) == 0 {
-			args = splitCommand(e.Command)
-		}
-		db.entries = append(db.entries, databaseEntry{file: filepath.Clean(f), flags: parseFlags(args, edir)})
+	for _, c := range cmds {
+		db.entries = append(db.entries, databaseEntry{file: c.File, flags: parseFlags(c.Args, c.Directory)})
 	}
 	return db, nil
 }

@@ -300,3 +300,20 @@ func TestParseHonoursCancellation(t *testing.T) {
 		t.Fatalf("%+v", f.Errors)
 	}
 }
+
+// --sysroot prefixes the system directories (not clang's resource
+// directory), and -include reads a header before the source.
+func TestSysrootAndForcedInclude(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "root/usr/include/only_in_root.h", "#define WHICH sysroot\n")
+	forced := write(t, dir, "forced.h", "#define FORCED 7\n")
+	path := write(t, dir, "prog.bpf.c", "#include <only_in_root.h>\nint x = FORCED;\n")
+	p := NewParser(Options{Sysroot: filepath.Join(dir, "root"), ForcedHeaders: []string{forced}})
+	f := parse(t, p, path, nil)
+	if got := which(t, f); got != "sysroot" || len(f.Errors) > 0 {
+		t.Fatalf("%s %+v", got, f.Errors)
+	}
+	if !contains(f.Flags, "--sysroot="+filepath.Join(dir, "root")) || !contains(f.Flags, forced) {
+		t.Errorf("flags %v", f.Flags)
+	}
+}

@@ -21,31 +21,17 @@ func nestingProblem(src []byte) (int, string) {
 	lineStart := true
 	for i := 0; i < len(src); i++ {
 		c := src[i]
-		switch {
-		case c == '\n':
-			lineStart = true
-			continue
-		case c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' || c == '\\':
-			continue
-		case c == '#' && lineStart:
-			end := skipDirective(src, i)
-			if off := directiveTooDeep(src[i:min(end+1, len(src))]); off >= 0 {
-				return i + off, fmt.Sprintf("brackets nested more than %d deep", maxBracketDepth)
+		if c == '\\' {
+			continue // a line continuation
+		}
+		if end, kind := trivia(src, i, lineStart); kind != notTrivia {
+			if kind == directiveLine {
+				if off := directiveTooDeep(src[i:min(end+1, len(src))]); off >= 0 {
+					return i + off, fmt.Sprintf("brackets nested more than %d deep", maxBracketDepth)
+				}
 			}
+			lineStart = lineStart || kind == newline
 			i = end
-			continue
-		case c == '/' && i+1 < len(src) && src[i+1] == '/':
-			for i < len(src) && src[i] != '\n' {
-				i++
-			}
-			i--
-			continue
-		case c == '/' && i+1 < len(src) && src[i+1] == '*':
-			j := indexFrom(src, i+2, "*/")
-			if j < 0 {
-				return -1, ""
-			}
-			i = j + 1
 			continue
 		}
 		lineStart = false

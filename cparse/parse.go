@@ -114,6 +114,15 @@ func (p *Parser) flagsFor(path string) (flagSet, error) {
 	return p.own.merge(p.opts.Edit.removeFrom(db)), err
 }
 
+// Forget drops what the Parser keeps about one main file (its seed
+// cache), for a file the caller will not parse again soon: an editor
+// closed it.
+func (p *Parser) Forget(path string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.seeded, path)
+}
+
 // eofGuard is appended to the main file. cc/v4 v4.31.0 loops forever (and
 // allocates without bound) when the input ends inside a pointer declarator
 // such as `int f(int *`; the identifier in this declaration ends that loop,
@@ -511,7 +520,8 @@ func (p *Parser) newRound(ctx context.Context, f *File, flags flagSet, overlay m
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	sources := []cc.Source{{Name: "<predefined>", Value: cfg.Predefined}, {Name: "<builtin>", Value: cc.Builtin}}
+	sources := []cc.Source{{Name: "<predefined>", Value: cfg.Predefined}, {Name: "<builtin>", Value: cc.Builtin},
+		{Name: "<bpf-lsp-builtin>", Value: builtinCompat}}
 	for _, h := range flags.Forced {
 		if _, err := fsys.Open(h); err != nil {
 			inc.report([]Span{{File: f.Path, Start: Pos{1, 1, 0}, End: Pos{1, 1, 0}}},
@@ -691,7 +701,7 @@ func parseErrors(text, mainPath string, mainSrc []byte, inc *includeState) []Err
 			continue
 		}
 		file, msg := m[1], checkerSuffix.ReplaceAllString(m[4], "")
-		if strings.HasPrefix(msg, "TODO") || file == "<builtin>" || file == "<predefined>" {
+		if strings.HasPrefix(msg, "TODO") || file == "<builtin>" || file == "<predefined>" || file == "<bpf-lsp-builtin>" {
 			continue
 		}
 		ln, _ := strconv.Atoi(m[2])

@@ -16,14 +16,14 @@ import (
 // texts (vmlinuxCache), the trimming seeds (seedCache), and here whether a
 // file reaches vmlinux.h at all and each header's #include lines.
 
-// directiveLine matches every preprocessor line: whether vmlinux.h is
+// preprocessorLine matches every preprocessor line: whether vmlinux.h is
 // reached depends only on these (and on the headers and flags).
-var directiveLine = regexp.MustCompile(`(?m)^[ \t]*#.*$`)
+var preprocessorLine = regexp.MustCompile(`(?m)^[ \t]*#.*$`)
 
 // preambleKey identifies what decides which headers a parse of f reads:
 // its flags and its preprocessor lines.
 func preambleKey(f *File) string {
-	return strings.Join(f.Flags, "\x00") + "\x01" + strings.Join(directiveLine.FindAllString(string(f.Src), -1), "\n")
+	return strings.Join(f.Flags, "\x00") + "\x01" + strings.Join(preprocessorLine.FindAllString(string(f.Src), -1), "\n")
 }
 
 // withoutVmlinux reports whether the last parse of f found that it does

@@ -13,17 +13,13 @@ import (
 //   - GNU named variadic macros (`args...`, `##args`) are mis-expanded by
 //     cc/v4 (bpf_printk, BPF_PROG with no argument): written with
 //     __VA_ARGS__ instead.
-//   - `x ?: y` (GNU elvis) with a constant x makes cc/v4's checker
-//     dereference nil (libbpf-style `___param[___bpf_narg(args) ?: 1]` in
-//     sched_ext's scx_bpf_error): written `x ? x : y`, the same type and
-//     value for a parser (nothing is evaluated, so x twice is harmless).
 //   - An empty entry in an attribute list, `__attribute__((aligned(8), ,
 //     cleanup(f)))` (libbpf's bpf_for_each, bpf_for, bpf_repeat), is a
 //     syntax error to cc/v4 and ignored by clang: its comma becomes a space.
 
 // rewriteHeader applies every header rewrite.
 func rewriteHeader(src []byte) []byte {
-	return rewriteElvis(rewriteNamedVariadics(rewriteEmptyAttributes(src)))
+	return rewriteNamedVariadics(rewriteEmptyAttributes(src))
 }
 
 // rewriteEmptyAttributes blanks the comma of each empty entry of an
@@ -112,71 +108,4 @@ func rewriteNamedVariadics(src []byte) []byte {
 		out = append(out, word.ReplaceAll(body, []byte("__VA_ARGS__"))...)
 		return out
 	})
-}
-
-// rewriteElvis turns `f(a) ?: b` and `x ?: b` into `f(a) ? f(a) : b` and
-// `x ? x : b`. Other left operands are left alone (they are not constant
-// in the headers seen so far, and only a constant condition panics).
-func rewriteElvis(src []byte) []byte {
-	if !bytes.Contains(src, []byte("?:")) {
-		return src
-	}
-	var out []byte
-	last := 0
-	for i := bytes.Index(src, []byte("?:")); i >= 0; {
-		if lo := elvisOperand(src, i); lo >= 0 {
-			operand := bytes.TrimRight(src[lo:i], " \t")
-			out = append(out, src[last:i]...)
-			out = append(out, "? "...)
-			out = append(out, operand...)
-			out = append(out, " :"...)
-			last = i + 2
-		}
-		next := bytes.Index(src[i+2:], []byte("?:"))
-		if next < 0 {
-			break
-		}
-		i += 2 + next
-	}
-	if out == nil {
-		return src
-	}
-	return append(out, src[last:]...)
-}
-
-// elvisOperand returns where the operand before the `?:` at i starts: an
-// identifier, optionally followed by one balanced parenthesised group on
-// the same line; -1 when it is something else.
-func elvisOperand(src []byte, i int) int {
-	j := i
-	for j > 0 && (src[j-1] == ' ' || src[j-1] == '\t') {
-		j--
-	}
-	if j > 0 && src[j-1] == ')' {
-		depth := 0
-		for j--; j >= 0; j-- {
-			switch src[j] {
-			case ')':
-				depth++
-			case '(':
-				depth--
-			case '\n':
-				return -1
-			}
-			if depth == 0 {
-				break
-			}
-		}
-		if j < 0 {
-			return -1
-		}
-	}
-	end := j
-	for j > 0 && isIdentByte(src[j-1]) {
-		j--
-	}
-	if j == end || src[j] >= '0' && src[j] <= '9' {
-		return -1
-	}
-	return j
 }

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
@@ -144,7 +145,11 @@ func OpenTarget(spec string) (*Target, error) {
 	}}, nil
 }
 
-func runningTarget() (*Target, error) {
+// runningTarget is loaded once per process: the server asks for it on every
+// analysis, and the running kernel's BTF does not change under it.
+var runningTarget = sync.OnceValues(loadRunningTarget)
+
+func loadRunningTarget() (*Target, error) {
 	var uts unix.Utsname
 	if err := unix.Uname(&uts); err != nil {
 		return nil, err
@@ -162,7 +167,10 @@ func runningTarget() (*Target, error) {
 // every type of vmlinux costs ~90 ms and 40 MB; a lookup costs µs).
 func btfTarget(name string, v Version, s *btf.Spec) *Target {
 	var helpers map[string]bool
+	var mu sync.Mutex // a Target is shared by concurrent analyses
 	return &Target{Name: name, Version: v, has: func(kind, call string) bool {
+		mu.Lock()
+		defer mu.Unlock()
 		if kind == Kfunc {
 			var fn *btf.Func
 			return s.TypeByName(call, &fn) == nil

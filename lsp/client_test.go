@@ -32,6 +32,9 @@ type testClient struct {
 	conn   jsonrpc2.Conn
 	raw    net.Conn
 	exit   chan int
+	// callTimeout bounds each request; 0 means a minute. A test whose
+	// request downloads and boots kernels sets more.
+	callTimeout time.Duration
 
 	mu       sync.Mutex
 	diags    map[uri.URI][]*protocol.PublishDiagnosticsParams
@@ -171,7 +174,11 @@ func (c *testClient) waitFor(what string, cond func() bool) {
 
 func (c *testClient) call(method string, params, result any) error {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	timeout := c.callTimeout
+	if timeout == 0 {
+		timeout = time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	_, err := c.conn.Call(ctx, method, params, result)
 	return err

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
@@ -76,6 +77,9 @@ func TestKernelMatrixLens(t *testing.T) {
 	path, src := fixture(t, "timers.bpf.c")
 	u := c.open(path, src)
 	c.waitDiags(u, 1)
+	// A first run fetches two kernel images and boots each under qemu
+	// (TCG on machines without a usable KVM).
+	c.callTimeout = 10 * time.Minute
 	var summary string
 	if err := c.callJSON("workspace/executeCommand", map[string]any{"command": commandVerifyKernels, "arguments": []any{string(u)}}, &summary); err != nil {
 		t.Fatal(err)

@@ -236,11 +236,11 @@ func (s *Server) analyze(ctx context.Context, rank func() rank, parser *cparse.P
 		return &snapshot{version: version, text: text, mapper: newMapper(text, utf8), result: &analysis.Result{}, failed: true,
 			findings: []analysis.Finding{{Code: analysis.CodeCError, Severity: analysis.SevWarning, Span: cparse.Span{File: path}, Message: msg}}}
 	}
-	targets := s.staticTargets()
 	slot, err := s.slots.acquire(ctx, rank)
 	if err != nil {
 		return failed("analysis cancelled")
 	}
+	targets := s.staticTargets() // reads kernel BTF: inside the slot, like the parse
 	// The parse sees the deadline and the cancellation (cparse checks its
 	// context), so a superseded or hopeless parse ends early.
 	pctx, stop := context.WithTimeout(ctx, limit)

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -130,5 +131,29 @@ func TestSARIFValidates(t *testing.T) {
 	}
 	if len(res[0].Fixes) != 1 || len(res[0].RelatedLocations) != 1 {
 		t.Errorf("fix or related location lost: %s", b.String())
+	}
+}
+
+// File names are absolute in JSON; one that is not UTF-8 is escaped so that
+// every byte comes back.
+func TestJSONFileNames(t *testing.T) {
+	for _, c := range []struct {
+		in, want string
+		escaped  bool
+	}{
+		{"/src/prog.bpf.c", "/src/prog.bpf.c", false},
+		{"/src/pr\xffog%.bpf.c", "/src/pr%FFog%25.bpf.c", true},
+		{"/src/naïve.bpf.c", "/src/naïve.bpf.c", false},
+	} {
+		got, esc := jsonPath(c.in)
+		if got != c.want || esc != c.escaped {
+			t.Errorf("%q: got %q %v, want %q %v", c.in, got, esc, c.want, c.escaped)
+		}
+	}
+	if got, _ := jsonPath("rel.c"); !filepath.IsAbs(got) {
+		t.Errorf("relative name stays relative: %q", got)
+	}
+	if got := fileURI("/src/pr\xffog.c"); got != "file:///src/pr%FFog.c" {
+		t.Errorf("file URI %q", got)
 	}
 }

@@ -74,7 +74,7 @@ struct {
 	__type(value, struct val);
 } counts SEC(".maps");
 
-SEC("tc") /* locks are refused in kprobe/tracepoint programs */
+SEC("tc")
 int handle(void *ctx)
 {
 	u32 key = 0;

@@ -158,7 +158,7 @@ func (k *Kernel) load(ctx context.Context, obj string, data []byte) ([]Verdict, 
 // elfPrograms lists the programs of an object the way libbpf finds them:
 // functions in executable sections other than .text.
 func elfPrograms(data []byte) ([]Verdict, error) {
-	f, err := elf.NewFile(strings.NewReader(string(data)))
+	f, err := elf.NewFile(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("read ELF: %w", err)
 	}

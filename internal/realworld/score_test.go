@@ -106,19 +106,19 @@ func TestFileFromRun(t *testing.T) {
 func TestCompare(t *testing.T) {
 	base := &Baseline{
 		Files: map[string]BaselineFile{
-			"clean.c":    {Clean: true, Seconds: 0.3},
-			"broken.c":   {Seconds: 0.3},
-			"slow.c":     {Clean: true, Seconds: 0.6},
-			"noisy.c":    {Clean: true, Seconds: 0.9},
-			"busy.c":     {Clean: true, Seconds: 0.2},
-			"internal.c": {Internal: true, Seconds: 0.1},
-		},
-		Programs: map[string]string{
-			"a.c:ok":      StatusAccept,
-			"a.c:fp":      StatusFalseAlarm,
-			"a.c:lock1":   StatusLockMatch,
-			"a.c:lock2":   StatusLockMissed,
-			"a.c:changed": StatusAccept,
+			"clean.c":    {Clean: true},
+			"broken.c":   {},
+			"slow.c":     {Clean: true},
+			"busy.c":     {Clean: true},
+			"internal.c": {Internal: true},
+			"a.c": {Programs: map[string]string{
+				"ok":      StatusAccept,
+				"fp":      StatusFalseAlarm,
+				"lock1":   StatusLockMatch,
+				"lock2":   StatusLockMissed,
+				"changed": StatusAccept,
+			}},
+			"was_slow.c": {Clean: true, Slow: true},
 		},
 	}
 	rep := &Report{
@@ -126,8 +126,8 @@ func TestCompare(t *testing.T) {
 			{Name: "clean.c", Compiled: true, FirstFrontend: "a.c:1:1: BL001 oops", Seconds: 0.3},
 			{Name: "broken.c", Compiled: true, Clean: true, Seconds: 0.3},
 			{Name: "slow.c", Compiled: true, Clean: true, Seconds: 1.5, CPUSeconds: 1.4},
-			{Name: "noisy.c", Compiled: true, Clean: true, Seconds: 1.1, CPUSeconds: 1.1}, // over 1 s, but not twice its baseline
-			{Name: "busy.c", Compiled: true, Clean: true, Seconds: 3, CPUSeconds: 0.2},    // waited for a busy machine
+			{Name: "busy.c", Compiled: true, Clean: true, Seconds: 3, CPUSeconds: 0.2}, // waited for a busy machine
+			{Name: "was_slow.c", Compiled: true, Clean: true, Seconds: 3, CPUSeconds: 0.9},
 			{Name: "internal.c", Compiled: true, Clean: true, Seconds: 0.1},
 			{Name: "new.c", Compiled: true, Seconds: 9}, // not in the baseline: not compared
 		},
@@ -141,7 +141,7 @@ func TestCompare(t *testing.T) {
 	}
 	c := Compare(base, rep)
 	wantReg := []string{"clean.c no longer parses", "slow.c: check takes", "false alarm on a.c:ok", "lock rejection no longer matched: a.c:lock1"}
-	wantImp := []string{"broken.c now parses", "internal.c now parses", "internal.c: internal error fixed", "no more false alarm on a.c:fp", "matched better: a.c:lock2"}
+	wantImp := []string{"broken.c now parses", "was_slow.c: check now under 1s", "internal.c now parses", "internal.c: internal error fixed", "no more false alarm on a.c:fp", "matched better: a.c:lock2"}
 	check := func(kind string, got, want []string) {
 		t.Helper()
 		if len(got) != len(want) {
@@ -157,6 +157,16 @@ func TestCompare(t *testing.T) {
 	check("regressions", c.Regressions, wantReg)
 	check("improvements", c.Improvements, wantImp)
 	check("notes", c.Notes, []string{"kernel verdict or its classification changed: a.c:changed (accept -> lock-missed)"})
+
+	// A second run that regresses only in slow.c leaves the others as notes.
+	again := Compare(base, &Report{Files: []FileResult{{Name: "slow.c", Compiled: true, Clean: true, Seconds: 2, CPUSeconds: 2}}})
+	u := c.Unconfirmed(again)
+	if len(u.Regressions) != 1 || !strings.Contains(u.Regressions[0], "slow.c") || len(u.Notes) != len(c.Notes)+3 {
+		t.Errorf("unconfirmed: regressions %q, notes %q", u.Regressions, u.Notes)
+	}
+	if !reflect.DeepEqual(c.RegressedFiles(), []string{"clean.c", "slow.c", "a.c"}) {
+		t.Errorf("regressed files %q", c.RegressedFiles())
+	}
 
 	// A run without verdicts judges files only.
 	rep.NoVerdicts = "no root"
@@ -209,5 +219,36 @@ func TestParserOptions(t *testing.T) {
 		!reflect.DeepEqual(o.ForcedHeaders, []string{"/src/sched_ext/force.h"}) ||
 		!reflect.DeepEqual(o.Defines, []string{"A=1", "B"}) || !reflect.DeepEqual(o.Undefines, []string{"C"}) {
 		t.Errorf("parserOptions = %+v", o)
+	}
+}
+
+func TestBaselineRoundTrip(t *testing.T) {
+	rep := &Report{Kernel: "6.18", Scores: Scores{Files: 2, Compiled: 2},
+		Files: []FileResult{
+			{Name: "a.c", Compiled: true, Clean: true, Seconds: 3, CPUSeconds: 2},
+			{Name: "b.c", Compiled: true, InternalError: "boom"},
+		},
+		Programs: []ProgramResult{
+			{File: "a.c", Verdict: Verdict{Program: "p"}, Status: StatusLockMatch},
+			{File: "a.c", Verdict: Verdict{Program: "q"}, Status: StatusAccept},
+		},
+	}
+	path := t.TempDir() + "/baseline.json"
+	if err := NewBaseline(rep).Write(path); err != nil {
+		t.Fatal(err)
+	}
+	b, err := ReadBaseline(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Baseline{Kernel: "6.18", Scores: rep.Scores, Files: map[string]BaselineFile{
+		"a.c": {Clean: true, Slow: true, Programs: map[string]string{"p": StatusLockMatch, "q": StatusAccept}},
+		"b.c": {Internal: true},
+	}}
+	if !reflect.DeepEqual(b, want) {
+		t.Errorf("read back %+v, want %+v", b, want)
+	}
+	if c := Compare(b, rep); len(c.Regressions)+len(c.Improvements)+len(c.Notes) != 0 {
+		t.Errorf("a run compared with its own baseline: %+v", c)
 	}
 }

@@ -56,19 +56,7 @@ const maxListed = 40
 // (left out of the parse rate), internal errors, slow files and false
 // alarms.
 func PrintDetails(w io.Writer, r *Report) {
-	list := func(title string, items []string) {
-		if len(items) == 0 {
-			return
-		}
-		fmt.Fprintf(w, "\n%s (%d):\n", title, len(items))
-		for i, it := range items {
-			if i == maxListed {
-				fmt.Fprintf(w, "  ... %d more in the JSON report\n", len(items)-maxListed)
-				break
-			}
-			fmt.Fprintf(w, "  %s\n", it)
-		}
-	}
+	list := func(title string, items []string) { printList(w, title, items, maxListed) }
 	var uncompiled, internal, slow []string
 	byTime := append([]FileResult(nil), r.Files...)
 	sort.SliceStable(byTime, func(i, j int) bool { return byTime[i].Seconds > byTime[j].Seconds })
@@ -93,4 +81,27 @@ func PrintDetails(w io.Writer, r *Report) {
 	list("internal errors", internal)
 	list(fmt.Sprintf("files over %.0f s", SlowSeconds), slow)
 	list("false alarms: accepted programs with a finding", alarms)
+}
+
+// PrintChanges lists a comparison: every regression, and the first
+// improvements and other changes.
+func PrintChanges(w io.Writer, against string, c Comparison) {
+	printList(w, "regressions "+against, c.Regressions, len(c.Regressions))
+	printList(w, "improvements "+against, c.Improvements, maxListed)
+	printList(w, "other changes "+against, c.Notes, maxListed)
+}
+
+// printList writes a titled list, the first limit items of it.
+func printList(w io.Writer, title string, items []string, limit int) {
+	if len(items) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n%s (%d):\n", title, len(items))
+	for i, it := range items {
+		if i == limit {
+			fmt.Fprintf(w, "  ... %d more\n", len(items)-limit)
+			break
+		}
+		fmt.Fprintf(w, "  %s\n", it)
+	}
 }

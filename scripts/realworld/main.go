@@ -37,6 +37,7 @@ func run() int {
 	jsonPath := flag.String("json", "", "also write the full report to this `file`")
 	files := flag.String("files", "", "only sources whose name matches one of these comma-separated shell `patterns` (no baseline update)")
 	update := flag.Bool("update-baseline", false, "write this run as the new baseline")
+	fromReport := flag.String("from-report", "", "judge (or make the baseline from) this earlier full run's JSON `report` instead of running")
 	flag.Parse()
 	if cfg.Source == "" || cfg.Cache == "" {
 		fmt.Fprintln(os.Stderr, "realworld: --source and --cache are required (scripts/realworld.sh sets them)")
@@ -55,25 +56,35 @@ func run() int {
 		return 2
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	rep, err := realworld.Run(ctx, cfg, os.Stderr)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "realworld: %v\n", err)
-		return 2
-	}
-
-	lastPath := filepath.Join(cfg.Cache, "realworld.json")
-	if last, err := readReport(lastPath); err == nil {
-		printChanges("since the last run", realworld.Compare(realworld.NewBaseline(last), rep))
-	}
-	for _, p := range []string{lastPath, *jsonPath} {
-		if p == "" {
-			continue
-		}
-		if err := writeReport(p, rep); err != nil {
+	var rep *realworld.Report
+	if *fromReport != "" {
+		if rep, err = readReport(*fromReport); err != nil {
 			fmt.Fprintf(os.Stderr, "realworld: %v\n", err)
 			return 2
+		}
+		if rep.Subset && *update {
+			fmt.Fprintf(os.Stderr, "realworld: %s is from a --files run; the baseline needs the whole corpus\n", *fromReport)
+			return 2
+		}
+	} else {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		if rep, err = realworld.Run(ctx, cfg, os.Stderr); err != nil {
+			fmt.Fprintf(os.Stderr, "realworld: %v\n", err)
+			return 2
+		}
+		lastPath := filepath.Join(cfg.Cache, "realworld.json")
+		if last, err := readReport(lastPath); err == nil {
+			realworld.PrintChanges(os.Stdout, "since the last run", realworld.Compare(realworld.NewBaseline(last), rep))
+		}
+		for _, p := range []string{lastPath, *jsonPath} {
+			if p == "" {
+				continue
+			}
+			if err := writeReport(p, rep); err != nil {
+				fmt.Fprintf(os.Stderr, "realworld: %v\n", err)
+				return 2
+			}
 		}
 	}
 
@@ -87,7 +98,11 @@ func run() int {
 	}
 	realworld.PrintDetails(os.Stdout, rep)
 	fmt.Println()
-	realworld.PrintTable(os.Stdout, rep, base)
+	tableBase := base
+	if rep.Subset {
+		tableBase = nil // the baseline's numbers are the whole corpus's
+	}
+	realworld.PrintTable(os.Stdout, rep, tableBase)
 	if *jsonPath != "" {
 		fmt.Printf("\nper-file and per-program detail: %s\n", *jsonPath)
 	}
@@ -113,7 +128,18 @@ func run() int {
 		fmt.Printf("note: the baseline's verdicts come from kernel %s, this run's from %s; programs whose verdict differs are not compared\n", base.Kernel, rep.Kernel)
 	}
 	cmp := realworld.Compare(base, rep)
-	printChanges("against the baseline", cmp)
+	if files := cmp.RegressedFiles(); len(files) > 0 && *fromReport == "" {
+		// A regression must reproduce: check those files once more.
+		cfg.Files = files
+		fmt.Fprintf(os.Stderr, "realworld: %d files regressed; running them again\n", len(files))
+		again, err := realworld.Run(context.Background(), cfg, os.Stderr)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "realworld: %v\n", err)
+			return 2
+		}
+		cmp = cmp.Unconfirmed(realworld.Compare(base, again))
+	}
+	realworld.PrintChanges(os.Stdout, "against the baseline", cmp)
 	if len(cmp.Regressions) > 0 {
 		fmt.Printf("FAIL: %d regressions against %s\n", len(cmp.Regressions), *baselinePath)
 		return 1
@@ -122,17 +148,6 @@ func run() int {
 		fmt.Printf("%d improvements over the baseline: run `make realworld-update-baseline` to record them\n", len(cmp.Improvements))
 	}
 	return code
-}
-
-func printChanges(what string, c realworld.Comparison) {
-	for _, list := range []struct {
-		name  string
-		items []string
-	}{{"regression", c.Regressions}, {"improvement", c.Improvements}, {"note", c.Notes}} {
-		for _, s := range list.items {
-			fmt.Printf("%s %s: %s\n", list.name, what, s)
-		}
-	}
 }
 
 func readReport(path string) (*realworld.Report, error) {
