@@ -49,6 +49,7 @@ type Parser struct {
 	genuine   map[string]bool // error sets the full vmlinux.h gives too: no fallback next time
 	seeded    map[string]*seedCache
 	noVmlinux map[string]string // files whose last parse did not reach vmlinux.h: their preambleKey
+	seedOrder []string          // paths in seeded, oldest first (rememberSeeds bounds it)
 }
 
 // seedCache is what the last seed preprocessing of a file found, so an
@@ -500,9 +501,7 @@ func (p *Parser) vmlinuxSeeds(ctx context.Context, f *File, flags flagSet, overl
 		raw[string(id)] = true
 	}
 	cached := &seedCache{includes: strings.Join(includeLine.FindAllString(string(f.Src), -1), "\n"), seeds: seeds, macros: macros, raw: raw}
-	p.mu.Lock()
-	p.seeded[f.Path] = cached
-	p.mu.Unlock()
+	p.rememberSeeds(f.Path, cached)
 	out2 := make(map[string]bool, len(seeds))
 	for k := range seeds {
 		out2[k] = true

@@ -51,6 +51,26 @@ func (p *Parser) recordVmlinux(f *File, uses bool) {
 	p.noVmlinux[f.Path] = key
 }
 
+// maxSeeded bounds the files whose seeds a Parser keeps: each holds every
+// identifier and macro name of its preprocessed headers (megabytes), and a
+// run of check over hundreds of files would otherwise keep them all.
+const maxSeeded = 64
+
+// rememberSeeds keeps what the seed preprocessing of path found, forgetting
+// the file remembered longest ago beyond maxSeeded.
+func (p *Parser) rememberSeeds(path string, c *seedCache) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.seeded[path]; !ok {
+		p.seedOrder = append(p.seedOrder, path)
+	}
+	p.seeded[path] = c
+	for len(p.seedOrder) > maxSeeded {
+		delete(p.seeded, p.seedOrder[0])
+		p.seedOrder = p.seedOrder[1:]
+	}
+}
+
 // directiveCache keeps the #include lines scanned from header texts that
 // are served again and again (the same slice from the header or vmlinux.h
 // caches), so a parse does not run the #include regexp over every header,
