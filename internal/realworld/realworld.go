@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -137,6 +138,9 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 				files[i].Attribution = err.Error() + "; findings in helpers are charged to no program"
 				g = CallGraph{Programs: names}
 			}
+		}
+		if src, err := os.ReadFile(s.Path); err == nil {
+			files[i].UsesLocks = usesLocks(src)
 		}
 		attribute(&files[i], g, progs, lock)
 		for _, p := range progs {

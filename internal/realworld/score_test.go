@@ -46,7 +46,7 @@ func TestAttribute(t *testing.T) {
 		{File: "/x/a.c", Line: 20, Severity: "info", Code: "BL203", Message: "an info finding charges nobody", Function: "accepted"},
 		{File: "/x/a.c", Line: 30, Severity: "error", Code: "BL210", Message: "leak", Function: "other_rule"},
 	}}
-	var fr FileResult
+	fr := FileResult{UsesLocks: usesLocks([]byte("bpf_spin_lock(&v->lock);"))}
 	fileFromRun(&fr, run)
 	if !fr.Clean || fr.InternalError != "" || len(fr.Findings) != 3 {
 		t.Fatalf("file result = %+v", fr)
@@ -84,6 +84,32 @@ func TestAttribute(t *testing.T) {
 	s := score([]FileResult{fr}, results)
 	if s.Accepted != 2 || s.FalseAlarms != 1 || s.LockRejections != 3 || s.LockFound != 2 || s.LockMatching != 1 || s.Rejected != 4 || s.LoadErrors != 1 {
 		t.Errorf("scores = %+v", s)
+	}
+	if s.LockFileRejections != 3 || s.LockFileFound != 2 || s.LockFileMatching != 1 {
+		t.Errorf("lock-file scores = %+v", s)
+	}
+	// The same rejections in a file that never touches a lock, graph or
+	// allocated object are not counted as lock rejections of such files.
+	for i := range results {
+		results[i].InLockFile = false
+	}
+	if s := score([]FileResult{fr}, results); s.LockFileRejections != 0 || s.LockRejections != 3 {
+		t.Errorf("scores without lock files = %+v", s)
+	}
+}
+
+func TestUsesLocks(t *testing.T) {
+	for src, want := range map[string]bool{
+		"bpf_res_spin_lock(&l)":                  true,
+		"n = bpf_obj_new(typeof(*n));":           true,
+		"void (*p)(void *) = &bpf_list_##op;":    true,
+		"struct bpf_rb_root root __contains(x)":  true,
+		"bpf_sk_release(sk); bpf_ringbuf_submit": false,
+		"my_bpf_spin_locked = 1;":                false,
+	} {
+		if got := usesLocks([]byte(src)); got != want {
+			t.Errorf("usesLocks(%q) = %v, want %v", src, got, want)
+		}
 	}
 }
 
