@@ -32,6 +32,11 @@ type Options struct {
 	CacheDir      string   // on-disk cache for the vmlinux.h index; "" = os.UserCacheDir()/bpf-lsp
 	MaxFileSize   int64    // largest source, header or database read; 0 = DefaultMaxFileSize
 	Edit          FlagEdit // the project config's added and removed flags
+	// Args are more flags in clang's syntax (-I, -iquote, -isystem,
+	// -idirafter, -include, --sysroot, -D, -U), as an editor passes them;
+	// relative paths are relative to ArgsDir. They follow the fields above.
+	Args    []string
+	ArgsDir string
 }
 
 // Parser parses BPF C files. It is safe for concurrent use and keeps caches
@@ -86,6 +91,7 @@ func NewParser(opts Options) *Parser {
 		Sysroot: opts.Sysroot, Defines: opts.Defines, Undefines: opts.Undefines, Forced: opts.ForcedHeaders}
 	// The project config's additions come after the command line's and
 	// before the compile database's, as if written between them.
+	own = own.merge(parseFlags(opts.Args, opts.ArgsDir))
 	own = own.merge(parseFlags(opts.Edit.Add, opts.Edit.Dir))
 	return &Parser{opts: opts, own: own, headers: &headerCache{maxSize: opts.MaxFileSize}, dbs: &dbCache{maxSize: opts.MaxFileSize},
 		vmlinux: newVmlinuxCache(opts.CacheDir), learned: map[string]bool{}, genuine: map[string]bool{}, seeded: map[string]*seedCache{}, noVmlinux: map[string]string{}}
