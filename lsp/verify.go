@@ -238,10 +238,29 @@ func (s *Server) verifierDiagnostics(d *document, results []verifier.Result) []p
 				msg += " (" + r.Note + ")"
 			}
 			code := nonEmpty(r.Code, "BL900")
-			diags = append(diags, protocol.Diagnostic{
+			diag := protocol.Diagnostic{
 				Range: rng, Severity: protocol.DiagnosticSeverityError, Code: protocol.String(code),
-				CodeDescription: ruleDoc(code), Source: protocol.NewOptional(verifierSource), Message: protocol.String(msg),
-			})
+				CodeDescription: ruleDoc(code), Source: protocol.NewOptional(verifierSource),
+			}
+			// The kernel's causal path (7.3 logs): each step where the
+			// state that failed was made.
+			for _, step := range r.Related {
+				if step.Line <= 0 {
+					continue
+				}
+				if !s.caps.related {
+					msg += fmt.Sprintf("\nbecause: %s:%d: %s", report.Paths{}.Show(nonEmpty(step.File, d.path)), step.Line, step.Message)
+					continue
+				}
+				loc := protocol.Location{URI: d.uri, Range: m.lineRange(step.Line, step.Column)}
+				if step.File != "" && step.File != d.path {
+					line := uint32(step.Line - 1)
+					loc = protocol.Location{URI: uri.File(step.File), Range: protocol.Range{Start: protocol.Position{Line: line}, End: protocol.Position{Line: line}}}
+				}
+				diag.RelatedInformation = append(diag.RelatedInformation, protocol.DiagnosticRelatedInformation{Location: loc, Message: step.Message})
+			}
+			diag.Message = protocol.String(msg)
+			diags = append(diags, diag)
 		}
 	}
 	return diags
