@@ -32,6 +32,11 @@ type Options struct {
 	CacheDir      string   // on-disk cache for the vmlinux.h index; "" = os.UserCacheDir()/bpf-lsp
 	MaxFileSize   int64    // largest source, header or database read; 0 = DefaultMaxFileSize
 	Edit          FlagEdit // the project config's added and removed flags
+	// Args are more flags in clang's syntax (-I, -iquote, -isystem,
+	// -idirafter, -include, --sysroot, -D, -U), as an editor passes them;
+	// relative paths are relative to ArgsDir. They follow the fields above.
+	Args    []string
+	ArgsDir string
 }
 
 // Parser parses BPF C files. It is safe for concurrent use and keeps caches
@@ -86,6 +91,7 @@ func NewParser(opts Options) *Parser {
 		Sysroot: opts.Sysroot, Defines: opts.Defines, Undefines: opts.Undefines, Forced: opts.ForcedHeaders}
 	// The project config's additions come after the command line's and
 	// before the compile database's, as if written between them.
+	own = own.merge(parseFlags(opts.Args, opts.ArgsDir))
 	own = own.merge(parseFlags(opts.Edit.Add, opts.Edit.Dir))
 	return &Parser{opts: opts, own: own, headers: &headerCache{maxSize: opts.MaxFileSize}, dbs: &dbCache{maxSize: opts.MaxFileSize},
 		vmlinux: newVmlinuxCache(opts.CacheDir), learned: map[string]bool{}, genuine: map[string]bool{}, seeded: map[string]*seedCache{}, noVmlinux: map[string]string{}}
@@ -185,6 +191,10 @@ func (p *Parser) Parse(ctx context.Context, path string, overlay map[string][]by
 		return f, nil // still too deep after every blanking round: leave cc/v4 out
 	}
 	p.translate(ctx, f, flags, overlay, text)
+	for i := range f.Errors {
+		// Shortened only now: the trimming retry reads the member lists.
+		f.Errors[i].Message = shortTypes(f.Errors[i].Message)
+	}
 	if ctx.Err() != nil {
 		f.AST = nil
 		f.Errors = append(f.Errors, Error{Span: endSpan(path, src), Message: "parse cancelled: " + ctx.Err().Error()})
@@ -680,6 +690,60 @@ var errLine = regexp.MustCompile(`^(.+?):(\d+):(\d+): (.*)$`)
 
 // checkerSuffix is cc/v4's source location of the check that fired.
 var checkerSuffix = regexp.MustCompile(`\s*\(\w+\.go:\d+(:\w*)*:?\)\s*$`)
+
+// shortTypes writes the struct and union types in a cc/v4 message the way
+// clang does: cc/v4 spells each one with all its members ("type struct
+// inet_connection_sock {icsk_inet struct inet_sock; ...} has no member"),
+// hundreds of characters that hide the point. A named type keeps its name,
+// an anonymous one becomes "struct {...}".
+func shortTypes(msg string) string {
+	var b strings.Builder
+	for i := 0; i < len(msg); i++ {
+		if msg[i] != '{' || !afterRecordName(msg[:i]) {
+			b.WriteByte(msg[i])
+			continue
+		}
+		depth, j := 0, i
+		for ; j < len(msg); j++ {
+			if msg[j] == '{' {
+				depth++
+			} else if msg[j] == '}' {
+				if depth--; depth == 0 {
+					break
+				}
+			}
+		}
+		if j == len(msg) { // unbalanced: leave the rest as it is
+			b.WriteString(msg[i:])
+			break
+		}
+		if text := b.String(); strings.HasSuffix(text, "struct ") || strings.HasSuffix(text, "union ") {
+			b.WriteString("{...}")
+		} else {
+			trimmed := strings.TrimSuffix(text, " ")
+			b.Reset()
+			b.WriteString(trimmed)
+		}
+		i = j
+	}
+	return b.String()
+}
+
+// afterRecordName reports whether s ends with "struct NAME " or "union
+// NAME " (or an anonymous "struct "/"union "): a '{' there opens cc/v4's
+// member list.
+func afterRecordName(s string) bool {
+	s = strings.TrimSuffix(s, " ")
+	if strings.HasSuffix(s, "struct") || strings.HasSuffix(s, "union") {
+		return true
+	}
+	i := strings.LastIndexByte(s, ' ')
+	if i < 0 {
+		return false
+	}
+	word := s[:i]
+	return strings.HasSuffix(word, "struct") || strings.HasSuffix(word, "union")
+}
 
 // parseErrors turns cc/v4's newline-joined error text into Errors, with
 // file names as the user knows them. Position-less lines are cascades,

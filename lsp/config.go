@@ -18,10 +18,13 @@ import (
 type Settings struct {
 	IncludeDirs     []string `json:"includeDirs"`     // -I, searched first
 	Defines         []string `json:"defines"`         // NAME or NAME=VALUE
+	CompileFlags    []string `json:"compileFlags"`    // more clang flags: -iquote, -isystem, -idirafter, -include, --sysroot, ...
 	CompileCommands string   `json:"compileCommands"` // compile_commands.json / compile_flags.txt or its directory
 	VerifyOnSave    bool     `json:"verifyOnSave"`    // run the kernel cross-check on every save
 	ClangPath       string   `json:"clangPath"`       // the compiler for the cross-check ("" = clang-19 or clang)
 	TargetKernels   []string `json:"targetKernels"`   // kernels checked for and verified on ("" = the running kernel; code_lens.go)
+
+	root string // the workspace root: relative paths in CompileFlags are relative to it
 }
 
 // Options configure a server from the command line; editor settings are
@@ -45,7 +48,8 @@ const (
 func newParser(st Settings) *cparse.Parser { return cparse.NewParser(parserOptions(st)) }
 
 func parserOptions(st Settings) cparse.Options {
-	return cparse.Options{IncludeDirs: st.IncludeDirs, Defines: st.Defines, CompileDB: st.CompileCommands}
+	return cparse.Options{IncludeDirs: st.IncludeDirs, Defines: st.Defines, CompileDB: st.CompileCommands,
+		Args: st.CompileFlags, ArgsDir: st.root}
 }
 
 // decodeSettings reads settings from initializationOptions or a
@@ -66,6 +70,7 @@ func decodeSettings(raw []byte, base Settings, root string) (st Settings, ok boo
 	if err := json.Unmarshal(raw, &st); err != nil {
 		return base, false
 	}
+	st.root = root
 	if root != "" {
 		for i, dir := range st.IncludeDirs {
 			if !filepath.IsAbs(dir) {

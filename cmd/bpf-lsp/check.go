@@ -118,15 +118,15 @@ type project struct {
 	overlay map[string][]byte // unsaved text by absolute path (--stdin-filename)
 
 	mu      sync.Mutex
-	parsers map[*config.Config]*cparse.Parser
-	reports map[*config.Config]error // config errors already reported
-	targets *targetCache             // target kernels per config (kernels.go)
+	parsers map[string]*cparse.Parser // by config file path
+	reports map[string]error          // config errors already reported, by path
+	targets *targetCache              // target kernels per config (kernels.go)
 }
 
 func newProject(base cparse.Options, cliChecks []string) *project {
 	configs := &config.Cache{}
 	return &project{base: base, cliChecks: cliChecks, configs: configs, classifier: &config.Classifier{Configs: configs},
-		parsers: map[*config.Config]*cparse.Parser{}, reports: map[*config.Config]error{}}
+		parsers: map[string]*cparse.Parser{}, reports: map[string]error{}}
 }
 
 // forFile returns the config for file, its parser, its rule selection
@@ -136,15 +136,17 @@ func (p *project) forFile(file string) (*config.Config, *cparse.Parser, *config.
 	cfg, err := p.configs.For(file)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, seen := p.reports[cfg]; seen {
+	if _, seen := p.reports[cfg.Path]; seen {
 		err = nil
 	} else {
-		p.reports[cfg] = err
+		p.reports[cfg.Path] = err
 	}
-	parser, ok := p.parsers[cfg]
+	// One parser per config file ("" for none), so files share its caches
+	// (the vmlinux.h index, header texts, trimming seeds).
+	parser, ok := p.parsers[cfg.Path]
 	if !ok {
 		parser = cparse.NewParser(cfg.ParserOptions(p.base))
-		p.parsers[cfg] = parser
+		p.parsers[cfg.Path] = parser
 	}
 	// Validated in runCheck; a selection over a valid one cannot fail.
 	sel, _ := config.NewSelection(cfg.Rules(), p.cliChecks)

@@ -7,13 +7,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 
 	"github.com/bpf-lsp/bpf-lsp/lsp"
 )
-
-// serveMemoryLimit is the server's default soft memory limit.
-const serveMemoryLimit = 300 << 20
 
 // runServe runs the language server on stdin/stdout. The log goes to
 // stderr (or --log-file), never to stdout, which carries the protocol.
@@ -60,18 +56,7 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if *verbose {
 		level = slog.LevelDebug
 	}
-	// Parsing allocates a lot of short-lived memory (a translated vmlinux.h
-	// is tens of MB) while little of it stays live (findings and the lock
-	// model per document): collecting less often trades heap for latency,
-	// and a soft memory limit makes the collector work harder instead of
-	// letting the heap grow to three times a burst's peak. GOGC/GOMEMLIMIT
-	// in the environment still win.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(200)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(serveMemoryLimit)
-	}
+	// The collector is tuned for every command in main (tuneGC).
 	lsp.Version = versionString()
 	return lsp.Serve(context.Background(), stdio{stdin, stdout}, lsp.Options{
 		Logger:   slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})),

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -137,6 +139,9 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 				g = CallGraph{Programs: names}
 			}
 		}
+		if src, err := os.ReadFile(s.Path); err == nil {
+			files[i].UsesLocks = usesLocks(src)
+		}
 		attribute(&files[i], g, progs, lock)
 		for _, p := range progs {
 			rep.Programs = append(rep.Programs, *p)
@@ -162,15 +167,12 @@ func selectSources(all []Source, patterns []string) []Source {
 	}
 	var out []Source
 	for _, s := range all {
-		for _, p := range patterns {
-			if ok, _ := path.Match(p, path.Base(s.Name)); ok {
-				out = append(out, s)
-				break
-			}
-			if ok, _ := path.Match(p, s.Name); ok {
-				out = append(out, s)
-				break
-			}
+		if slices.ContainsFunc(patterns, func(p string) bool {
+			base, _ := path.Match(p, path.Base(s.Name))
+			full, _ := path.Match(p, s.Name)
+			return base || full
+		}) {
+			out = append(out, s)
 		}
 	}
 	return out

@@ -3,6 +3,7 @@ package realworld
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -58,6 +59,11 @@ type FileResult struct {
 	// Attribution says how findings were charged to programs when that
 	// needed more than the findings' own function ("" when it did not).
 	Attribution string `json:"attribution,omitempty"`
+	// UsesLocks: the source names a lock, a graph kfunc or bpf_obj_new
+	// (see usesLocks). Rejections the classifier files under a lock,
+	// graph or reference rule are counted apart for such files: elsewhere
+	// they are the same words about other objects (sockets, dynptrs).
+	UsesLocks bool `json:"usesLocks,omitempty"`
 }
 
 // ProgramResult is one program of one object.
@@ -65,6 +71,7 @@ type ProgramResult struct {
 	File string `json:"file"`
 	Verdict
 	LockReject bool `json:"lockReject,omitempty"`
+	InLockFile bool `json:"inLockFile,omitempty"` // its file uses locks, graphs or allocated objects
 	// Findings are the error/warning lock findings charged to the program,
 	// as "CODE line: message".
 	Findings []string `json:"findings,omitempty"`
@@ -103,6 +110,11 @@ type Scores struct {
 	LockRejections int `json:"lockRejections"`
 	LockFound      int `json:"lockFound"`
 	LockMatching   int `json:"lockMatching"`
+	// The same, for programs in files that use locks, graphs or allocated
+	// objects: the rejections that are about locks.
+	LockFileRejections int `json:"lockFileRejections"`
+	LockFileFound      int `json:"lockFileFound"`
+	LockFileMatching   int `json:"lockFileMatching"`
 	// Unattributed counts error and warning findings in compiled files
 	// charged to no program (in a function no program reaches, or when the
 	// call graph could not be built); they are in no other number.
@@ -235,9 +247,18 @@ func attribute(fr *FileResult, g CallGraph, progs []*ProgramResult, lock map[str
 	}
 	for _, p := range progs {
 		p.LockReject = p.Verdict.Verdict == verifier.Reject && lock[p.Code]
+		p.InLockFile = fr.UsesLocks
 		p.Status = programStatus(p)
 	}
 }
+
+// lockAPI names what makes a file one about locks: a lock type or call,
+// a graph kfunc, an allocated object. Read from the source text, macro
+// uses included (a selftest builds calls with bpf_list_##op).
+var lockAPI = regexp.MustCompile(`\b(bpf_(res_)?spin_(un)?lock|bpf_obj_new|bpf_percpu_obj_new|bpf_refcount_acquire|bpf_list_\w*|bpf_rbtree_\w*|bpf_rb_root|bpf_list_head)\b`)
+
+// usesLocks reports whether src uses locks, graphs or allocated objects.
+func usesLocks(src []byte) bool { return lockAPI.Match(src) }
 
 // programStatus sets the kernel's verdict against the findings charged to
 // the program.
@@ -330,6 +351,15 @@ func score(files []FileResult, progs []ProgramResult) Scores {
 			}
 			if p.Status == StatusLockMatch {
 				s.LockMatching++
+			}
+			if p.InLockFile {
+				s.LockFileRejections++
+				if p.Status != StatusLockMissed {
+					s.LockFileFound++
+				}
+				if p.Status == StatusLockMatch {
+					s.LockFileMatching++
+				}
 			}
 		}
 	}

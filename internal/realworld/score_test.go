@@ -46,7 +46,7 @@ func TestAttribute(t *testing.T) {
 		{File: "/x/a.c", Line: 20, Severity: "info", Code: "BL203", Message: "an info finding charges nobody", Function: "accepted"},
 		{File: "/x/a.c", Line: 30, Severity: "error", Code: "BL210", Message: "leak", Function: "other_rule"},
 	}}
-	var fr FileResult
+	fr := FileResult{UsesLocks: usesLocks([]byte("bpf_spin_lock(&v->lock);"))}
 	fileFromRun(&fr, run)
 	if !fr.Clean || fr.InternalError != "" || len(fr.Findings) != 3 {
 		t.Fatalf("file result = %+v", fr)
@@ -84,6 +84,32 @@ func TestAttribute(t *testing.T) {
 	s := score([]FileResult{fr}, results)
 	if s.Accepted != 2 || s.FalseAlarms != 1 || s.LockRejections != 3 || s.LockFound != 2 || s.LockMatching != 1 || s.Rejected != 4 || s.LoadErrors != 1 {
 		t.Errorf("scores = %+v", s)
+	}
+	if s.LockFileRejections != 3 || s.LockFileFound != 2 || s.LockFileMatching != 1 {
+		t.Errorf("lock-file scores = %+v", s)
+	}
+	// The same rejections in a file that never touches a lock, graph or
+	// allocated object are not counted as lock rejections of such files.
+	for i := range results {
+		results[i].InLockFile = false
+	}
+	if s := score([]FileResult{fr}, results); s.LockFileRejections != 0 || s.LockRejections != 3 {
+		t.Errorf("scores without lock files = %+v", s)
+	}
+}
+
+func TestUsesLocks(t *testing.T) {
+	for src, want := range map[string]bool{
+		"bpf_res_spin_lock(&l)":                  true,
+		"n = bpf_obj_new(typeof(*n));":           true,
+		"void (*p)(void *) = &bpf_list_##op;":    true,
+		"struct bpf_rb_root root __contains(x)":  true,
+		"bpf_sk_release(sk); bpf_ringbuf_submit": false,
+		"my_bpf_spin_locked = 1;":                false,
+	} {
+		if got := usesLocks([]byte(src)); got != want {
+			t.Errorf("usesLocks(%q) = %v, want %v", src, got, want)
+		}
 	}
 }
 
@@ -250,5 +276,20 @@ func TestBaselineRoundTrip(t *testing.T) {
 	}
 	if c := Compare(b, rep); len(c.Regressions)+len(c.Improvements)+len(c.Notes) != 0 {
 		t.Errorf("a run compared with its own baseline: %+v", c)
+	}
+}
+
+func TestSelectSources(t *testing.T) {
+	all := []Source{{Name: "tools/testing/selftests/bpf/progs/rbtree.c"}, {Name: "tools/testing/selftests/bpf/progs/rbtree_fail.c"},
+		{Name: "tools/sched_ext/scx_qmap.bpf.c"}}
+	var got []string
+	for _, s := range selectSources(all, []string{"rbtree.c", "tools/sched_ext/*"}) {
+		got = append(got, s.Name)
+	}
+	if !reflect.DeepEqual(got, []string{"tools/testing/selftests/bpf/progs/rbtree.c", "tools/sched_ext/scx_qmap.bpf.c"}) {
+		t.Errorf("selectSources = %q", got)
+	}
+	if len(selectSources(all, nil)) != 3 {
+		t.Error("no patterns must select everything")
 	}
 }

@@ -46,6 +46,8 @@ func PrintTable(w io.Writer, r *Report, b *Baseline) {
 	row("accepted programs with a finding (false alarms)", func(s Scores) string { return pct(s.FalseAlarms, s.Accepted) })
 	row("lock rejections with a finding", func(s Scores) string { return pct(s.LockFound, s.LockRejections) })
 	row("lock rejections with the kernel's rule", func(s Scores) string { return pct(s.LockMatching, s.LockRejections) })
+	row("  in files using locks/graphs: with a finding", func(s Scores) string { return pct(s.LockFileFound, s.LockFileRejections) })
+	row("  in files using locks/graphs: the kernel's rule", func(s Scores) string { return pct(s.LockFileMatching, s.LockFileRejections) })
 	row("findings charged to no program", func(s Scores) string { return fmt.Sprint(s.Unattributed) })
 }
 
@@ -71,16 +73,20 @@ func PrintDetails(w io.Writer, r *Report) {
 			slow = append(slow, fmt.Sprintf("%6.2fs (CPU %.2fs) %s", f.Seconds, f.CPUSeconds, f.Name))
 		}
 	}
-	var alarms []string
+	var alarms, missed []string
 	for _, p := range r.Programs {
-		if p.Status == StatusFalseAlarm {
+		switch {
+		case p.Status == StatusFalseAlarm:
 			alarms = append(alarms, fmt.Sprintf("%s: %s", p.Key(), strings.Join(p.Findings, "; ")))
+		case p.InLockFile && (p.Status == StatusLockMissed || p.Status == StatusLockOther):
+			missed = append(missed, fmt.Sprintf("%s (%s): the kernel: %s [%s]", p.Key(), p.Status, firstLine(p.Message), p.Code))
 		}
 	}
 	list(Clang+" cannot compile (left out of the parse rate)", uncompiled)
 	list("internal errors", internal)
 	list(fmt.Sprintf("files over %.0f s", SlowSeconds), slow)
 	list("false alarms: accepted programs with a finding", alarms)
+	list("lock rejections in files using locks/graphs without the kernel's rule", missed)
 }
 
 // PrintChanges lists a comparison: every regression, and the first

@@ -56,6 +56,7 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
     outputChannel: output,
     initializationOptions: {
       includeDirs: setting<string[]>(cfg, 'includeDirs', []),
+      compileFlags: setting<string[]>(cfg, 'compileFlags', []),
       defines: setting<string[]>(cfg, 'defines', []),
       compileCommands: setting<string>(cfg, 'compileCommands', ''),
       verifyOnSave: trusted && cfg.get<boolean>('verifyOnSave', false),

@@ -17,6 +17,7 @@ M.defaults = {
   files = { '*.bpf.c' }, -- globs; without a '/' they match the file name
   root_markers = { '.bpf-lsp.yaml', 'compile_commands.json', 'compile_flags.txt', '.git' },
   includeDirs = nil,
+  compileFlags = nil, -- more clang flags, e.g. { '-idirafter', '/usr/include/x86_64-linux-gnu' }
   defines = nil,
   compileCommands = nil,
   verifyOnSave = false,
@@ -137,6 +138,7 @@ function M.setup(opts)
         root_dir = M.root_dir(args.buf, cfg.root_markers),
         init_options = {
           includeDirs = cfg.includeDirs,
+          compileFlags = cfg.compileFlags,
           defines = cfg.defines,
           compileCommands = cfg.compileCommands,
           verifyOnSave = cfg.verifyOnSave,
