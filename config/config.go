@@ -191,6 +191,9 @@ func Find(dir string) string {
 type Cache struct {
 	mu    sync.Mutex
 	files map[string]cached
+	// none is the one config of every file outside a project: callers key
+	// per-config state (check's parser and its caches) by the pointer.
+	none *Config
 }
 
 type cached struct {
@@ -207,7 +210,12 @@ type cached struct {
 func (c *Cache) For(file string) (*Config, error) {
 	path := Find(filepath.Dir(file))
 	if path == "" {
-		return &Config{}, nil
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.none == nil {
+			c.none = &Config{}
+		}
+		return c.none, nil
 	}
 	return c.Load(path)
 }
