@@ -1,7 +1,9 @@
 package analysis
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -194,8 +196,12 @@ func (a *analyzer) exit(st *state, span cparse.Span, ret value, m mode, fallOff 
 		at = cparse.Span{File: span.File, Start: posBefore(span.End), End: span.End}
 		where = "the end of '" + m.fn.Name + "'"
 	}
+	// Reports are deduplicated by place, so the first one wins: go through
+	// locks and objects in a fixed order (acquisition), not map order.
 	if m.entry {
-		for _, h := range st.held {
+		held := slices.Collect(maps.Values(st.held))
+		slices.SortFunc(held, func(x, y heldLock) int { return x.order - y.order })
+		for _, h := range held {
 			if !h.taken() || h.lock.Allocation == unknownAllocation {
 				continue // a bpf_res_spin_lock result nobody tested (see BL213), or a lock not resolved
 			}
@@ -204,7 +210,15 @@ func (a *analyzer) exit(st *state, span cparse.Span, ret value, m mode, fallOff 
 				a.fixUnlockBefore(at, h, fallOff))
 		}
 	}
-	for id, o := range st.objs {
+	ids := slices.Collect(maps.Keys(st.objs))
+	slices.SortFunc(ids, func(x, y objID) int {
+		if c := cmp.Compare(st.objs[x].acquired.Start.Offset, st.objs[y].acquired.Start.Offset); c != 0 {
+			return c
+		}
+		return cmp.Compare(x, y)
+	})
+	for _, id := range ids {
+		o := st.objs[id]
 		if !o.owes() || id == ret.obj || o.fn != m.fn.Name {
 			continue
 		}
