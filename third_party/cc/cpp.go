@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -1593,12 +1594,30 @@ func (c *cpp) hsAdd(HS hideSet, TS cppTokens) (r cppTokens) {
 		return nil // Reported by expand.
 	}
 
+	// bpf-lsp patch 4: the tokens of one expansion mostly share one hide
+	// set; compute each distinct union once instead of once per token
+	// (hide sets are never modified in place, so sharing is safe). Deeply
+	// nested macros such as BPF_PROG with many arguments spent most of
+	// their preprocessing here.
 	r = make(cppTokens, len(TS))
+	var lastIn, lastOut hideSet
 	for i, v := range TS {
-		v.hs = v.hs.cup(HS)
+		switch {
+		case v.hs != nil && lastIn != nil && sameHideSet(v.hs, lastIn):
+			v.hs = lastOut
+		default:
+			in := v.hs
+			v.hs = v.hs.cup(HS)
+			lastIn, lastOut = in, v.hs
+		}
 		r[i] = v
 	}
 	return r
+}
+
+// sameHideSet reports whether a and b are the same map (not merely equal).
+func sameHideSet(a, b hideSet) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
 // nextLine returns the next input textLine.
