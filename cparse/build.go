@@ -352,8 +352,8 @@ func spanText(text []byte, s Span) string {
 // SpanOf returns the source span of an AST node. Tokens produced by a macro
 // expansion are placed at the macro invocation (cc/v4 reports them there).
 func (f *File) SpanOf(n cc.Node) Span {
-	var first, last cc.Token
-	tokenBounds(reflect.ValueOf(n), &first, &last)
+	tokens := f.spans.bounds(reflect.ValueOf(n))
+	first, last := tokens.first, tokens.last
 	if first.Seq() == 0 || first.Position().Filename == "" {
 		return Span{File: f.Path}
 	}

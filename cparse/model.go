@@ -150,4 +150,5 @@ type File struct {
 
 	src   *sources // texts of the files positions point into
 	calls map[*cc.PostfixExpression]*Call
+	spans *spanMemo // first and last tokens of the nodes SpanOf has walked
 }

@@ -155,7 +155,7 @@ func (p *Parser) Parse(ctx context.Context, path string, overlay map[string][]by
 		}
 	}
 	flags, dbErr := p.flagsFor(path)
-	f = &File{Path: path, Src: src, Structs: map[string]*Struct{}, Flags: flags.args(), FlagsSource: flags.Source,
+	f = &File{Path: path, Src: src, Structs: map[string]*Struct{}, Flags: flags.args(), FlagsSource: flags.Source, spans: &spanMemo{},
 		src: &sources{files: map[string][]byte{}, maxSize: p.opts.MaxFileSize}, calls: map[*cc.PostfixExpression]*Call{}}
 	for k, v := range overlay {
 		f.src.files[k] = v

@@ -3,6 +3,7 @@ package cparse
 import (
 	"reflect"
 	"sync"
+	"unsafe"
 
 	"modernc.org/cc/v4"
 )
@@ -79,34 +80,72 @@ func planOf(t reflect.Type) *fieldPlan {
 	return p
 }
 
-// tokenBounds finds the first and last real tokens (by sequence number)
-// below v: what cc.NodeTokens would return first and last, without
-// collecting and sorting them all.
-func tokenBounds(v reflect.Value, first, last *cc.Token) {
+// tokenPair is the first and last real tokens below a node.
+type tokenPair struct{ first, last cc.Token }
+
+// spanMemo remembers the tokenPairs of postfix expressions (calls among
+// them). Calls nest inside calls (macro expansions such as BPF_PROG's),
+// and SpanOf on each of them walked every subtree again: building a file's
+// model was quadratic in the nesting.
+type spanMemo struct {
+	mu    sync.Mutex
+	nodes map[unsafe.Pointer]tokenPair
+}
+
+// bounds returns the first and last real tokens (by sequence number) below
+// v: what cc.NodeTokens would return first and last, without collecting
+// and sorting them all.
+func (m *spanMemo) bounds(v reflect.Value) tokenPair {
+	if m == nil { // a File not made by Parse
+		m = &spanMemo{}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.nodes == nil {
+		m.nodes = map[unsafe.Pointer]tokenPair{}
+	}
+	return m.walk(v)
+}
+
+func (m *spanMemo) walk(v reflect.Value) (p tokenPair) {
 	for v.Kind() == reflect.Interface {
 		if v.IsNil() {
-			return
+			return p
 		}
 		v = v.Elem()
 	}
 	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
-		return
+		return p
+	}
+	key := v.UnsafePointer()
+	if known, ok := m.nodes[key]; ok {
+		return known
 	}
 	s := v.Elem()
-	p := planOf(s.Type())
-	for _, i := range p.tokens {
-		t := s.Field(i).Interface().(cc.Token)
-		if t.Seq() == 0 {
-			continue
-		}
-		if first.Seq() == 0 || t.Seq() < first.Seq() {
-			*first = t
-		}
-		if t.Seq() > last.Seq() {
-			*last = t
-		}
+	plan := planOf(s.Type())
+	for _, i := range plan.tokens {
+		p.add(s.Field(i).Interface().(cc.Token))
 	}
-	for _, i := range p.nodes {
-		tokenBounds(s.Field(i), first, last)
+	for _, i := range plan.nodes {
+		below := m.walk(s.Field(i))
+		p.add(below.first)
+		p.add(below.last)
+	}
+	if _, call := v.Interface().(*cc.PostfixExpression); call {
+		m.nodes[key] = p // only calls: they are what nests, and SpanOf's main use
+	}
+	return p
+}
+
+// add widens p to include t (a zero token is no token).
+func (p *tokenPair) add(t cc.Token) {
+	if t.Seq() == 0 {
+		return
+	}
+	if p.first.Seq() == 0 || t.Seq() < p.first.Seq() {
+		p.first = t
+	}
+	if t.Seq() > p.last.Seq() {
+		p.last = t
 	}
 }
