@@ -1,18 +1,22 @@
 # `make test` is what CI runs (.ci/run): it installs what the tests need when
-# missing, then runs vet, every Go test, the editor tests and the real-world
+# missing, then runs vet, staticcheck, every Go test, the editor tests and the real-world
 # corpus (which fails on a regression against its baseline).
 GO ?= go
 
 .PHONY: test go-test editor-test deps build install vsix check-demo realworld realworld-update-baseline stress bench
 
+STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 test: deps
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
 	$(GO) test ./...
 	bash editors/test.sh
 	bash scripts/realworld.sh
 
 go-test: deps
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
 	$(GO) test ./...
 
 editor-test:

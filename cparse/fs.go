@@ -27,7 +27,6 @@ type overlayFS struct {
 	vmlinux func(path string, text []byte) []byte // trims vmlinux.h; nil = serve as is
 	opened  map[string][]byte                     // headers served from disk, when non-nil
 	inc     *includeState
-	src     *sources // receives the text of every served file
 }
 
 func (o *overlayFS) Open(name string) (fs.File, error) {

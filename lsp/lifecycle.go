@@ -91,8 +91,9 @@ func workspaceRoot(params *protocol.InitializeParams) string {
 			}
 		}
 	}
-	if params.RootURI != nil && *params.RootURI != "" {
-		return params.RootURI.FsPath()
+	//lint:ignore SA1019 clients without workspace folders still send rootUri
+	if root := params.RootURI; root != nil && *root != "" {
+		return root.FsPath()
 	}
 	return ""
 }

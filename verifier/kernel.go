@@ -76,14 +76,6 @@ func (t kernelType) objFD() int {
 	return t.module.handle.FD()
 }
 
-// where names the BTF the type was found in.
-func (t kernelType) where() string {
-	if t.module == nil {
-		return "vmlinux"
-	}
-	return "module " + t.module.name
-}
-
 func (k *kernelBTF) close() {
 	for _, m := range k.modules {
 		m.handle.Close()
