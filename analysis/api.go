@@ -77,7 +77,16 @@ type Rule struct {
 	// KernelPatterns recognise the rule in a verifier log (the verifier
 	// package's classifier reads them): the kernel's wordings across versions.
 	KernelPatterns []KernelPattern
+	// KernelSince is the verifier's wording by release where it changed,
+	// oldest first; each applies from Since ("" = the oldest) until the
+	// next (see KernelFor). Empty when the wording never changed.
+	KernelSince    []KernelWording
 	Doc, Bad, Good string
+}
+
+// KernelWording is a verifier message as printed from a release on.
+type KernelWording struct {
+	Since, Message string
 }
 
 // KernelPattern is a substring of a verifier message, optionally only when

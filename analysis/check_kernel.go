@@ -33,37 +33,26 @@ var KernelRules = []*Rule{{
 	Code: codeGlobalLockTooOld, Name: "global-lock-unsupported", Title: "bpf_spin_lock in global data before 6.2",
 	Kernel:         "map '.data.A' is not a struct type or bpf_spin_lock is mangled",
 	KernelPatterns: []KernelPattern{{Text: "is not a struct type or bpf_spin_lock is mangled"}},
+	// 5.10 refuses the first lock call; 6.1 mismatches lock and unlock.
+	KernelSince: []KernelWording{
+		{"", "map '.data.A' is not a struct type or bpf_spin_lock is mangled"},
+		{"6.1", "bpf_spin_unlock of different lock"},
+	},
 	Doc: "Kernels before 6.2 accept a bpf_spin_lock only inside a map value, not in a global " +
 		"(private(NAME)) section: 5.10 rejects the first lock call, 6.1 mismatches lock and unlock.",
 	Bad:  "/* --kernel 6.1 */\nprivate(A) struct bpf_spin_lock glock;",
 	Good: "/* --kernel 6.1 */\nstruct val { struct bpf_spin_lock lock; __u64 n; };\n/* in an array map's value */",
 }}
 
-// versionedKernel is the verifier's wording where it changed between
-// releases, oldest first; each applies from Since until the next. Measured
-// on the catalogued kernels (5.10.223, 6.1.192, 6.12.117, 7.3.4) and 6.18.
-var versionedKernel = map[string][]struct{ Since, Message string }{
-	// 6.12.117 still prints the old text, 6.18 and 7.3 the new one
-	// (SPEC.md places the change after ~6.13).
-	codeLockHeldAtExit: {
-		{"", "bpf_spin_unlock is missing"},
-		{heldAtExitRewordRelease, "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region"},
-	},
-	codeGlobalLockTooOld: {
-		{"", "map '.data.A' is not a struct type or bpf_spin_lock is mangled"},
-		{"6.1", "bpf_spin_unlock of different lock"},
-	},
-}
-
 // KernelFor returns the rule's verifier message on a kernel version (the
-// zero version means the newest).
+// zero version means the newest). Wordings were measured on the catalogued
+// kernels (5.10.223, 6.1.192, 6.12.117, 7.3.4) and 6.18.
 func (r *Rule) KernelFor(v kernels.Version) string {
-	msgs := versionedKernel[r.Code]
-	if len(msgs) == 0 || v == (kernels.Version{}) {
+	if len(r.KernelSince) == 0 || v == (kernels.Version{}) {
 		return r.Kernel
 	}
 	msg := r.Kernel
-	for _, m := range msgs {
+	for _, m := range r.KernelSince {
 		if m.Since == "" || !v.Less(mustVersion(m.Since)) {
 			msg = m.Message
 		}
@@ -93,7 +82,7 @@ func ForKernels(f *cparse.File, res *Result, targets []*kernels.Target) []Findin
 	for _, fd := range res.Findings {
 		// Only wording that changed between releases is replaced: other
 		// messages carry the finding's own offsets and names.
-		if r := RuleByCode(fd.Code); r != nil && fd.Kernel != "" && len(versionedKernel[fd.Code]) > 0 {
+		if r := RuleByCode(fd.Code); r != nil && fd.Kernel != "" && len(r.KernelSince) > 0 {
 			fd.Kernel = r.KernelFor(targets[0].Version)
 		}
 		out = append(out, fd)

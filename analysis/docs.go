@@ -27,6 +27,19 @@ func RulesMarkdown() string {
 		fmt.Fprintf(&b, "\n## %s\n\n**%s** (`%s`, %s)\n\n%s\n", strings.ToLower(r.Code), r.Title, r.Name, r.Severity, r.Doc)
 		if r.Kernel != "" {
 			fmt.Fprintf(&b, "\nThe kernel's verifier reports it as: `%s`\n", r.Kernel)
+			if len(r.KernelSince) > 0 {
+				b.WriteString("\nBy kernel release:\n\n")
+			}
+			for i, w := range r.KernelSince {
+				since := "before " + r.KernelSince[min(i+1, len(r.KernelSince)-1)].Since
+				switch {
+				case i == len(r.KernelSince)-1:
+					since = "from " + w.Since
+				case w.Since != "":
+					since = "from " + w.Since + " " + since
+				}
+				fmt.Fprintf(&b, "- %s: `%s`\n", since, w.Message)
+			}
 		}
 		if r.Bad != "" {
 			fmt.Fprintf(&b, "\nBad:\n\n```c\n%s\n```\n", r.Bad)

@@ -116,6 +116,12 @@ var ruleTable = []*Rule{{
 	Code: codeLockHeldAtExit, Name: "lock-held-at-exit", Title: "lock still held when the program exits",
 	Kernel:         "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region",
 	KernelPatterns: []KernelPattern{{Text: "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region"}, {Text: "BPF_EXIT instruction cannot be used inside bpf_spin_lock-ed region"}, {Text: "bpf_spin_unlock is missing"}},
+	// 6.12.117 still prints the old text, 6.18 and 7.3 the new one
+	// (SPEC.md places the change after ~6.13).
+	KernelSince: []KernelWording{
+		{"", "bpf_spin_unlock is missing"},
+		{heldAtExitRewordRelease, "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region"},
+	},
 	Doc: "Every path out of a BPF program must release the locks it took. The kernel reports it at " +
 		"the program's exit instruction; bpf-lsp reports the return that leaves the lock held.",
 	Bad:  "bpf_spin_lock(&glock);\nif (!n)\n\treturn 0;",
