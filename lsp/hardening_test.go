@@ -63,7 +63,7 @@ func TestFramingErrorsResynchronise(t *testing.T) {
 
 // A long run of garbage ends the session, and the log says why.
 func TestGarbageEndsSessionWithReason(t *testing.T) {
-	var log syncBuffer
+	var log testenv.SyncBuffer
 	c := startServer(t, clientOptions{log: &log})
 	junk := bytes.Repeat([]byte("garbage "), 1<<20)
 	go func() {
@@ -84,24 +84,6 @@ func TestGarbageEndsSessionWithReason(t *testing.T) {
 	if !strings.Contains(log.String(), "without a valid JSON-RPC message") {
 		t.Errorf("no reason logged:\n%.2000s", log.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer the server's log may write concurrently.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // Notifications never end the session, not even an initialize sent as

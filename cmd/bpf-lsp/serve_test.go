@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/bpf-lsp/bpf-lsp/internal/testenv"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -55,25 +55,6 @@ func TestServeRejectsArguments(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the server's log writes while the
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestServeLogsFlags: at -v the log says, per file, the flags it was
 // parsed with and how long parsing and analysis took.
 func TestServeLogsFlags(t *testing.T) {
@@ -84,7 +65,7 @@ func TestServeLogsFlags(t *testing.T) {
 	}
 	text, _ := json.Marshal(string(src))
 	pr, pw := io.Pipe()
-	var stderr syncBuffer
+	var stderr testenv.SyncBuffer
 	done := make(chan int, 1)
 	go func() { done <- runServe([]string{"-v", "-I", "../../testdata/include"}, pr, io.Discard, &stderr) }()
 	pw.Write([]byte(frame(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"processId":null,"rootUri":null,"capabilities":{}}}`) +

@@ -1,4 +1,5 @@
-// Package testenv decides, in one place, what a test does when a capability
+// Package testenv holds what the tests of several packages share. It
+// decides, in one place, what a test does when a capability
 // it needs (clang, root, the kernel's BPF syscall, qemu) is absent: it skips
 // with the reason, unless BPF_LSP_REQUIRE_KERNEL=1 is set (CI sets it), in
 // which case the missing capability is a failure, so CI cannot go green by
