@@ -60,16 +60,13 @@ func (a *analyzer) call(st *state, pe *cc.PostfixExpression, m mode) value {
 			if kind == callKfunc {
 				what = "kfunc"
 			}
-			verb := "is"
+			msg := fmt.Sprintf("%s (a %s) is not allowed while holding '%s'", name, what, held.lock.Name)
 			if m.callback {
-				verb = "is called from the rbtree callback '" + m.fn.Name + "', which runs"
-			}
-			msg := fmt.Sprintf("%s %s not allowed while holding '%s'", name, verb, held.lock.Name)
-			if !m.callback {
-				msg = fmt.Sprintf("%s (a %s) is not allowed while holding '%s'", name, what, held.lock.Name)
+				msg = fmt.Sprintf("%s is called from the rbtree callback '%s', which runs while holding '%s': a %s is not allowed there", name, m.fn.Name, held.lock.Name, what)
 			}
 			a.report(codeCallUnderLock, c.NameSpan, msg, m, related(held.takenAt, fmt.Sprintf("'%s' taken here", held.lock.Name)))
 		}
+		a.checkThrow(st, c, m)
 		switch {
 		case allocators[c.Name]:
 			return value{obj: st.fresh(objState{ref: refOwning, maybeNull: true, acquired: c.Span, from: name, fn: m.fn.Name})}
@@ -281,6 +278,7 @@ func (a *analyzer) graph(st *state, c *cparse.Call, pe *cc.PostfixExpression, ar
 			c.Name+" not allowed in rbtree cb") // 6.18 names the kfunc; 6.12 said rbtree_remove
 	}
 	if op.root >= 0 && op.root < len(c.Args) {
+		a.checkGraphArgOffsets(st, c, op, m)
 		a.checkRoot(st, c, op, m)
 		if op.consumes && op.node < len(c.Args) {
 			a.checkNodeType(st, c, op, m)

@@ -29,6 +29,7 @@ const (
 	codeNodeNotOwned        = "BL215"
 	codeSpecialFieldAccess  = "BL216"
 	codeNodeTypeMismatch    = "BL217"
+	codeGraphArgOffset      = "BL218"
 	codeUnusedSuppression   = "BL301"
 	codeSuppressionNoReason = "BL302"
 	// CodeVerifierOther is a kernel rejection no static rule models.
@@ -246,6 +247,18 @@ var ruleTable = []*Rule{{
 		"bpf_rbtree_add must be the m member of a struct T.",
 	Bad:  "private(A) struct bpf_list_head head __contains(foo, node);\n/* ... */\nbpf_list_push_back(&head, &b->node); /* b is a struct bar */",
 	Good: "bpf_list_push_back(&head, &f->node); /* f is a struct foo */",
+}, {
+	Code: codeGraphArgOffset, Name: "graph-arg-not-a-field", Title: "graph call argument that does not point at a root or node",
+	Kernel: "bpf_list_node not found at offset=N",
+	// Node messages only: a root not found is also what a section without
+	// a lock gives (BL101), and the classifier keeps that rule for it.
+	KernelPatterns: []KernelPattern{{Text: "_node not found at offset"}},
+	Doc: "The kernel finds the root and the node a graph kfunc gets by their offset in the allocation: " +
+		"the argument must be the address of a bpf_list_head/bpf_rb_root or bpf_list_node/bpf_rb_node " +
+		"field. A pointer moved with arithmetic, or an object whose type has no such field, is refused " +
+		"before any lock or ownership check.",
+	Bad:  "bpf_list_push_back((void *)&v->head + 1, &n->node);",
+	Good: "bpf_list_push_back(&v->head, &n->node);",
 }, {
 	Code: codeUnusedSuppression, Name: "unused-suppression", Title: "suppression comment that matches nothing",
 	Severity: SevWarning,

@@ -59,6 +59,7 @@ type objState struct {
 	unlockAt  cparse.Span // the unlock that invalidated it
 	droppedAt cparse.Span // the bpf_obj_drop that freed it
 	fn        string      // the function whose analysis created it
+	typ       cc.Type     // an allocated object's struct type (bpf_obj_new's cast), else nil
 }
 
 // owes reports whether the object is an owning reference that still has to
