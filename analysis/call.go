@@ -51,7 +51,7 @@ func (a *analyzer) call(st *state, pe *cc.PostfixExpression, m mode) value {
 		if holding {
 			a.report(codeCallUnderLock, c.NameSpan, fmt.Sprintf("calling global function %s while holding '%s': only static functions may be called in a critical section", name, held.lock.Name), m,
 				related(held.takenAt, fmt.Sprintf("'%s' taken here", held.lock.Name)),
-				"global function calls are not allowed while holding a lock")
+				kernelGlobalCallUnderLock)
 		}
 		return value{}
 	case callHelper, callKfunc:
@@ -275,7 +275,7 @@ func (a *analyzer) graph(st *state, c *cparse.Call, pe *cc.PostfixExpression, ar
 	name := displayName(c)
 	if m.callback && !op.inCallback {
 		a.report(codeLockInCallback, c.NameSpan, fmt.Sprintf("%s is not allowed in the rbtree callback '%s'", name, m.fn.Name), m,
-			c.Name+" not allowed in rbtree cb") // 6.18 names the kfunc; 6.12 said rbtree_remove
+			c.Name+" not allowed in rbtree cb") // older wording: the rule's KernelSince
 	}
 	if op.root >= 0 && op.root < len(c.Args) {
 		a.checkGraphArgOffsets(st, c, op, m)

@@ -73,6 +73,14 @@ func (o objState) owes() bool {
 // the lock held, so this check fires first).
 const kernelCallUnderLock = "function calls are not allowed while holding a lock"
 
+// Newest wordings of messages that changed between releases (see the
+// rules' KernelSince).
+const (
+	kernelGlobalCallUnderLock = "global function calls are not allowed while holding a lock"
+	kernelRemoveInvalidNode   = "bpf_rbtree_remove can only take non-owning or refcounted bpf_rb_node pointer"
+	kernelRemoveInCallback    = "bpf_rbtree_remove not allowed in rbtree cb"
+)
+
 // nullKernel is the verifier's complaint when the object is used before its
 // NULL check: the register type names what it points to.
 func (o objState) nullKernel() string {
