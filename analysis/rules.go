@@ -40,9 +40,10 @@ var ruleTable = []*Rule{{
 	Code: codeNotChecked, Name: "not-checked", Title: "part of the program could not be checked",
 	Severity: SevInfo,
 	Doc: "bpf-lsp says so instead of guessing when it cannot follow a program: its paths exceed the " +
-		"analysis budget, or it is written in inline assembly (__naked). Findings in it may be incomplete; " +
-		"`bpf-lsp verify` asks the kernel.",
-	Bad:  "__naked int prog(void) { asm volatile (\"r0 = 0; exit;\"); }",
+		"analysis budget, or it is written in inline assembly (__naked) outside what bpf-lsp follows " +
+		"(64-bit moves and arithmetic, map lookups, helper calls, NULL checks, loads and stores, jumps). " +
+		"Findings in it may be incomplete; `bpf-lsp verify` asks the kernel.",
+	Bad:  "__naked int prog(void) { asm volatile (\"w0 = 0; exit;\"); }",
 	Good: "int prog(void *ctx) { return 0; }",
 }, {
 	Code: codeRootWithoutLock, Name: "root-without-lock", Title: "graph root without a lock in its allocation",

@@ -33,8 +33,10 @@ func Run(f *cparse.File) *Result {
 		a.prog, a.steps, a.incomplete = fn, 0, false
 		a.checkProgType(fn)
 		if inlineAsmOnly(fn) {
-			a.findings = append(a.findings, Finding{Code: codeNotChecked, Severity: SevInfo, Span: fn.Span, Func: fn.Name,
-				Message: fmt.Sprintf("%s is written in inline assembly: bpf-lsp cannot check it from C (bpf-lsp verify asks the kernel)", fn.Name)})
+			if !a.checkAsm(fn) {
+				a.findings = append(a.findings, Finding{Code: codeNotChecked, Severity: SevInfo, Span: fn.Span, Func: fn.Name,
+					Message: fmt.Sprintf("%s is written in inline assembly that bpf-lsp cannot follow (bpf-lsp verify asks the kernel)", fn.Name)})
+			}
 			continue
 		}
 		in := newState()
