@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -59,4 +60,30 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func TestEditInFunction(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		line      int // of the inserted comment, 0 at the end
+	}{
+		{"first function body", "struct s {\n\tint a;\n};\n\nSEC(\"tc\")\nint f(void *ctx)\n{\n\tint a = 1;\n\tint b = 2;\n\treturn a + b;\n}\n", 9},
+		{"after a continued line", "int f(void)\n{\n#define X \\\n\t1\n\treturn X;\n}\n", 5},
+		{"an initializer is not a body", "int a[] =\n{\n\t1,\n};\n", 0},
+		{"no function", "int x;", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text, line := editInFunction(tc.src)
+			if line != tc.line {
+				t.Fatalf("line = %d, want %d in\n%s", line, tc.line, text)
+			}
+			lines := strings.Split(text, "\n")
+			if line > 0 && !strings.Contains(lines[line-1], "bpf-lsp bench") {
+				t.Errorf("line %d is %q, not the edit", line, lines[line-1])
+			}
+			if strings.Replace(text, "\t/* bpf-lsp bench: an edit */\n", "", 1) != tc.src && line > 0 {
+				t.Errorf("the edit changed more than one line:\n%s", text)
+			}
+		})
+	}
 }
