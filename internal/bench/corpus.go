@@ -43,7 +43,6 @@ type latency struct {
 }
 
 type corpusResult struct {
-	Commit       string       `json:"commit"`
 	Files        int          `json:"files"`
 	Failed       int          `json:"failed"`
 	Restarts     int          `json:"restarts"`       // server deaths the session recovered from
@@ -62,7 +61,7 @@ type corpusResult struct {
 // by patterns (all when none), as an editor would with the corpus's
 // compile database: the root is the selftests directory and the database
 // gives every file the flags its Makefile gives clang.
-func corpusSession(bin, commit, root, cache string, patterns []string, timeout time.Duration) (*corpusResult, error) {
+func corpusSession(bin, root, cache string, patterns []string, timeout time.Duration) (*corpusResult, error) {
 	ctx := context.Background()
 	c, err := realworld.Prepare(ctx, root, cache)
 	if err != nil {
@@ -81,7 +80,7 @@ func corpusSession(bin, commit, root, cache string, patterns []string, timeout t
 	if err := writeCompileDB(db, sources); err != nil {
 		return nil, err
 	}
-	res := &corpusResult{Commit: commit, Files: len(sources)}
+	res := &corpusResult{Files: len(sources)}
 	cfg := lspclient.Config{Argv: []string{bin, "serve"}, Dir: filepath.Join(root, "tools/testing/selftests/bpf"),
 		InitOptions: map[string]any{"compileCommands": db}, InitTimeout: timeout}
 	srv, err := lspclient.Start(cfg)

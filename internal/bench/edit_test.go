@@ -87,3 +87,26 @@ func TestEditInFunction(t *testing.T) {
 		})
 	}
 }
+
+func TestSummarize(t *testing.T) {
+	var files []fileTiming
+	for i := 1; i <= 100; i++ {
+		files = append(files, fileTiming{EditMs: float64(i * 10)})
+	}
+	files = append(files, fileTiming{EditMs: 1e6, Error: "timeout"}) // left out
+	l := summarize(files, func(f fileTiming) float64 { return f.EditMs })
+	want := latency{Median: 500, P99: 990, Max: 1000, Over: 80, Over1s: 0}
+	if l != want {
+		t.Errorf("summarize = %+v, want %+v", l, want)
+	}
+}
+
+func TestMedianOf(t *testing.T) {
+	if medianOf(nil) != nil {
+		t.Error("medianOf(nil) != nil")
+	}
+	m := medianOf([]measure{{ColdMs: 3, WarmMs: 10, PeakRSSMB: 90}, {ColdMs: 1, WarmMs: 30, PeakRSSMB: 70}, {ColdMs: 2, WarmMs: 20, PeakRSSMB: 80}})
+	if *m != (measure{ColdMs: 2, WarmMs: 20, PeakRSSMB: 80}) {
+		t.Errorf("medianOf = %+v", *m)
+	}
+}

@@ -53,20 +53,22 @@ func main() {
 	if *only != "" {
 		patterns = strings.Split(*only, ",")
 	}
-	commit := sourceCommit()
-	fmt.Printf("bpf-lsp at %s\n", commit)
-	var result any
+	// Wall times move with the machine's load (CPU times much less):
+	// the output says what the load was.
+	out := output{Commit: sourceCommit(), LoadStart: loadAverage()}
 	if *corpusEdits {
-		result, err = corpusSession(abs, commit, *corpus, *cache, patterns, *timeout)
+		out.Corpus, err = corpusSession(abs, *corpus, *cache, patterns, *timeout)
 	} else {
-		result, err = sideBySide(abs, *clangd, *corpus, *rw, patterns, *runs, *edits, *timeout)
-		result = map[string]any{"commit": commit, "runs": *runs, "edits": *edits, "cases": result}
+		out.Runs, out.Edits = *runs, *edits
+		out.Cases, err = sideBySide(abs, *clangd, *corpus, *rw, patterns, *runs, *edits, *timeout)
 	}
 	if err != nil {
 		fatal(err)
 	}
+	out.LoadEnd = loadAverage()
+	fmt.Printf("\nbpf-lsp at %s; load average %s at the start, %s at the end.\n", out.Commit, out.LoadStart, out.LoadEnd)
 	if *jsonOut != "" {
-		data, err := json.MarshalIndent(result, "", "  ")
+		data, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {
 			fatal(err)
 		}
@@ -74,6 +76,24 @@ func main() {
 			fatal(err)
 		}
 	}
+}
+
+// output is what -json writes.
+type output struct {
+	Commit    string        `json:"commit"`
+	LoadStart string        `json:"loadAverageStart"` // 1, 5 and 15 minutes
+	LoadEnd   string        `json:"loadAverageEnd"`
+	Corpus    *corpusResult `json:"corpus,omitempty"`
+	Runs      int           `json:"runs,omitempty"`
+	Edits     int           `json:"edits,omitempty"`
+	Cases     []caseResult  `json:"cases,omitempty"`
+}
+
+// loadAverage is the first three fields of /proc/loadavg.
+func loadAverage() string {
+	data, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(data))
+	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 // sourceCommit names the checkout's commit ("-dirty" with uncommitted
