@@ -57,6 +57,7 @@ type cppParser struct {
 	s    *scanner
 	eh   errHandler
 	line []Token // nil when consumed
+	slab []Token // See rune.
 
 	closed bool
 }
@@ -101,17 +102,29 @@ func (p *cppParser) rune() rune {
 		return p.line[0].Ch
 	}
 
+	// bpf-lsp patch 6: lines are cut from a shared slab instead of each
+	// growing its own slice a token at a time. A line's capacity ends
+	// with it, so appending to one never writes into the next.
 	var tok Token
+	start := len(p.slab)
 	for tok.Ch != '\n' {
 		tok = p.s.cppScan()
 		if tok.Ch == eof {
+			p.slab = p.slab[:start]
 			p.line = []Token{tok}
 			p.closed = true
-			break
+			return p.line[0].Ch
 		}
 
-		p.line = append(p.line, tok)
+		if len(p.slab) == cap(p.slab) {
+			n := len(p.slab) - start
+			slab := make([]Token, n, max(2*n, min(2*cap(p.slab), 1<<13), 1<<6))
+			copy(slab, p.slab[start:])
+			p.slab, start = slab, 0
+		}
+		p.slab = append(p.slab, tok)
 	}
+	p.line = p.slab[start:len(p.slab):len(p.slab)]
 	return p.line[0].Ch
 }
 
@@ -590,6 +603,7 @@ type tokenizer struct {
 	c   *cpp
 	in  []cppToken
 	out cppTokens
+	buf cppTokens // See token.
 	q   *dequeue
 }
 
@@ -642,8 +656,16 @@ func (t *tokenizer) skip(n int) {
 }
 
 func (t *tokenizer) token() (tok Token) {
+	// bpf-lsp patch 8: expansions are collected in one buffer, reused once
+	// its tokens are handed out, instead of a new slice grown per token.
+	if len(t.out) == 0 {
+		t.out = t.buf[:0]
+	}
 	for len(t.out) == 0 {
 		t.c.expand(true, false, t.q, &t.out)
+	}
+	if cap(t.out) > cap(t.buf) {
+		t.buf = t.out[:0]
 	}
 	tok = t.out[0].Token
 	if tok.Ch != eof {

@@ -78,46 +78,66 @@ func TestPreprocessorEquivalence(t *testing.T) {
 		if pristine == "" {
 			t.Skipf("modernc.org/cc/v4@%s is not in the module cache", pristineVersion)
 		}
-		cache := os.Getenv("BPF_LSP_REALWORLD_CACHE")
-		if cache == "" {
-			dir, err := os.UserCacheDir()
-			if err != nil {
-				t.Skip(err)
-			}
-			cache = filepath.Join(dir, "bpf-lsp", "realworld")
-		}
-		root := filepath.Join(cache, "linux-source-6.12")
-		dir := filepath.Join(root, "tools/testing/selftests/bpf")
-		inc := filepath.Join(cache, "build/include")
-		if _, err := os.Stat(filepath.Join(inc, "vmlinux.h")); err != nil {
-			t.Skipf("no real-world corpus (scripts/realworld.sh builds it): %v", err)
-		}
-		files, err := filepath.Glob(filepath.Join(dir, "progs", "*.c"))
-		if err != nil || len(files) == 0 {
-			t.Skipf("no selftests in %s: %v", dir, err)
-		}
-		sort.Strings(files)
-		files = sample(files)
-		// The BPF target's predefined macros as cparse gives them, and
-		// the selftests Makefile's flags; no header rewrites (both
-		// versions must agree on the errors those would avoid too).
-		predefined, err := os.ReadFile("../../cparse/bpf_predefined.h")
-		if err != nil {
-			t.Fatal(err)
-		}
-		pre := string(predefined) + "#define __TARGET_ARCH_x86 1\n#define ENABLE_ATOMICS_TESTS 1\n"
-		sys := []string{inc, dir, filepath.Join(root, "tools/include/uapi"), "/usr/include/x86_64-linux-gnu", "/usr/include"}
+		c := selftests(t)
 		var jobs []job
-		for _, f := range files {
-			jobs = append(jobs, job{Predefined: pre, Builtin: true, IncludePaths: append([]string{""}, sys...), SysIncludePaths: sys,
+		for _, f := range c.files {
+			jobs = append(jobs, job{Predefined: c.predefined, Builtin: true, IncludePaths: c.quoted, SysIncludePaths: c.angle,
 				Files: []string{f}, Out: filepath.Join(work, "selftests", filepath.Base(f))})
 		}
-		for _, out := range compare(t, dir, patched, pristine, jobs) {
+		for _, out := range compare(t, c.dir, patched, pristine, jobs) {
 			sameFiles(t, out.pristine, out.patched)
 			os.Remove(out.pristine)
 			os.Remove(out.patched)
 		}
 	})
+}
+
+// corpus is a sample of the kernel BPF selftests with what preprocessing
+// them takes.
+type corpus struct {
+	dir           string   // where the Makefile is
+	files         []string // progs/*.c, a sample (see sample)
+	predefined    string
+	quoted, angle []string // include paths
+}
+
+// selftests returns the sample of the real-world corpus cache
+// (scripts/realworld.sh), skipping tb when there is none. Macros: the BPF
+// target's predefined ones as cparse gives them and the selftests
+// Makefile's; no header rewrites (both versions must agree on the errors
+// those would avoid too).
+func selftests(tb testing.TB) corpus {
+	cache := os.Getenv("BPF_LSP_REALWORLD_CACHE")
+	if cache == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			tb.Skip(err)
+		}
+		cache = filepath.Join(dir, "bpf-lsp", "realworld")
+	}
+	root := filepath.Join(cache, "linux-source-6.12")
+	dir := filepath.Join(root, "tools/testing/selftests/bpf")
+	inc := filepath.Join(cache, "build/include")
+	if _, err := os.Stat(filepath.Join(inc, "vmlinux.h")); err != nil {
+		tb.Skipf("no real-world corpus (scripts/realworld.sh builds it): %v", err)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "progs", "*.c"))
+	if err != nil || len(files) == 0 {
+		tb.Skipf("no selftests in %s: %v", dir, err)
+	}
+	sort.Strings(files)
+	predefined, err := os.ReadFile("../../cparse/bpf_predefined.h")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	angle := []string{inc, dir, filepath.Join(root, "tools/include/uapi"), "/usr/include/x86_64-linux-gnu", "/usr/include"}
+	return corpus{
+		dir:        dir,
+		files:      sample(files),
+		predefined: string(predefined) + "#define __TARGET_ARCH_x86 1\n#define ENABLE_ATOMICS_TESTS 1\n",
+		quoted:     append([]string{""}, angle...),
+		angle:      angle,
+	}
 }
 
 // sample returns every 40th file, or the files BPF_LSP_EQUIV_FILES
