@@ -57,6 +57,9 @@ func (s *sources) resolve(name string) (string, int) {
 type lineTable struct {
 	starts []int
 	size   int
+
+	mu          sync.Mutex
+	invocations map[int]*invocation // by offset, see invocationAt
 }
 
 func newLineTable(text []byte) *lineTable {
@@ -246,16 +249,10 @@ func (f *File) newCall(pe *cc.PostfixExpression) *Call {
 	if s := identAt(text, c.NameSpan.Start.Offset); s != "" && s != c.Name {
 		c.Spelled = s // written through a macro such as bpf_rbtree_add
 	}
-	var macroArgs []string
-	var macroSpans []Span
-	longest := 0
+	var inv *invocation
 	expanded := c.Spelled != c.Name
 	if expanded {
-		_, macroSpans = invocationArgs(text, c.NameSpan.Start.Offset, c.NameSpan.File, f.src.table(c.NameSpan.File, text))
-		for _, a := range macroSpans {
-			macroArgs = append(macroArgs, squeeze(spanText(text, a)))
-			longest = max(longest, len(macroArgs[len(macroArgs)-1]))
-		}
+		inv = f.src.table(c.NameSpan.File, text).invocationAt(text, c.NameSpan.Start.Offset, c.NameSpan.File)
 	}
 	for l := pe.ArgumentExpressionList; l != nil; l = l.ArgumentExpressionList {
 		if l.AssignmentExpression == nil {
@@ -263,7 +260,7 @@ func (f *File) newCall(pe *cc.PostfixExpression) *Call {
 		}
 		a := Arg{Expr: l.AssignmentExpression}
 		if expanded {
-			a.Span = matchMacroArg(macroArgs, macroSpans, l.AssignmentExpression, longest, c.NameSpan)
+			a.Span = matchMacroArg(inv, l.AssignmentExpression, c.NameSpan)
 		} else {
 			a.Span = f.SpanOf(l.AssignmentExpression)
 		}
@@ -279,14 +276,14 @@ func (f *File) newCall(pe *cc.PostfixExpression) *Call {
 // the whole invocation. The argument's text is only gathered up to the
 // longest macro argument: a macro such as BPF_PROG nests expansions whose
 // full text, rebuilt for every call inside them, would cost quadratic time.
-func matchMacroArg(args []string, spans []Span, arg cc.Node, longest int, whole Span) Span {
-	want, ok := squeezedWithin(arg, longest)
+func matchMacroArg(inv *invocation, arg cc.Node, whole Span) Span {
+	want, ok := squeezedWithin(arg, inv.longest)
 	if !ok {
 		return whole
 	}
-	for i, a := range args {
+	for i, a := range inv.squeezed {
 		if a == want {
-			return spans[i]
+			return inv.args[i]
 		}
 	}
 	return whole
@@ -386,8 +383,7 @@ func (f *File) tokenSpan(t cc.Token) Span {
 	if off+len(src) <= len(text) && bytes.Equal(text[off:off+len(src)], src) {
 		return Span{File: path, Start: lt.pos(off), End: lt.pos(off + len(src))}
 	}
-	end, _ := invocationArgs(text, off, path, lt)
-	return Span{File: path, Start: lt.pos(off), End: lt.pos(end)}
+	return Span{File: path, Start: lt.pos(off), End: lt.pos(lt.invocationAt(text, off, path).end)}
 }
 
 // fileOf returns the display path of a file cc/v4 names in positions.
@@ -406,6 +402,38 @@ func identAt(text []byte, off int) string {
 		end++
 	}
 	return string(text[off:end])
+}
+
+// invocation is a macro invocation in a text: where it ends, the spans of
+// its arguments and their text without white space (see matchMacroArg).
+type invocation struct {
+	end      int
+	args     []Span
+	squeezed []string
+	longest  int // of squeezed
+}
+
+// invocationAt returns the invocation at off in text (the text t was made
+// from), re-lexed once: every call and token a macro such as BPF_PROG
+// expands to is placed at its invocation, and re-lexing it for each of
+// them was quadratic. The result is shared: read only.
+func (t *lineTable) invocationAt(text []byte, off int, path string) *invocation {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if inv, ok := t.invocations[off]; ok {
+		return inv
+	}
+	inv := &invocation{}
+	inv.end, inv.args = invocationArgs(text, off, path, t)
+	for _, a := range inv.args {
+		inv.squeezed = append(inv.squeezed, squeeze(spanText(text, a)))
+		inv.longest = max(inv.longest, len(inv.squeezed[len(inv.squeezed)-1]))
+	}
+	if t.invocations == nil {
+		t.invocations = map[int]*invocation{}
+	}
+	t.invocations[off] = inv
+	return inv
 }
 
 // invocationArgs re-lexes a macro invocation `NAME(a, b)` at off: it returns
