@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"modernc.org/cc/v4"
 )
@@ -292,7 +293,8 @@ func matchMacroArg(inv *invocation, arg cc.Node, whole Span) Span {
 // squeezedWithin returns the text of n's tokens without white space, or
 // false as soon as it is longer than limit.
 func squeezedWithin(n cc.Node, limit int) (string, bool) {
-	var toks []cc.Token
+	var toks []*cc.Token
+	var scratch []byte
 	size := 0
 	var walk func(v reflect.Value) bool
 	walk = func(v reflect.Value) bool {
@@ -308,11 +310,12 @@ func squeezedWithin(n cc.Node, limit int) (string, bool) {
 		s := v.Elem()
 		p := planOf(s.Type())
 		for _, i := range p.tokens {
-			t := s.Field(i).Interface().(cc.Token)
+			t := s.Field(i).Addr().Interface().(*cc.Token) // no copy: this runs for every argument of every call
 			if t.Seq() == 0 {
 				continue
 			}
-			if size += len(squeeze(t.SrcStr())); size > limit {
+			scratch = appendSqueezed(scratch[:0], t.Src())
+			if size += len(scratch); size > limit {
 				return false
 			}
 			toks = append(toks, t)
@@ -328,15 +331,33 @@ func squeezedWithin(n cc.Node, limit int) (string, bool) {
 		return "", false
 	}
 	sort.Slice(toks, func(i, j int) bool { return toks[i].Seq() < toks[j].Seq() })
-	var b strings.Builder
+	b := make([]byte, 0, size)
 	for _, t := range toks {
-		b.WriteString(squeeze(t.SrcStr()))
+		b = appendSqueezed(b, t.Src())
 	}
-	return b.String(), true
+	return string(b), true
 }
 
 func squeeze(s string) string {
 	return strings.Join(strings.Fields(s), "")
+}
+
+// appendSqueezed appends src without white space to b, as squeeze would;
+// ASCII text (every token, nearly) without allocating.
+func appendSqueezed(b, src []byte) []byte {
+	for _, c := range src {
+		if c >= utf8.RuneSelf {
+			return append(b, squeeze(string(src))...)
+		}
+	}
+	for _, c := range src {
+		switch c {
+		case ' ', '\t', '\n', '\v', '\f', '\r':
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
 }
 
 func spanText(text []byte, s Span) string {
