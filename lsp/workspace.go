@@ -75,8 +75,8 @@ func (s *Server) startWorkspace() {
 	w.files, w.candidates = map[string]*wsFile{}, map[string]bool{}
 	if w.wake == nil {
 		w.wake = make(chan struct{}, 1)
-		w.changed = make(chan struct{})
 	}
+	w.changedLocked()
 	go s.workspaceLoop(ctx)
 }
 
@@ -175,8 +175,11 @@ func underDir(root, path string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }
 
+// changedLocked wakes the pulls waiting for a change.
 func (w *workspace) changedLocked() {
-	close(w.changed)
+	if w.changed != nil {
+		close(w.changed)
+	}
 	w.changed = make(chan struct{})
 }
 
@@ -459,7 +462,9 @@ func (s *Server) waitIdle(ctx context.Context) bool {
 // closed workspace file: full when its result id differs from the
 // client's, unchanged otherwise; a file the client knows that is gone
 // gets an empty full report. When nothing changed it waits for a change
-// (the client keeps one such request open) or for cancellation. The first
+// (the client keeps one such request open, and asks again at once when
+// answered) or for cancellation; so does a pull while the workspace
+// analysis is off, until it is turned on. The first
 // pull switches the session to pulling: what was pushed is cleared.
 func (s *Server) DiagnosticWorkspace(ctx context.Context, params *protocol.WorkspaceDiagnosticParams) (*protocol.WorkspaceDiagnosticReport, error) {
 	jsonrpc2.Async(ctx)
@@ -544,6 +549,9 @@ func (s *Server) workspaceReport(prev map[uri.URI]string) (items []protocol.Work
 			items = append(items, &protocol.WorkspaceFullDocumentDiagnosticReport{URI: u,
 				FullDocumentDiagnosticReport: protocol.FullDocumentDiagnosticReport{Kind: "full", Items: []protocol.Diagnostic{}}})
 		}
+	}
+	if w.changed == nil {
+		w.changed = make(chan struct{})
 	}
 	return items, full, w.changed
 }
