@@ -46,6 +46,10 @@ type workspace struct {
 	changed    chan struct{}      // closed and replaced when a result changes (pulls wait on it)
 	pulled     bool               // the client pulls workspace/diagnostic: push nothing
 	passes     int                // numbers the progress tokens
+
+	// classifier caches the compile databases until the next rescan; only
+	// the worker uses it.
+	classifier *config.Classifier
 }
 
 // wsFile is what the workspace keeps of one file.
@@ -186,9 +190,8 @@ func (w *workspace) changedLocked() {
 // workspaceLoop is the worker: it brings the file list up to date, then
 // analyses the files whose result is pending, and waits for more work.
 func (s *Server) workspaceLoop(ctx context.Context) {
-	cl := &config.Classifier{Configs: &s.project.cache}
 	for ctx.Err() == nil {
-		cl = s.refreshWorkspace(ctx, cl)
+		s.refreshWorkspace(ctx)
 		todo := s.pendingWorkspaceFiles()
 		if len(todo) == 0 {
 			select {
@@ -197,26 +200,33 @@ func (s *Server) workspaceLoop(ctx context.Context) {
 			}
 			continue
 		}
-		s.workspacePass(ctx, todo, cl)
+		s.workspacePass(ctx, todo)
 	}
 }
 
 // refreshWorkspace lists the files again if asked to (with a new
 // classifier: the compile databases may have changed), classifies the
 // candidates, and clears the results of files that are no longer BPF
-// programs of the workspace. It returns the classifier to keep using.
-func (s *Server) refreshWorkspace(ctx context.Context, cl *config.Classifier) *config.Classifier {
+// programs of the workspace. Only the worker calls it.
+func (s *Server) refreshWorkspace(ctx context.Context) {
 	w := &s.ws
 	w.mu.Lock()
+	if ctx.Err() != nil { // stopped: the flags are the next worker's
+		w.mu.Unlock()
+		return
+	}
 	rescan, root, candidates := w.rescan, w.root, w.candidates
 	w.rescan, w.candidates = false, map[string]bool{}
+	if rescan || w.classifier == nil {
+		w.classifier = &config.Classifier{Configs: &s.project.cache}
+	}
+	cl := w.classifier // a new worker starts with a rescan: never shared
 	w.mu.Unlock()
 	if !rescan && len(candidates) == 0 {
-		return cl
+		return
 	}
 	var listed []string
 	if rescan {
-		cl = &config.Classifier{Configs: &s.project.cache}
 		var err error
 		listed, err = cl.Expand([]string{root})
 		var none *config.NoProgramsError
@@ -237,7 +247,7 @@ func (s *Server) refreshWorkspace(ctx context.Context, cl *config.Classifier) *c
 	w.mu.Lock()
 	if ctx.Err() != nil {
 		w.mu.Unlock()
-		return cl
+		return
 	}
 	var cleared []uri.URI
 	drop := func(p string) {
@@ -271,7 +281,6 @@ func (s *Server) refreshWorkspace(ctx context.Context, cl *config.Classifier) *c
 	for _, u := range cleared {
 		s.publishClosed(u, []protocol.Diagnostic{})
 	}
-	return cl
 }
 
 // pendingWorkspaceFiles returns the files to analyse, in path order:
@@ -298,13 +307,13 @@ func (s *Server) pendingWorkspaceFiles() []string {
 
 // workspacePass analyses files one at a time, each once the server is
 // idle, reporting progress ("Analysing workspace", i/N and the file).
-func (s *Server) workspacePass(ctx context.Context, todo []string, cl *config.Classifier) {
+func (s *Server) workspacePass(ctx context.Context, todo []string) {
 	report := s.beginWorkspaceProgress(ctx, len(todo))
 	for i, path := range todo {
 		if !s.waitIdle(ctx) {
 			break
 		}
-		cl = s.refreshWorkspace(ctx, cl) // a deletion during a long pass clears at once
+		s.refreshWorkspace(ctx) // a deletion during a long pass clears at once
 		report(i, path)
 		s.analyseClosed(ctx, path)
 	}
@@ -381,12 +390,13 @@ func (s *Server) analyseClosed(ctx context.Context, path string) {
 	}
 	snap.uri, snap.path = u, path
 	snap.findings = cfg.Apply(nil, snap.findings)
-	s.storeClosed(path, gen, s.toDiagnostics(snap))
+	s.storeClosed(ctx, path, gen, s.toDiagnostics(snap))
 }
 
-// storeClosed keeps a file's diagnostics, if still wanted, and pushes
+// storeClosed keeps a file's diagnostics, if still wanted (the worker was
+// not stopped, the file did not change or open meanwhile), and pushes
 // them when they changed and the client does not pull.
-func (s *Server) storeClosed(path string, gen int, diags []protocol.Diagnostic) {
+func (s *Server) storeClosed(ctx context.Context, path string, gen int, diags []protocol.Diagnostic) {
 	s.pubMu.Lock()
 	defer s.pubMu.Unlock()
 	s.mu.Lock()
@@ -395,7 +405,7 @@ func (s *Server) storeClosed(path string, gen int, diags []protocol.Diagnostic) 
 	w := &s.ws
 	w.mu.Lock()
 	f := w.files[path]
-	if f == nil || f.gen != gen || open {
+	if f == nil || f.gen != gen || open || ctx.Err() != nil {
 		w.mu.Unlock()
 		return
 	}
