@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.lsp.dev/protocol"
@@ -154,11 +155,17 @@ func (s *Server) applySettingsLocked(st Settings) {
 
 // DidChangeWatchedFiles re-analyses open documents when a watched file (a
 // compile database, a header) changes on disk: flags and headers are read
-// afresh on every parse. The workspace pass takes the change too.
+// afresh on every parse. A .c file changes no other document (the editor
+// saving one sends this too); the workspace pass takes every change.
 func (s *Server) DidChangeWatchedFiles(ctx context.Context, params *protocol.DidChangeWatchedFilesParams) error {
-	s.reanalyseAll()
+	sources := true
 	for _, ch := range params.Changes {
-		s.workspaceFileChanged(docPath(ch.URI))
+		path := docPath(ch.URI)
+		sources = sources && strings.HasSuffix(path, ".c")
+		s.workspaceFileChanged(path)
+	}
+	if !sources {
+		s.reanalyseAll()
 	}
 	return nil
 }
