@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,7 +133,7 @@ func randomEdit(rng *rand.Rand, src []byte, undo *[][]byte) ([]byte, string) {
 	}
 	stmts := []string{"\tbpf_spin_lock(&glock);\n", "\tbpf_spin_unlock(&glock);\n", "\t;\n", "\t// a comment\n", "\n",
 		"\tif (!n)\n\t\treturn 0;\n", "\tbpf_spin_lock(&lock);\n", "\tbpf_spin_unlock(&lock);\n", "\treturn 0;\n"}
-	switch op := rng.IntN(11); op {
+	switch rng.IntN(12) {
 	case 0, 1: // a statement inside a function
 		return insert(pick(inBody), stmts[rng.IntN(len(stmts))]), "insert statement"
 	case 2: // a copy of another body line
@@ -173,10 +174,75 @@ func randomEdit(rng *rand.Rand, src []byte, undo *[][]byte) ([]byte, string) {
 		return insert(pick(outside), decls[rng.IntN(len(decls))]), "declaration"
 	case 9: // delete a line outside bodies
 		return remove(pick(outside)), "delete declaration line"
-	default: // a comment or blank line between functions
+	default: // a comment, a blank line or a space between functions
+		if i := pick(outside); rng.IntN(2) == 0 && bytes.IndexByte(lines[i], ' ') >= 0 {
+			at := len(bytes.Join(lines[:i], nil)) + bytes.IndexByte(lines[i], ' ')
+			return append(append(append([]byte{}, src[:at]...), "  "...), src[at:]...), "spaces"
+		}
 		if rng.IntN(2) == 0 {
 			return insert(pick(outside), "// note\n"), "comment"
 		}
 		return insert(pick(outside), "\n"), "blank line"
+	}
+}
+
+// An edit inside one program re-analyses that program only; the other's
+// findings move with the text, columns included.
+func TestIncrementalReusesOtherPrograms(t *testing.T) {
+	src := `#include "bpf_lsp.h"
+struct node { long key; struct bpf_rb_node rb; };
+private(A) struct bpf_spin_lock glock;
+private(A) struct bpf_rb_root groot __contains(node, rb);
+
+static bool less(struct bpf_rb_node *a, const struct bpf_rb_node *b) { return true; }
+
+SEC("tc")
+int edited(struct __sk_buff *ctx)
+{
+	return 0;
+}
+
+SEC("tc")
+int unlocked(struct __sk_buff *ctx)
+{
+	struct node *n = bpf_obj_new(typeof(*n));
+
+	if (!n)
+		return 0;
+	bpf_rbtree_add(&groot, &n->rb, less);
+	return 0;
+}
+char _license[] SEC("license") = "GPL";
+`
+	inc, _ := filepath.Abs("../testdata/include")
+	parser := cparse.NewParser(cparse.Options{IncludeDirs: []string{inc}})
+	path := filepath.Join(t.TempDir(), "t.bpf.c")
+	cache := NewCache()
+	text := src
+	for i, edit := range []func(string) string{
+		func(s string) string { return s },
+		func(s string) string { return strings.Replace(s, "bpf_rb_root groot", "bpf_rb_root   groot", 1) },
+		func(s string) string {
+			return strings.Replace(s, "\treturn 0;\n}\n\nSEC", "\tint x = 1;\n\n\treturn x - 1;\n}\n\nSEC", 1) // inside edited
+		},
+		func(s string) string { return strings.Replace(s, "SEC(\"tc\")\nint edited", "// a comment\nSEC(\"tc\")\nint edited", 1) },
+	} {
+		text = edit(text)
+		f, err := parser.Parse(context.Background(), path, map[string][]byte{path: []byte(text)})
+		if err != nil || len(f.Errors) > 0 {
+			t.Fatal(err, f.Errors)
+		}
+		full, got := Run(f), cache.Run(f)
+		if len(full.Findings) == 0 || len(full.Findings[0].Related) == 0 {
+			t.Fatalf("want a finding with related information, got %v", full.Findings)
+		}
+		wantCached := []int{0, 2, 1, 2}[i] // an edit inside 'edited' costs it only
+		if got.Stats.Cached != wantCached || got.Stats.Programs != 2 {
+			t.Errorf("version %d: %d of %d programs reused, want %d", i, got.Stats.Cached, got.Stats.Programs, wantCached)
+		}
+		got.Stats.Cached = 0
+		if !reflect.DeepEqual(full, got) {
+			t.Errorf("version %d: incremental differs from full\nfull: %s\nincr: %s", i, describe(full), describe(got))
+		}
 	}
 }
