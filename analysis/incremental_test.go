@@ -225,7 +225,9 @@ char _license[] SEC("license") = "GPL";
 		func(s string) string {
 			return strings.Replace(s, "\treturn 0;\n}\n\nSEC", "\tint x = 1;\n\n\treturn x - 1;\n}\n\nSEC", 1) // inside edited
 		},
-		func(s string) string { return strings.Replace(s, "SEC(\"tc\")\nint edited", "// a comment\nSEC(\"tc\")\nint edited", 1) },
+		func(s string) string {
+			return strings.Replace(s, "SEC(\"tc\")\nint edited", "// a comment\nSEC(\"tc\")\nint edited", 1)
+		},
 	} {
 		text = edit(text)
 		f, err := parser.Parse(context.Background(), path, map[string][]byte{path: []byte(text)})
