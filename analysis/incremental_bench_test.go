@@ -66,7 +66,7 @@ func benchEdit(b *testing.B, parser *cparse.Parser, path string) {
 	// The parser learns which vmlinux.h types files use (the trimmed
 	// header it serves grows): parse again, as a warm server would.
 	f0, f1 = parse(src), parse(edited)
-	b.Logf("%s: %d functions, edit in %s; %d programs", filepath.Base(path), len(f0.Funcs), mid.Name, Run(f0).Stats.Programs)
+	b.Logf("%s: %d functions, edit in %s; full: %+v", filepath.Base(path), len(f0.Funcs), mid.Name, Run(f0).Stats)
 	b.Run("full", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			Run([]*cparse.File{f0, f1}[i%2])
@@ -80,6 +80,18 @@ func benchEdit(b *testing.B, parser *cparse.Parser, path string) {
 			r := c.Run([]*cparse.File{f1, f0}[i%2])
 			if r.Stats.Cached == 0 && r.Stats.Programs > 1 {
 				b.Fatalf("nothing reused: %+v", r.Stats)
+			}
+		}
+	})
+	// What the cache costs when everything is reused (fingerprints,
+	// moving the findings, merging).
+	b.Run("unchanged", func(b *testing.B) {
+		c := NewCache()
+		c.Run(f0)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if r := c.Run(f0); r.Stats.Cached != r.Stats.Programs {
+				b.Fatalf("not all reused: %+v", r.Stats)
 			}
 		}
 	})
