@@ -20,7 +20,7 @@ import (
 // lines inserted and deleted inside functions, lock and unlock calls added
 // and removed, identifiers renamed, syntax broken and fixed, globals and
 // struct fields added or removed, comments and blank lines between
-// functions. After every edit the analysis through a Cache must equal a
+// functions, a macro of the included header changed (as an unsaved buffer). After every edit the analysis through a Cache must equal a
 // fresh full analysis, field by field (findings with positions, related
 // information, fixes and messages; locks, references, held ranges, stats).
 func TestIncrementalMatchesFull(t *testing.T) {
@@ -53,8 +53,13 @@ func TestIncrementalMatchesFull(t *testing.T) {
 		}
 		abs, _ := filepath.Abs(path)
 		cache := NewCache()
+		header := []byte(nil) // the header's unsaved text, when edited
 		parse := func(text []byte) *cparse.File {
-			f, err := parser.Parse(context.Background(), abs, map[string][]byte{abs: text})
+			overlay := map[string][]byte{abs: text}
+			if header != nil {
+				overlay[filepath.Join(inc, "bpf_lsp.h")] = header
+			}
+			f, err := parser.Parse(context.Background(), abs, overlay)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -65,6 +70,19 @@ func TestIncrementalMatchesFull(t *testing.T) {
 		for range 20 {
 			n++
 			next, what := randomEdit(rng, src, &undo)
+			if rng.IntN(15) == 0 {
+				// bpf_obj_drop as a no-op (or back): programs leak.
+				next, what = src, "header macro"
+				if header == nil {
+					h, err := os.ReadFile(filepath.Join(inc, "bpf_lsp.h"))
+					if err != nil {
+						t.Fatal(err)
+					}
+					header = bytes.Replace(h, []byte("bpf_obj_drop_impl(kptr, NULL)"), []byte("((void)(kptr))"), 1)
+				} else {
+					header = nil
+				}
+			}
 			f := parse(next)
 			full := Run(f)
 			got := cache.Run(f)
@@ -246,5 +264,77 @@ char _license[] SEC("license") = "GPL";
 		if !reflect.DeepEqual(full, got) {
 			t.Errorf("version %d: incremental differs from full\nfull: %s\nincr: %s", i, describe(full), describe(got))
 		}
+	}
+}
+
+// A change in a static function two calls away re-analyses the program.
+func TestIncrementalFollowsCalleeChains(t *testing.T) {
+	src := `#include "bpf_lsp.h"
+private(A) struct bpf_spin_lock glock;
+
+static __noinline void inner(void)
+{
+	bpf_spin_unlock(&glock);
+}
+
+static __noinline void outer(void)
+{
+	inner();
+}
+
+SEC("tc")
+int prog(struct __sk_buff *ctx)
+{
+	bpf_spin_lock(&glock);
+	outer();
+	return 0;
+}
+char _license[] SEC("license") = "GPL";
+`
+	inc, _ := filepath.Abs("../testdata/include")
+	parser := cparse.NewParser(cparse.Options{IncludeDirs: []string{inc}})
+	path := filepath.Join(t.TempDir(), "t.bpf.c")
+	cache := NewCache()
+	for i, text := range []string{src, strings.Replace(src, "\tbpf_spin_unlock(&glock);\n", "\tbpf_spin_unlock(&glock);\n\tbpf_spin_unlock(&glock);\n", 1)} {
+		f, err := parser.Parse(context.Background(), path, map[string][]byte{path: []byte(text)})
+		if err != nil || len(f.Errors) > 0 {
+			t.Fatal(err, f.Errors)
+		}
+		full, got := Run(f), cache.Run(f)
+		if got.Stats.Cached != 0 {
+			t.Errorf("version %d: the program was reused", i)
+		}
+		got.Stats.Cached = 0
+		if !reflect.DeepEqual(full, got) {
+			t.Errorf("version %d: incremental differs from full\nfull: %s\nincr: %s", i, describe(full), describe(got))
+		}
+	}
+}
+
+// Each program has its own summaries (its result must not depend on which
+// programs ran before it): a helper called from two programs, five times
+// each in the same state, is explored once per program.
+func TestSummariesPerProgram(t *testing.T) {
+	calls := strings.Repeat("\tbump();\n", 5)
+	prog := func(name string) string {
+		return "SEC(\"tc\")\nint " + name + "(struct __sk_buff *ctx)\n{\n" + calls + "\treturn 0;\n}\n"
+	}
+	src := `#include "bpf_lsp.h"
+private(A) struct bpf_spin_lock glock;
+private(A) __u64 total __guarded_by(glock);
+
+static __noinline void bump(void)
+{
+	bpf_spin_lock(&glock);
+	total++;
+	bpf_spin_unlock(&glock);
+}
+` + prog("one") + prog("two") + "char _license[] SEC(\"license\") = \"GPL\";\n"
+	r := runSource(t, src)
+	if len(r.Findings) != 0 {
+		t.Fatalf("unexpected findings: %v", r.Findings)
+	}
+	if r.Stats.Programs != 2 || r.Stats.Summaries != 2 || r.Stats.Reused != 8 {
+		t.Errorf("%d programs explored bump %d times and reused it %d times; want 2, 2, 8", r.Stats.Programs, r.Stats.Summaries, r.Stats.Reused)
 	}
 }
