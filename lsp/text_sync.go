@@ -23,8 +23,10 @@ func (s *Server) DidOpen(ctx context.Context, params *protocol.DidOpenTextDocume
 		old.wake()
 		s.cancelVerifyLocked(u)
 	}
-	s.docs[u] = &document{uri: u, path: docPath(u), version: params.TextDocument.Version, text: []byte(params.TextDocument.Text)}
+	d := &document{uri: u, path: docPath(u), version: params.TextDocument.Version, text: []byte(params.TextDocument.Text)}
+	s.docs[u] = d
 	s.mu.Unlock()
+	s.workspaceOpened(d.path)
 	s.schedule(u, 0, foreground)
 	return nil
 }
@@ -117,8 +119,8 @@ func (s *Server) DidClose(ctx context.Context, params *protocol.DidCloseTextDocu
 	pull := s.caps.pull
 	s.mu.Unlock()
 	if ok {
-		s.forget(d.path)
 		s.releaseMemory()
+		defer s.workspaceClosed(d.path) // after the clear below: its result follows it
 	}
 	if !ok || pull {
 		return nil
@@ -128,18 +130,6 @@ func (s *Server) DidClose(ctx context.Context, params *protocol.DidCloseTextDocu
 	s.pubMu.Lock()
 	defer s.pubMu.Unlock()
 	return s.client.PublishDiagnostics(ctx, &protocol.PublishDiagnosticsParams{URI: u, Diagnostics: []protocol.Diagnostic{}})
-}
-
-// forget drops the parsers' per-file caches of a closed document.
-func (s *Server) forget(path string) {
-	s.mu.Lock()
-	s.parser.Forget(path)
-	s.mu.Unlock()
-	s.project.mu.Lock()
-	for _, cp := range s.project.parsers {
-		cp.parser.Forget(path)
-	}
-	s.project.mu.Unlock()
 }
 
 // releaseMemory hands the memory of closed documents back to the system
