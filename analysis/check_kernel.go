@@ -101,6 +101,7 @@ func ForKernels(f *cparse.File, res *Result, targets []*kernels.Target) []Findin
 	}
 	out = append(out, unavailableCalls(f, targets)...)
 	out = append(out, globalLocksTooOld(f, res, targets)...)
+	out = append(out, staticCallsUnderLock(f, res, targets)...)
 	slices.SortStableFunc(out, func(a, b Finding) int {
 		return cmp.Or(strings.Compare(a.Span.File, b.Span.File), cmp.Compare(a.Span.Start.Offset, b.Span.Start.Offset))
 	})
@@ -277,6 +278,49 @@ func globalLocksTooOld(f *cparse.File, res *Result, targets []*kernels.Target) [
 				Kernel:  rule.KernelFor(old[0].Version),
 				Related: []Related{{Span: l.Span, Message: fmt.Sprintf("'%s' declared here", l.Name)}}})
 			break
+		}
+	}
+	return out
+}
+
+// staticCallsUnderLock reports, for targets before 6.9, each call of a
+// static __noinline function made while a lock is held: those kernels
+// refuse every call in a critical section but bpf_spin_unlock (measured:
+// 6.1 rejects such a program, 6.12 loads it). Functions clang may inline
+// are left alone.
+func staticCallsUnderLock(f *cparse.File, res *Result, targets []*kernels.Target) []Finding {
+	var old []*kernels.Target
+	for _, t := range targets {
+		if t.Version != (kernels.Version{}) && t.Version.Less(mustVersion(globalCallRewordRelease)) {
+			old = append(old, t)
+		}
+	}
+	if len(old) == 0 {
+		return nil
+	}
+	var out []Finding
+	for _, fn := range f.Funcs {
+		for _, c := range fn.Calls {
+			callee := f.Func(c.Name)
+			if callee == nil || callee.Def == nil || !callee.Static || !declaredWith(f, callee, "noinline") {
+				continue
+			}
+			for _, h := range res.Held {
+				if h.Func != fn.Name || len(h.Locks) == 0 || h.Span.File != c.Span.File ||
+					c.Span.Start.Offset < h.Span.Start.Offset || c.Span.End.Offset > h.Span.End.Offset {
+					continue
+				}
+				verb := "refuses"
+				if len(old) > 1 {
+					verb = "refuse"
+				}
+				out = append(out, Finding{Code: codeCallUnderLock, Severity: SevError, Span: c.NameSpan, Func: fn.Name,
+					Message: fmt.Sprintf("calling static function %s while holding '%s': %s %s every call in a critical section; static calls under a lock need %s",
+						c.Name, h.Locks[0].Name, targetNames(old), verb, globalCallRewordRelease),
+					Kernel:  kernelCallUnderLock,
+					Related: []Related{{Span: h.TakenAt, Message: fmt.Sprintf("'%s' taken here", h.Locks[0].Name)}}})
+				break
+			}
 		}
 	}
 	return out

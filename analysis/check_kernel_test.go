@@ -212,3 +212,48 @@ char _license[] SEC("license") = "GPL";
 		t.Fatalf("6.12 has it: %+v", fds)
 	}
 }
+
+// Before 6.9 a static function may not be called under a lock either.
+func TestStaticCallUnderLockOnOldKernel(t *testing.T) {
+	src := `#include "bpf_lsp.h"
+private(A) struct bpf_spin_lock glock;
+private(A) __u64 count;
+static __noinline void bump(void) { count++; }
+static __always_inline void bump_inline(void) { count++; }
+SEC("tc")
+int prog(struct __sk_buff *ctx)
+{
+	bump();
+	bpf_spin_lock(&glock);
+	bump();
+	bump_inline();
+	bpf_spin_unlock(&glock);
+	return 0;
+}
+char _license[] SEC("license") = "GPL";
+`
+	inc, _ := filepath.Abs("../testdata/include")
+	path := filepath.Join(t.TempDir(), "t.bpf.c")
+	f, err := cparse.NewParser(cparse.Options{IncludeDirs: []string{inc}}).Parse(context.Background(), path, map[string][]byte{path: []byte(src)})
+	if err != nil || len(f.Errors) > 0 {
+		t.Fatalf("parse: %v %+v", err, f.Errors)
+	}
+	res := Run(f)
+	calls := func(v string) []Finding {
+		var out []Finding
+		for _, fd := range ForKernels(f, res, []*kernels.Target{target(t, v)}) {
+			if fd.Code == codeCallUnderLock {
+				out = append(out, fd)
+			}
+		}
+		return out
+	}
+	got := calls("6.1")
+	if len(got) != 1 || got[0].Span.Start.Line != 11 || got[0].Kernel != kernelCallUnderLock ||
+		!strings.Contains(got[0].Message, "calling static function bump while holding 'glock': kernel 6.1 refuses every call") {
+		t.Errorf("6.1: %+v", got)
+	}
+	if got := calls("6.12"); len(got) != 0 {
+		t.Errorf("6.12 allows static calls under a lock: %+v", got)
+	}
+}
