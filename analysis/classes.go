@@ -326,7 +326,7 @@ func (c *classes) checkContains(name string, span, decl cparse.Span, rootType st
 	switch {
 	case node == nil:
 		c.report(codeContainsInvalid, tag.Span, fmt.Sprintf("__contains(%s, %s) on '%s': struct %s has no field '%s'", typ, member, name, typ, member),
-			related(st.Span, "struct "+typ+" declared here"), c.fixContains(tag, typ, rootType))
+			related(st.Span, "struct "+typ+" declared here"), c.fixContains(tag, typ, rootType), noValidLock(section))
 		return ""
 	case structName(node.Type) != wantNode:
 		c.report(codeContainsInvalid, tag.Span, fmt.Sprintf("__contains(%s, %s) on '%s': a %s holds %s nodes, but '%s' is %s", typ, member, name, rootType, wantNode, member, node.TypeName),

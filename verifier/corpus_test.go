@@ -153,13 +153,14 @@ func onlyGuardedBy(fs []analysis.Finding) bool {
 var kernelIDs = regexp.MustCompile(`(id|alloc_insn)=\d+`)
 
 // quotedKernelTextProblems: a finding of the rule the kernel's message maps
-// to quotes what the kernel printed (ids and instruction numbers aside).
+// to, or of a rule for the same bug (SameBug), quotes what the kernel
+// printed (ids and instruction numbers aside).
 func quotedKernelTextProblems(r Result) []string {
 	norm := func(s string) string { return kernelIDs.ReplaceAllString(s, "$1=N") }
 	msg := norm(r.Message)
 	var problems []string
 	for _, fd := range r.Static {
-		if fd.Code == r.Code && fd.Kernel != "" && !strings.Contains(msg, norm(fd.Kernel)) {
+		if SameBug(r.Code, fd.Code) && fd.Kernel != "" && !strings.Contains(msg, norm(fd.Kernel)) {
 			problems = append(problems, fmt.Sprintf("%s: line %d: %s quotes the kernel as %q, the kernel printed %q", r.Program, fd.Span.Start.Line, fd.Code, fd.Kernel, r.Message))
 		}
 	}
