@@ -272,10 +272,14 @@ func globalLocksTooOld(f *cparse.File, res *Result, targets []*kernels.Target) [
 			if l == nil {
 				continue
 			}
+			kernel := rule.KernelFor(old[0].Version)
+			if kernel == rule.Kernel { // the map named is the lock's section
+				kernel = fmt.Sprintf("map '%s' is not a struct type or bpf_spin_lock is mangled", l.section)
+			}
 			out = append(out, Finding{Code: codeGlobalLockTooOld, Severity: SevError, Span: c.NameSpan, Func: fn.Name,
 				Message: fmt.Sprintf("'%s' is a bpf_spin_lock in global data (%s), which %s cannot lock; locks in global data need %s",
 					l.Name, l.Allocation, targetNames(old), globalDataLocksRelease),
-				Kernel:  rule.KernelFor(old[0].Version),
+				Kernel:  kernel,
 				Related: []Related{{Span: l.Span, Message: fmt.Sprintf("'%s' declared here", l.Name)}}})
 			break
 		}

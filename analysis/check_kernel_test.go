@@ -112,6 +112,18 @@ func TestUnavailableCalls(t *testing.T) {
 		}
 	}
 
+	// The map 5.10 names is the lock's own section.
+	fds, _ = kernelFindings(t, strings.ReplaceAll(rbAdd("bpf_rbtree_add_impl(&groot, &n->node, less, NULL, 0)"), "private(A)", "private(Q)"), target(t, "5.10"))
+	var quoted []string
+	for _, fd := range fds {
+		if fd.Code == codeGlobalLockTooOld {
+			quoted = append(quoted, fd.Kernel)
+		}
+	}
+	if len(quoted) != 1 || quoted[0] != "map '.data.Q' is not a struct type or bpf_spin_lock is mangled" {
+		t.Errorf("5.10 quotes %q", quoted)
+	}
+
 	// A vmlinux.h with only the plain kfunc: the _impl call is switched
 	// to it, its trailing arguments dropped.
 	header := filepath.Join(t.TempDir(), "vmlinux.h")
