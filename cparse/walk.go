@@ -124,7 +124,7 @@ func (m *spanMemo) walk(v reflect.Value) (p tokenPair) {
 	s := v.Elem()
 	plan := planOf(s.Type())
 	for _, i := range plan.tokens {
-		p.add(s.Field(i).Interface().(cc.Token))
+		p.add(*s.Field(i).Addr().Interface().(*cc.Token)) // through a pointer: an interface holding a Token allocates
 	}
 	for _, i := range plan.nodes {
 		below := m.walk(s.Field(i))
