@@ -108,6 +108,8 @@ func (s *sources) text(path string) []byte {
 // isProjectFile reports whether a declaration in path belongs to the user's
 // project (main file or its own headers) rather than the system or the
 // generated vmlinux.h.
+// It is asked for every declaration of every header: the answers are kept
+// per path (the system directories are found with a stat each).
 func (f *File) isProjectFile(path string) bool {
 	if path == f.Path {
 		return true
@@ -115,12 +117,20 @@ func (f *File) isProjectFile(path string) bool {
 	if path == "" || strings.HasPrefix(path, "<") || filepath.Base(path) == "vmlinux.h" {
 		return false
 	}
+	if known, ok := f.projectFiles[path]; ok {
+		return known
+	}
+	project := true
 	for _, d := range defaultSystemDirs("") {
 		if strings.HasPrefix(path, d+"/") {
-			return false
+			project = false
 		}
 	}
-	return true
+	if f.projectFiles == nil {
+		f.projectFiles = map[string]bool{}
+	}
+	f.projectFiles[path] = project
+	return project
 }
 
 // buildModel fills the File's Vars, Structs, Funcs and Calls from its AST.
@@ -144,7 +154,7 @@ func (f *File) addDeclaration(d *cc.Declaration) {
 	f.addStructs(d)
 	common := f.tagsIn(d.DeclarationSpecifiers, false)
 	section := attrString(d.DeclarationSpecifiers, "section")
-	declSpan := f.SpanOf(d)
+	var declSpan Span
 	for l := d.InitDeclaratorList; l != nil; l = l.InitDeclaratorList {
 		id := l.InitDeclarator
 		if id == nil || id.Declarator == nil {
@@ -153,6 +163,9 @@ func (f *File) addDeclaration(d *cc.Declaration) {
 		decl := id.Declarator
 		if decl.IsTypename() || decl.Name() == "__bpf_lsp_eof" || decl.Type() == nil || decl.Type().Kind() == cc.Function {
 			continue
+		}
+		if declSpan.File == "" {
+			declSpan = f.SpanOf(d) // only now: most header declarations declare functions
 		}
 		v := &Var{
 			Name: decl.Name(), Span: f.tokenSpan(decl.NameTok()), DeclSpan: declSpan, Decl: decl,
