@@ -318,6 +318,7 @@ func (s *Server) workspacePass(ctx context.Context, todo []string) {
 		s.analyseClosed(ctx, path)
 	}
 	report(len(todo), "")
+	s.releaseMemory() // the pass's parses are garbage: give their pages back
 }
 
 // beginWorkspaceProgress starts a $/progress report when the client
