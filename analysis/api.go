@@ -22,6 +22,12 @@ type Stats struct {
 	Pruned    int // states pruned as equal to one explored before
 	Summaries int // static callees explored, once per distinct entry state
 	Reused    int // calls answered from a summary without exploring the callee
+	// Programs counts the functions analysed from their own entry
+	// (programs, global functions, static functions nobody calls).
+	Programs int
+	// Cached counts the programs whose analysis a Cache reused from the
+	// previous version of the file (the counts above include theirs).
+	Cached int
 }
 
 // Lock is a bpf_spin_lock or bpf_res_spin_lock declaration.

@@ -398,8 +398,8 @@ func (s *Server) analyseClosed(ctx context.Context, path string) {
 	defer preempt()
 	parser, cfg := s.projectFor(st, parser, path)
 	acquire := func() (*parseSlot, error) { return s.slots.acquireYielding(fctx, preempt) }
-	snap := s.analyze(fctx, acquire, parser, path, 0, text, overlay, utf8, timeout)
-	s.forget(path) // keep no per-file parser state: memory stays bounded
+	// No analysis cache: a closed file keeps nothing but its diagnostics.
+	snap := s.analyze(fctx, acquire, parser, nil, path, 0, text, overlay, utf8, timeout)
 	if fctx.Err() != nil {
 		return // preempted by a document's analysis, or stopping
 	}

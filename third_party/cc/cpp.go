@@ -11,9 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"modernc.org/token"
 )
@@ -57,6 +59,7 @@ type cppParser struct {
 	s    *scanner
 	eh   errHandler
 	line []Token // nil when consumed
+	slab []Token // See rune.
 
 	closed bool
 }
@@ -101,17 +104,29 @@ func (p *cppParser) rune() rune {
 		return p.line[0].Ch
 	}
 
+	// bpf-lsp patch 6: lines are cut from a shared slab instead of each
+	// growing its own slice a token at a time. A line's capacity ends
+	// with it, so appending to one never writes into the next.
 	var tok Token
+	start := len(p.slab)
 	for tok.Ch != '\n' {
 		tok = p.s.cppScan()
 		if tok.Ch == eof {
+			p.slab = p.slab[:start]
 			p.line = []Token{tok}
 			p.closed = true
-			break
+			return p.line[0].Ch
 		}
 
-		p.line = append(p.line, tok)
+		if len(p.slab) == cap(p.slab) {
+			n := len(p.slab) - start
+			slab := make([]Token, n, max(2*n, min(2*cap(p.slab), 1<<13), 1<<6))
+			copy(slab, p.slab[start:])
+			p.slab, start = slab, 0
+		}
+		p.slab = append(p.slab, tok)
 	}
+	p.line = p.slab[start:len(p.slab):len(p.slab)]
 	return p.line[0].Ch
 }
 
@@ -396,6 +411,108 @@ func (h hideSet) cap(src hideSet) hideSet {
 	return r
 }
 
+// srcView returns t.SrcStr() without a copy: a view of t's source buffer,
+// whose bytes never change once scanned (Token.Set only appends), made for
+// every token expand and subst look at.
+//
+// bpf-lsp patch 11.
+func (t *Token) srcView() string {
+	b := t.Src()
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// hideSets interns the hide sets of one preprocessor run and memoizes the
+// operations on them, so that the many tokens, expansions and unions that
+// share sets share their maps instead of copying them: there are few
+// distinct sets, but a set per token per expansion. An interned set is
+// never modified (nor is any hide set). The operations return sets equal to
+// hideSet's add, cup and cap, and nil where those return nil.
+//
+// bpf-lsp patch 9.
+type hideSets struct {
+	byKey map[string]hideSet // interned sets by their sorted names
+	adds  map[hideSetName]hideSet
+	cups  map[hideSetPair]hideSet
+	caps  map[hideSetPair]hideSet
+}
+
+type hideSetPair struct{ a, b unsafe.Pointer }
+
+type hideSetName struct {
+	h    unsafe.Pointer
+	name string
+}
+
+// id is what identifies h in the memo tables: its map. The tables hold the
+// keys' maps alive, so an id is never reused for another set.
+func (hideSets) id(h hideSet) unsafe.Pointer { return reflect.ValueOf(h).UnsafePointer() }
+
+// intern returns the interned set equal to h, h itself if there was none.
+func (s *hideSets) intern(h hideSet) hideSet {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	key := strings.Join(names, "\x00")
+	if r, ok := s.byKey[key]; ok {
+		return r
+	}
+
+	if s.byKey == nil {
+		s.byKey = map[string]hideSet{}
+		s.adds = map[hideSetName]hideSet{}
+		s.cups = map[hideSetPair]hideSet{}
+		s.caps = map[hideSetPair]hideSet{}
+	}
+	s.byKey[key] = h
+	return h
+}
+
+// add returns h ∪ {name}.
+func (s *hideSets) add(h hideSet, name string) hideSet {
+	k := hideSetName{s.id(h), name}
+	if r, ok := s.adds[k]; ok {
+		return r
+	}
+
+	r := s.intern(h.add(name))
+	s.adds[k] = r
+	return r
+}
+
+// cup returns a ∪ b.
+func (s *hideSets) cup(a, b hideSet) hideSet {
+	if a == nil || b == nil {
+		return a.cup(b)
+	}
+
+	k := hideSetPair{s.id(a), s.id(b)}
+	if r, ok := s.cups[k]; ok {
+		return r
+	}
+
+	r := s.intern(a.cup(b))
+	s.cups[k] = r
+	return r
+}
+
+// cap returns a ∩ b.
+func (s *hideSets) cap(a, b hideSet) hideSet {
+	if a == nil || b == nil {
+		return a.cap(b)
+	}
+
+	k := hideSetPair{s.id(a), s.id(b)}
+	if r, ok := s.caps[k]; ok {
+		return r
+	}
+
+	r := s.intern(a.cap(b))
+	s.caps[k] = r
+	return r
+}
+
 type cppToken struct {
 	Token
 	hs hideSet
@@ -587,10 +704,12 @@ func (d *dequeue) skip(n int) {
 }
 
 type tokenizer struct {
-	c   *cpp
-	in  []cppToken
-	out cppTokens
-	q   *dequeue
+	c     *cpp
+	in    []cppToken
+	inBuf []cppToken // See shift.
+	out   cppTokens
+	buf   cppTokens // See token.
+	q     *dequeue
 }
 
 func newTokenizer(c *cpp) *tokenizer {
@@ -609,7 +728,7 @@ func (t *tokenizer) peek(index int) (tok cppToken) {
 			return t.in[index]
 		}
 
-		t.in = append(t.in, tokens2CppTokens(t.c.nextLine(), false)...)
+		t.in = appendCppTokens(t.in, t.c.nextLine(), false)
 		continue
 	}
 }
@@ -624,7 +743,12 @@ func (t *tokenizer) peekNonBlank() (cppToken, int) {
 
 func (t *tokenizer) shift() (tok cppToken) {
 	if len(t.in) == 0 {
-		t.in = tokens2CppTokens(t.c.nextLine(), false)
+		// bpf-lsp patch 10: the lines' tokens are converted into one
+		// buffer, reused once its tokens are handed out (by value).
+		t.in = appendCppTokens(t.inBuf[:0], t.c.nextLine(), false)
+		if cap(t.in) > cap(t.inBuf) {
+			t.inBuf = t.in[:0]
+		}
 	}
 
 	tok = t.in[0]
@@ -642,8 +766,16 @@ func (t *tokenizer) skip(n int) {
 }
 
 func (t *tokenizer) token() (tok Token) {
+	// bpf-lsp patch 8: expansions are collected in one buffer, reused once
+	// its tokens are handed out, instead of a new slice grown per token.
+	if len(t.out) == 0 {
+		t.out = t.buf[:0]
+	}
 	for len(t.out) == 0 {
 		t.c.expand(true, false, t.q, &t.out)
+	}
+	if cap(t.out) > cap(t.buf) {
+		t.buf = t.out[:0]
 	}
 	tok = t.out[0].Token
 	if tok.Ch != eof {
@@ -737,6 +869,7 @@ type cpp struct {
 	tokenizer   *tokenizer
 	tos         interface{}
 	undefs      map[string]struct{}
+	hideSets    hideSets
 
 	counter      int // __COUNTER__
 	includeLevel int
@@ -910,7 +1043,7 @@ more:
 
 	T := t.Token
 	HS := t.hs
-	src := T.SrcStr()
+	src := T.srcView()
 	if eval && src == "defined" {
 		TS = c.parseDefined(TS)
 		goto more
@@ -951,7 +1084,7 @@ more:
 			//	return expand(subst(ts(T),{},{},HS∪{T},{}) • TS’);
 			repl := m.ts()
 			c.work += len(HS) + c.prependWork(TS)
-			subst = c.subst(eval, m, repl, nil, nil, HS.add(src), nil)
+			subst = c.subst(eval, m, repl, nil, nil, c.hideSets.add(HS, src), nil)
 			c.overWorkLimit(T) // Report at the invocation, if exceeded.
 			for i := range subst {
 				subst[i].off = T.off
@@ -987,7 +1120,7 @@ more:
 				//	check TS’ is actuals • )^HS’ • TS’’ and actuals are "correct for T"
 				//	return expand(subst(ts(T),fp(T),actuals,(HS∩HS’)∪{T},{}) • TS’’);
 				c.work += len(HS) + len(rparen.hs) + c.prependWork(TS)
-				subst = c.subst(eval, m, m.ts(), m.fp(), args, HS.cap(rparen.hs).add(src), nil)
+				subst = c.subst(eval, m, m.ts(), m.fp(), args, c.hideSets.add(c.hideSets.cap(HS, rparen.hs), src), nil)
 				c.overWorkLimit(T) // Report at the invocation, if exceeded.
 				for i := range subst {
 					subst[i].off = T.off
@@ -1041,7 +1174,7 @@ more:
 	IS = IS[1:]
 	if t.Ch == '#' {
 		if t2, skip := IS.peekNonBlank(); t2.Ch == rune(IDENTIFIER) {
-			if i := m.is(t2.SrcStr()); i >= 0 {
+			if i := m.is(t2.srcView()); i >= 0 {
 				// if IS is # • T • IS’ and T is FP[i] then
 				//	return subst(IS’,FP,AP,HS,OS • stringize(select(i,AP )));
 				IS = IS[skip+1:]
@@ -1060,7 +1193,7 @@ more:
 	if t.Ch == rune(PPPASTE) {
 		t2, skip := IS.peekNonBlank()
 		if t2.Ch == rune(IDENTIFIER) {
-			if i := m.is(t2.SrcStr()); i >= 0 {
+			if i := m.is(t2.srcView()); i >= 0 {
 				// if IS is ## • T • IS’ and T is FP[i] then
 				if i >= len(AP) || len(AP[i]) == 0 {
 					//	if select(i,AP ) is {} then /* only if actuals can be empty */
@@ -1106,13 +1239,13 @@ more:
 
 	if t.Ch == rune(IDENTIFIER) {
 		if t2, skip := IS.peekNonBlank(); t2.Ch == rune(PPPASTE) {
-			if i := m.is(t.SrcStr()); i >= 0 {
+			if i := m.is(t.srcView()); i >= 0 {
 				// if IS is T • ##^HS’ • IS’ and T is FP[i] then
 				//	if select(i,AP ) is {} then /* only if actuals can be empty */
 				if i >= len(AP) || len(AP[i]) == 0 {
 					IS = IS[skip+1:] // ##
 					t2, skip := IS.peekNonBlank()
-					if j := m.is(t2.SrcStr()); j >= 0 {
+					if j := m.is(t2.srcView()); j >= 0 {
 						//		if IS’ is T’ • IS’’ and T’ is FP[j] then
 						//			return subst(IS’’,FP,AP,HS,OS • select(j,AP));
 						IS = IS[skip+1:]
@@ -1134,7 +1267,7 @@ more:
 	}
 
 	if len(FP) != 0 || m.VarArg >= 0 {
-		if i := m.is(t.SrcStr()); i >= 0 {
+		if i := m.is(t.srcView()); i >= 0 {
 			// if IS is T • IS’ and T is FP[i] then
 			//	return subst(IS’,FP,AP,HS,OS • expand(select(i,AP )));
 			switch arg, ok := expandedArgs[i]; {
@@ -1191,7 +1324,7 @@ func (c *cpp) glue(LS, RS cppTokens) (r cppTokens) {
 		}
 	}
 	t.Set(nil, append(t.Src(), RS[0].Src()...))
-	t.hs = t.hs.cap(RS[0].hs)
+	t.hs = c.hideSets.cap(t.hs, RS[0].hs)
 	r = make(cppTokens, 0, len(LS)+len(RS)-1)
 	r = append(r, LS[:len(LS)-1]...)
 	r = append(r, t)
@@ -1594,30 +1727,16 @@ func (c *cpp) hsAdd(HS hideSet, TS cppTokens) (r cppTokens) {
 		return nil // Reported by expand.
 	}
 
-	// bpf-lsp patch 4: the tokens of one expansion mostly share one hide
-	// set; compute each distinct union once instead of once per token
-	// (hide sets are never modified in place, so sharing is safe). Deeply
-	// nested macros such as BPF_PROG with many arguments spent most of
-	// their preprocessing here.
+	// bpf-lsp patches 4 and 9: the union is computed once per distinct
+	// pair of sets (c.hideSets), not once per token. Deeply nested macros
+	// such as BPF_PROG with many arguments spent most of their
+	// preprocessing here.
 	r = make(cppTokens, len(TS))
-	var lastIn, lastOut hideSet
 	for i, v := range TS {
-		switch {
-		case v.hs != nil && lastIn != nil && sameHideSet(v.hs, lastIn):
-			v.hs = lastOut
-		default:
-			in := v.hs
-			v.hs = v.hs.cup(HS)
-			lastIn, lastOut = in, v.hs
-		}
+		v.hs = c.hideSets.cup(v.hs, HS)
 		r[i] = v
 	}
 	return r
-}
-
-// sameHideSet reports whether a and b are the same map (not merely equal).
-func sameHideSet(a, b hideSet) bool {
-	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
 // nextLine returns the next input textLine.

@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -208,12 +209,30 @@ func toksDump(v interface{}) string {
 }
 
 func tokens2CppTokens(s []Token, skipFirstSep bool) (r []cppToken) {
+	return appendCppTokens(nil, s, skipFirstSep)
+}
+
+// appendCppTokens appends tokens2CppTokens(s, skipFirstSep) to r.
+func appendCppTokens(r []cppToken, s []Token, skipFirstSep bool) []cppToken {
+	// bpf-lsp patch 7: r grows once, to its final size, and the white
+	// space token is the source's one (scannerSource.space), not a new one
+	// appended to its buffer for every line.
+	if len(s) == 0 {
+		return r
+	}
+
+	n := len(s)
+	for i := range s {
+		if (i != 0 || !skipFirstSep) && len(s[i].Sep()) != 0 {
+			n++
+		}
+	}
+	r = slices.Grow(r, n)
 	var spTok Token
 	for i, v := range s {
 		if (i != 0 || !skipFirstSep) && len(v.Sep()) != 0 {
 			if spTok.s == nil {
-				spTok = Token{s: s[0].s, Ch: ' '}
-				spTok.Set(nil, sp)
+				spTok = s[0].s.space()
 			}
 			r = append(r, cppToken{spTok, nil})
 		}

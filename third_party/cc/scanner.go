@@ -242,6 +242,19 @@ type scannerSource struct {
 	fsOff int32
 	len   uint32 // Len of source code in .buf.
 	pos0  token.Pos
+
+	sp Token // See space.
+}
+
+// space returns the white space token standing for the separators of the
+// tokens of s (bpf-lsp patch 7: one per source, made on first use; tokens
+// only differ from one another by where in .buf their " " is).
+func (s *scannerSource) space() Token {
+	if s.sp.s == nil {
+		s.sp = Token{s: s, Ch: ' '}
+		s.sp.Set(nil, sp)
+	}
+	return s.sp
 }
 
 // newScannerSource returns a new scanner source.
@@ -355,6 +368,15 @@ func (s *scanner) rune() rune {
 		}
 	}
 
+	// bpf-lsp patch 5: an ASCII byte other than a backslash (which may
+	// start a line splice) is the rune itself.
+	if s.off < s.s.len {
+		if b := s.s.buf[s.off]; b < utf8.RuneSelf && b != '\\' {
+			s.ch, s.chSize = rune(b), 1
+			return s.ch
+		}
+	}
+
 	if s.peek(0) == '\\' {
 		switch {
 		case s.peek(1) == '\n':
@@ -399,6 +421,50 @@ func (s *scanner) shift() rune {
 
 // pos returns a token.Position representing off.
 func (s *scanner) pos(off uint32) token.Position { return s.s.pos(off) }
+
+// byteSet is a set of bytes.
+type byteSet [256]bool
+
+func newByteSet(in func(b byte) bool) (r *byteSet) {
+	r = &byteSet{}
+	for i := range r {
+		r[i] = in(byte(i))
+	}
+	return r
+}
+
+// Bytes skipRun may step over in a comment, a line comment, an identifier
+// and a separator. None is a backslash or a new-line: rune and shift handle
+// line splices and line starts.
+var (
+	commentBytes     = newByteSet(func(b byte) bool { return b != '*' && b != '\n' && b != '\\' })
+	lineCommentBytes = newByteSet(func(b byte) bool { return b != '\n' && b != '\\' })
+	identifierBytes  = newByteSet(func(b byte) bool {
+		return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '_' || b == '$'
+	})
+	separatorBytes = newByteSet(func(b byte) bool { return b == ' ' || b == '\t' || b == '\f' || b == '\v' || b == '\r' })
+)
+
+// skipRun moves s over the bytes in set from s.off on, as repeated shifts
+// would, and leaves s on the rune after them.
+//
+// bpf-lsp patch 5: comments, identifiers and white space were scanned a
+// rune at a time, each decoded and checked for a line splice.
+func (s *scanner) skipRun(set *byteSet) {
+	if s.closed || s.ch < 0 {
+		return
+	}
+
+	i := s.off
+	for i < s.s.len && set[s.s.buf[i]] {
+		i++
+	}
+	if i != s.off {
+		s.off = i
+		s.ch = eof
+		s.rune()
+	}
+}
 
 // cppScan0 returns the next preprocessing token, see [0]6.4. If s is at EOF or
 // closed, cppScan0 returns eof.
@@ -855,6 +921,7 @@ func (s *scanner) scanSep() {
 		switch s.rune() {
 		case ' ', '\t', '\f', '\v', '\r':
 			s.shift()
+			s.skipRun(separatorBytes)
 		case '/':
 			off := s.off
 			switch s.shift() {
@@ -879,6 +946,7 @@ func (s *scanner) scanSep() {
 func (s *scanner) lineComment(start uint32) {
 	s.shift() // '/'
 	for {
+		s.skipRun(lineCommentBytes)
 		switch s.rune() {
 		case eof, '\n':
 			return
@@ -891,6 +959,7 @@ func (s *scanner) lineComment(start uint32) {
 func (s *scanner) identifier() Token {
 	s.shift()
 	for {
+		s.skipRun(identifierBytes)
 		switch c := s.rune(); {
 		case unicode.IsLetter(c) || c == '_' || unicode.IsDigit(c) || c == '$':
 			s.shift()
@@ -913,6 +982,7 @@ func (s *scanner) fail() Token {
 func (s *scanner) comment(start uint32) {
 	s.shift() // '*'
 	for {
+		s.skipRun(commentBytes)
 		switch s.rune() {
 		case eof:
 			s.eh("%v: comment not terminated", s.pos(start))
