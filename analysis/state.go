@@ -59,6 +59,7 @@ type objState struct {
 	unlockAt  cparse.Span // the unlock that invalidated it
 	droppedAt cparse.Span // the bpf_obj_drop that freed it
 	fn        string      // the function whose analysis created it
+	typ       cc.Type     // an allocated object's struct type (bpf_obj_new's cast), else nil
 }
 
 // owes reports whether the object is an owning reference that still has to
@@ -71,6 +72,14 @@ func (o objState) owes() bool {
 // lock calls inside an rbtree callback included (the callback runs with
 // the lock held, so this check fires first).
 const kernelCallUnderLock = "function calls are not allowed while holding a lock"
+
+// Newest wordings of messages that changed between releases (see the
+// rules' KernelSince).
+const (
+	kernelGlobalCallUnderLock = "global function calls are not allowed while holding a lock"
+	kernelRemoveInvalidNode   = "bpf_rbtree_remove can only take non-owning or refcounted bpf_rb_node pointer"
+	kernelRemoveInCallback    = "bpf_rbtree_remove not allowed in rbtree cb"
+)
 
 // nullKernel is the verifier's complaint when the object is used before its
 // NULL check: the register type names what it points to.
