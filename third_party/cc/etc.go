@@ -593,7 +593,8 @@ type fsetItem struct {
 }
 
 type fset struct {
-	items []fsetItem
+	items   []fsetItem
+	sources []*scannerSource // bpf-lsp patch 5: to freeze them, see Preamble
 
 	off int32
 }

@@ -209,6 +209,11 @@ func (t *Token) SrcStr() string {
 
 // Set sets the values Sep and Src will report.
 func (t *Token) Set(sep, src []byte) error {
+	if t.s != nil && t.s.frozen {
+		s := *t.s
+		s.buf, s.frozen = nil, false
+		t.s = &s
+	}
 	if uint64(len(sep)+len(src)) > math.MaxUint32 {
 		return errorf("Token.Set: argument values too long")
 	}
@@ -242,6 +247,11 @@ type scannerSource struct {
 	fsOff int32
 	len   uint32 // Len of source code in .buf.
 	pos0  token.Pos
+
+	// bpf-lsp patch 5: frozen is set on the sources of a Preamble, shared
+	// by every translation resumed from it: Token.Set gives a token of one
+	// a private buffer instead of appending to the shared one.
+	frozen bool
 }
 
 // newScannerSource returns a new scanner source.
@@ -294,6 +304,7 @@ func newScannerSource(fset *fset, src Source) (s *scannerSource, err error) {
 	s.file = token.NewFile(src.Name, int(s.len))
 	s.pos0 = s.file.Pos(0)
 	s.fsOff, err = fset.add(s.file)
+	fset.sources = append(fset.sources, s)
 	return s, err
 }
 
