@@ -127,7 +127,9 @@ func allFrozen(ns []Node) bool {
 // TranslateAfter parses and type-checks sources as the continuation of pre,
 // as Translate would the preamble's sources followed by these. cfg must
 // describe the same target as the preamble's Config (ABI, keywords); its FS
-// and handlers serve the continuation. The AST's TranslationUnit lists the
+// and handlers serve the continuation. sources are read afresh even when a
+// preamble source had the same name (the rest of a file whose beginning was
+// the preamble's last source). The AST's TranslationUnit lists the
 // preamble's external declarations, then the new ones (a fresh list: the
 // preamble's nodes are shared, never modified); AST.Macros and AST.Scope
 // are the combined ones. An error wrapping ErrPreambleMismatch means the
@@ -156,6 +158,9 @@ func TranslateAfter(cfg *Config, pre *Preamble, sources []Source) (*AST, error) 
 	}
 	cpp.undefs = maps.Clone(pre.undefs)
 	cpp.groups = maps.Clone(pre.groups)
+	for _, src := range sources {
+		delete(cpp.groups, src.Name) // read afresh, even when named like a preamble source
+	}
 	cpp.counter = pre.counter
 
 	root := &Scope{Nodes: make(map[string][]Node, len(pre.ast.Scope.Nodes))}

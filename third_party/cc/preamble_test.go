@@ -222,6 +222,11 @@ func TestTranslateAfterIsolated(t *testing.T) {
 	if _, ok := ast.Macros["ONLY_A"]; ok {
 		t.Error("a continuation's macro leaked into another")
 	}
+	// The rest of the preamble's last file, under the same name.
+	ast, err = TranslateAfter(testConfig(t), pre, []Source{{Name: "pre.c", Value: "\nint c = TEMP;\n"}})
+	if err != nil || ast.Scope.Nodes["c"] == nil {
+		t.Errorf("a continuation named like the preamble's source: %v, declares c: %v", err, ast != nil && ast.Scope.Nodes["c"] != nil)
+	}
 }
 
 // macroTable renders every macro: name, parameters and replacement list.
