@@ -3,7 +3,7 @@
 # corpus (which fails on a regression against its baseline).
 GO ?= go
 
-.PHONY: test go-test editor-test deps build install vsix check-demo realworld realworld-update-baseline stress bench
+.PHONY: test go-test editor-test deps build install vsix check-demo realworld realworld-update-baseline stress bench bench-corpus
 
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -11,6 +11,7 @@ test: deps
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 	$(GO) test ./...
+	$(GO) test modernc.org/cc/v4 # third_party/cc is a module of its own
 	bash editors/test.sh
 	bash scripts/realworld.sh
 
@@ -18,6 +19,7 @@ go-test: deps
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 	$(GO) test ./...
+	$(GO) test modernc.org/cc/v4 # third_party/cc is a module of its own
 
 editor-test:
 	bash editors/test.sh
@@ -61,9 +63,20 @@ stress: build
 	nice -n 10 $(GO) run ./internal/stress -bin ./bpf-lsp $(STRESS_FLAGS)
 
 # `make bench` measures bpf-lsp beside clangd-19 and `clangd --sync` in the
-# same run (cold open, median warm edit -> diagnostics, peak RSS) on a small
-# vmlinux.h program, generated 2,000/5,000-line files and three kernel
-# selftests, and prints a Markdown table. BENCH_FLAGS passes options, e.g.
-# BENCH_FLAGS="-edits 30 -files rbtree.c".
+# same run (cold open, median warm edit -> diagnostics, CPU time per edit,
+# peak RSS) on a small vmlinux.h program, generated 2,000/5,000-line files
+# and three kernel selftests, and prints a Markdown table of the medians of
+# 3 interleaved runs with bpf-lsp's ratios; JSON in out/bench.json.
+# BENCH_FLAGS passes options, e.g. BENCH_FLAGS="-runs 1 -edits 30 -files rbtree.c".
 bench: build
-	nice -n 10 $(GO) run ./internal/bench -bin ./bpf-lsp $(BENCH_FLAGS)
+	mkdir -p out
+	nice -n 10 $(GO) run ./internal/bench -bin ./bpf-lsp -json out/bench.json $(BENCH_FLAGS)
+
+# `make bench-corpus` runs one server over every real-world corpus file
+# (make realworld fills the cache): open, one edit inside the first
+# function, close; prints cold and edit -> diagnostics latency (median, p99,
+# max, files over 200 ms), the slowest files and peak RSS; JSON in
+# out/bench-corpus.json. BENCH_FLAGS="-files 'rbtree*,tools/sched_ext/*'" runs a subset.
+bench-corpus: build
+	mkdir -p out
+	nice -n 10 $(GO) run ./internal/bench -bin ./bpf-lsp -corpus-edits -json out/bench-corpus.json $(BENCH_FLAGS)

@@ -26,7 +26,10 @@ type overlayFS struct {
 	files   map[string][]byte // unsaved buffers, by absolute path
 	headers *headerCache
 	vmlinux func(path string, text []byte) []byte // trims vmlinux.h; nil = serve as is
-	opened  map[string][]byte                     // headers served from disk, when non-nil
+	// serveAs, when set, replaces the text of every header, vmlinux.h
+	// included: it sees the name cc/v4 asked for, the path read and its
+	// text (the header pass in seeds.go serves preprocessor lines only).
+	serveAs func(name, real string, text []byte) []byte
 	inc     *includeState
 	reads   *[]headerRead // every file served, when non-nil (a preamble's dependencies)
 	count   *atomic.Int64 // counts the files served, when non-nil
@@ -71,10 +74,11 @@ func (o *overlayFS) Open(name string) (fs.File, error) {
 	if o.count != nil {
 		o.count.Add(1)
 	}
-	if o.vmlinux != nil && filepath.Base(name) == "vmlinux.h" {
+	switch {
+	case o.serveAs != nil:
+		data = o.serveAs(name, real, data)
+	case o.vmlinux != nil && filepath.Base(name) == "vmlinux.h":
 		data = o.vmlinux(name, data)
-	} else if o.opened != nil {
-		o.opened[name] = data
 	}
 	o.inc.serve(name, real, data, len(headerPrefix))
 	return newMemFile(name, servedText(data)), nil

@@ -52,25 +52,16 @@ type Parser struct {
 	dbs     *dbCache
 	vmlinux *vmlinuxCache
 
-	mu        sync.Mutex
-	learned   map[string]bool // tags trimmed vmlinux.h parses found they need complete, for every file
-	genuine   map[string]bool // error sets the full vmlinux.h gives too: no fallback next time
-	seeded    map[string]*seedCache
-	noVmlinux map[string]string // files whose last parse did not reach vmlinux.h: their preambleKey
-	seedOrder []string          // paths in seeded, oldest first (rememberSeeds bounds it)
+	passes headerPasses // what the headers of a set of #include lines contribute to the seeds
+	scans  scanCache    // what each header text contributes
+
+	mu      sync.Mutex
+	learned map[string]bool // tags trimmed vmlinux.h parses found they need complete, for every file
+	genuine map[string]bool // error sets the full vmlinux.h gives too: no fallback next time
 
 	preambles      preambleCache
 	preambleBuilds atomic.Int64 // preambles translated (tests count them)
 	headerOpens    atomic.Int64 // files served to cc/v4 (tests count them)
-}
-
-// seedCache is what the last seed preprocessing of a file found, so an
-// edit that adds no #include and no macro use can skip preprocessing.
-type seedCache struct {
-	includes string          // the file's #include lines
-	seeds    map[string]bool // identifiers and tags after preprocessing
-	macros   map[string]bool // macro names defined while preprocessing
-	raw      map[string]bool // identifiers of the file's text then
 }
 
 // NewParser returns a Parser with the given options; relative directories
@@ -101,7 +92,7 @@ func NewParser(opts Options) *Parser {
 	own = own.merge(parseFlags(opts.Args, opts.ArgsDir))
 	own = own.merge(parseFlags(opts.Edit.Add, opts.Edit.Dir))
 	return &Parser{opts: opts, own: own, headers: &headerCache{maxSize: opts.MaxFileSize}, dbs: &dbCache{maxSize: opts.MaxFileSize},
-		vmlinux: newVmlinuxCache(opts.CacheDir), learned: map[string]bool{}, genuine: map[string]bool{}, seeded: map[string]*seedCache{}, noVmlinux: map[string]string{}}
+		vmlinux: newVmlinuxCache(opts.CacheDir), learned: map[string]bool{}, genuine: map[string]bool{}}
 }
 
 // CompileFlags are the effective clang flags for a file and where they came
@@ -125,15 +116,6 @@ func (p *Parser) flagsFor(path string) (flagSet, error) {
 	}
 	db, err := p.dbs.findCompileFlags(path, p.opts.CompileDB)
 	return p.own.merge(p.opts.Edit.removeFrom(db)), err
-}
-
-// Forget drops what the Parser keeps about one main file (its seed
-// cache), for a file the caller will not parse again soon: an editor
-// closed it.
-func (p *Parser) Forget(path string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	delete(p.seeded, path)
 }
 
 // eofGuard is appended to the main file. cc/v4 v4.31.0 loops forever (and
@@ -239,18 +221,7 @@ func (p *Parser) translate(ctx context.Context, f *File, flags flagSet, overlay 
 	}
 	// Whether vmlinux.h is included at all shows only by preprocessing
 	// (it is often reached through a project header found with -I).
-	usesVmlinux := true
-	if p.withoutVmlinux(f) {
-		p.translateWith(ctx, f, flags, overlay, text, nil, maxRecoveryRounds)
-		return
-	}
-	seeds := p.reuseSeeds(f)
-	if seeds == nil {
-		seeds, usesVmlinux = p.vmlinuxSeeds(ctx, f, flags, overlay, text)
-		if ctx.Err() == nil {
-			p.recordVmlinux(f, usesVmlinux)
-		}
-	}
+	seeds, usesVmlinux := p.seedsFor(ctx, f, flags, overlay, text)
 	if !usesVmlinux || ctx.Err() != nil {
 		p.translateWith(ctx, f, flags, overlay, text, nil, maxRecoveryRounds)
 		return
@@ -443,87 +414,6 @@ func errorSubjects(msg string) (names []string, complete bool) {
 		names = append(names, msg[t[2]:t[3]]+" "+msg[t[4]:t[5]])
 	}
 	return names, false
-}
-
-var defineName = regexp.MustCompile(`(?m)^\s*#\s*define\s+([A-Za-z_]\w*)`)
-
-var includeLine = regexp.MustCompile(`(?m)^\s*#\s*include\b.*$`)
-
-// reuseSeeds returns the last seeds of this file, plus the identifiers of
-// its current text, when the edit cannot have changed what preprocessing
-// yields: the same #include lines and no name that is a macro. Else nil.
-func (p *Parser) reuseSeeds(f *File) map[string]bool {
-	p.mu.Lock()
-	c := p.seeded[f.Path]
-	p.mu.Unlock()
-	if c == nil || c.includes != strings.Join(includeLine.FindAllString(string(f.Src), -1), "\n") {
-		return nil
-	}
-	seeds := make(map[string]bool, len(c.seeds)+64)
-	for k := range c.seeds {
-		seeds[k] = true
-	}
-	for _, id := range vmIdentRE.FindAll(f.Src, -1) {
-		if c.macros[string(id)] && !c.raw[string(id)] {
-			return nil // a macro the last text did not use: expand it properly
-		}
-		seeds[string(id)] = true
-	}
-	for _, m := range vmTagRE.FindAllSubmatch(f.Src, -1) {
-		seeds[string(m[1])+" "+string(m[2])] = true
-	}
-	return seeds
-}
-
-// vmlinuxSeeds preprocesses the file with vmlinux.h served empty and
-// collects the identifiers and struct/union/enum tags the program uses:
-// the roots of the trimmed header's closure.
-func (p *Parser) vmlinuxSeeds(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte) (map[string]bool, bool) {
-	used := false
-	cfg, sources, fsys, err := p.newRound(ctx, f, flags, overlay, text, func(string, []byte) []byte {
-		used = true
-		return nil
-	})
-	if err != nil {
-		return nil, false
-	}
-	fsys.opened = map[string][]byte{}
-	var out bytes.Buffer
-	cc.Preprocess(cfg, sources, &out) // errors show up again in Translate
-	if !used {
-		return nil, false
-	}
-	seeds := map[string]bool{}
-	pre := out.Bytes()
-	for _, m := range vmTagRE.FindAllSubmatch(pre, -1) {
-		seeds[string(m[1])+" "+string(m[2])] = true
-	}
-	for _, id := range vmIdentRE.FindAll(pre, -1) {
-		seeds[string(id)] = true
-	}
-	// Macro names: everything #defined in the file and its headers.
-	macros := map[string]bool{}
-	for _, src := range [][]byte{f.Src} {
-		for _, m := range defineName.FindAllSubmatch(src, -1) {
-			macros[string(m[1])] = true
-		}
-	}
-	for path := range fsys.opened {
-		for _, m := range defineName.FindAllSubmatch(fsys.opened[path], -1) {
-			macros[string(m[1])] = true
-		}
-	}
-	raw := map[string]bool{}
-	for _, id := range vmIdentRE.FindAll(f.Src, -1) {
-		raw[string(id)] = true
-	}
-	cached := &seedCache{includes: strings.Join(includeLine.FindAllString(string(f.Src), -1), "\n"), seeds: seeds, macros: macros, raw: raw}
-	p.rememberSeeds(f.Path, cached)
-	out2 := make(map[string]bool, len(seeds))
-	for k := range seeds {
-		out2[k] = true
-	}
-	return out2, true
 }
 
 // newRound prepares one cc/v4 run over the main file's text: a fresh FS

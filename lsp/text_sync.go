@@ -117,7 +117,6 @@ func (s *Server) DidClose(ctx context.Context, params *protocol.DidCloseTextDocu
 	pull := s.caps.pull
 	s.mu.Unlock()
 	if ok {
-		s.forget(d.path)
 		s.releaseMemory()
 	}
 	if !ok || pull {
@@ -128,18 +127,6 @@ func (s *Server) DidClose(ctx context.Context, params *protocol.DidCloseTextDocu
 	s.pubMu.Lock()
 	defer s.pubMu.Unlock()
 	return s.client.PublishDiagnostics(ctx, &protocol.PublishDiagnosticsParams{URI: u, Diagnostics: []protocol.Diagnostic{}})
-}
-
-// forget drops the parsers' per-file caches of a closed document.
-func (s *Server) forget(path string) {
-	s.mu.Lock()
-	s.parser.Forget(path)
-	s.mu.Unlock()
-	s.project.mu.Lock()
-	for _, cp := range s.project.parsers {
-		cp.parser.Forget(path)
-	}
-	s.project.mu.Unlock()
 }
 
 // releaseMemory hands the memory of closed documents back to the system

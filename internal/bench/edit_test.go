@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -59,4 +60,53 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func TestEditInFunction(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		line      int // of the inserted comment, 0 at the end
+	}{
+		{"first function body", "struct s {\n\tint a;\n};\n\nSEC(\"tc\")\nint f(void *ctx)\n{\n\tint a = 1;\n\tint b = 2;\n\treturn a + b;\n}\n", 9},
+		{"after a continued line", "int f(void)\n{\n#define X \\\n\t1\n\treturn X;\n}\n", 5},
+		{"an initializer is not a body", "int a[] =\n{\n\t1,\n};\n", 0},
+		{"no function", "int x;", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text, line := editInFunction(tc.src)
+			if line != tc.line {
+				t.Fatalf("line = %d, want %d in\n%s", line, tc.line, text)
+			}
+			lines := strings.Split(text, "\n")
+			if line > 0 && !strings.Contains(lines[line-1], "bpf-lsp bench") {
+				t.Errorf("line %d is %q, not the edit", line, lines[line-1])
+			}
+			if strings.Replace(text, "\t/* bpf-lsp bench: an edit */\n", "", 1) != tc.src && line > 0 {
+				t.Errorf("the edit changed more than one line:\n%s", text)
+			}
+		})
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	var files []fileTiming
+	for i := 1; i <= 100; i++ {
+		files = append(files, fileTiming{EditMs: float64(i * 10)})
+	}
+	files = append(files, fileTiming{EditMs: 1e6, Error: "timeout"}) // left out
+	l := summarize(files, func(f fileTiming) float64 { return f.EditMs })
+	want := latency{Median: 500, P99: 990, Max: 1000, Over: 80, Over1s: 0}
+	if l != want {
+		t.Errorf("summarize = %+v, want %+v", l, want)
+	}
+}
+
+func TestMedianOf(t *testing.T) {
+	if medianOf(nil) != nil {
+		t.Error("medianOf(nil) != nil")
+	}
+	m := medianOf([]measure{{ColdMs: 3, WarmMs: 10, PeakRSSMB: 90}, {ColdMs: 1, WarmMs: 30, PeakRSSMB: 70}, {ColdMs: 2, WarmMs: 20, PeakRSSMB: 80}})
+	if *m != (measure{ColdMs: 2, WarmMs: 20, PeakRSSMB: 80}) {
+		t.Errorf("medianOf = %+v", *m)
+	}
 }

@@ -52,7 +52,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	sources := selectSources(corpus.Sources, cfg.Files)
+	sources := SelectSources(corpus.Sources, cfg.Files)
 	if len(sources) == 0 {
 		return nil, fmt.Errorf("no source matches --files %s", strings.Join(cfg.Files, ","))
 	}
@@ -159,9 +159,9 @@ func cpuSeconds(r syscall.Rusage) float64 {
 	return float64(r.Utime.Sec+r.Stime.Sec) + float64(r.Utime.Usec+r.Stime.Usec)/1e6
 }
 
-// selectSources keeps the sources matching one of the patterns (all when
+// SelectSources keeps the sources matching one of the patterns (all when
 // there are none).
-func selectSources(all []Source, patterns []string) []Source {
+func SelectSources(all []Source, patterns []string) []Source {
 	if len(patterns) == 0 {
 		return all
 	}

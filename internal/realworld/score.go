@@ -329,8 +329,8 @@ func score(files []FileResult, progs []ProgramResult) Scores {
 	if s.Compiled > 0 {
 		s.ParsedCleanPct = math.Round(1000*float64(s.ParsedClean)/float64(s.Compiled)) / 10
 	}
-	s.P99Seconds = percentile(times, 0.99)
-	s.P99CPUSeconds = percentile(cpu, 0.99)
+	s.P99Seconds = Percentile(times, 0.99)
+	s.P99CPUSeconds = Percentile(cpu, 0.99)
 	for _, p := range progs {
 		s.Programs++
 		switch p.Status {
@@ -366,8 +366,8 @@ func score(files []FileResult, progs []ProgramResult) Scores {
 	return s
 }
 
-// percentile returns the q-quantile (nearest rank) of xs.
-func percentile(xs []float64, q float64) float64 {
+// Percentile returns the q-quantile (nearest rank) of xs.
+func Percentile(xs []float64, q float64) float64 {
 	if len(xs) == 0 {
 		return 0
 	}

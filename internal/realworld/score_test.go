@@ -226,10 +226,10 @@ func TestParseDepsAndPercentile(t *testing.T) {
 	for i := range xs {
 		xs[i] = float64(i + 1)
 	}
-	if p := percentile(xs, 0.99); p != 198 {
+	if p := Percentile(xs, 0.99); p != 198 {
 		t.Errorf("p99 of 1..200 = %v, want 198", p)
 	}
-	if p := percentile(nil, 0.99); p != 0 {
+	if p := Percentile(nil, 0.99); p != 0 {
 		t.Errorf("p99 of nothing = %v", p)
 	}
 }
@@ -283,13 +283,13 @@ func TestSelectSources(t *testing.T) {
 	all := []Source{{Name: "tools/testing/selftests/bpf/progs/rbtree.c"}, {Name: "tools/testing/selftests/bpf/progs/rbtree_fail.c"},
 		{Name: "tools/sched_ext/scx_qmap.bpf.c"}}
 	var got []string
-	for _, s := range selectSources(all, []string{"rbtree.c", "tools/sched_ext/*"}) {
+	for _, s := range SelectSources(all, []string{"rbtree.c", "tools/sched_ext/*"}) {
 		got = append(got, s.Name)
 	}
 	if !reflect.DeepEqual(got, []string{"tools/testing/selftests/bpf/progs/rbtree.c", "tools/sched_ext/scx_qmap.bpf.c"}) {
-		t.Errorf("selectSources = %q", got)
+		t.Errorf("SelectSources = %q", got)
 	}
-	if len(selectSources(all, nil)) != 3 {
+	if len(SelectSources(all, nil)) != 3 {
 		t.Error("no patterns must select everything")
 	}
 }

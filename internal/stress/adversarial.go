@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/bpf-lsp/bpf-lsp/internal/lspclient"
 )
 
 // adversarial is one hostile input: files to create next to the
@@ -49,8 +51,8 @@ func adversarialCases() []adversarial {
 func (r *run) adversarial() {
 	s := r.start(nil)
 	defer func() {
-		if s.alive() {
-			s.stop()
+		if s.Alive() {
+			s.Stop()
 		}
 	}()
 	good := 0
@@ -59,11 +61,11 @@ func (r *run) adversarial() {
 		dir := filepath.Join(r.ws, "adversarial-good")
 		os.MkdirAll(dir, 0o755)
 		os.WriteFile(filepath.Join(dir, "compile_flags.txt"), []byte("-target\nbpf\n-I"+r.ws+"\n"), 0o644)
-		u := fileURI(filepath.Join(dir, fmt.Sprintf("good%d.bpf.c", good)))
+		u := lspclient.FileURI(filepath.Join(dir, fmt.Sprintf("good%d.bpf.c", good)))
 		t0 := time.Now()
-		s.open(u, r.program(good, false))
-		_, ok := s.waitVersion(u, 1, 30*time.Second)
-		s.closeDoc(u)
+		s.Open(u, r.program(good, false))
+		_, ok := s.WaitVersion(u, 1, 30*time.Second)
+		s.Close(u)
 		return time.Since(t0), ok
 	}
 	if d, ok := serveGood("warm-up"); !ok {
@@ -94,13 +96,13 @@ func (r *run) adversarial() {
 			os.WriteFile(p, []byte(content), 0o644)
 		}
 		if c.settings != nil {
-			s.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"bpfLsp": c.settings}})
+			s.Notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"bpfLsp": c.settings}})
 		}
-		u := fileURI(filepath.Join(dir, "doc.bpf.c"))
+		u := lspclient.FileURI(filepath.Join(dir, "doc.bpf.c"))
 		t0 := time.Now()
-		s.open(u, c.text(dir))
+		s.Open(u, c.text(dir))
 		goodTime, goodOK := serveGood(c.name)
-		p, ok := s.waitVersion(u, 1, 10*time.Second-time.Since(t0))
+		p, ok := s.WaitVersion(u, 1, 10*time.Second-time.Since(t0))
 		answer := time.Since(t0)
 		first := ""
 		if len(p.Diagnostics) > 0 {
@@ -109,7 +111,7 @@ func (r *run) adversarial() {
 				first = first[:70] + "..."
 			}
 		}
-		alive := s.alive() && s.ping(10*time.Second)
+		alive := s.Alive() && s.Ping(10*time.Second)
 		answerText := fmt.Sprintf("%.2fs", answer.Seconds())
 		if !ok {
 			answerText = "none"
@@ -126,20 +128,20 @@ func (r *run) adversarial() {
 			r.fail("adversarial %q: the other document was not served", c.name)
 		}
 		if !alive {
-			r.fail("adversarial %q: the server is down or deaf (%s)", c.name, s.status)
-			s.kill()
+			r.fail("adversarial %q: the server is down or deaf (%s)", c.name, s.Status())
+			s.Kill()
 			s = r.start(nil)
 			continue
 		}
-		s.closeDoc(u)
+		s.Close(u)
 		if c.settings != nil {
 			reset := map[string]any{}
 			for k := range c.settings {
 				reset[k] = ""
 			}
-			s.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"bpfLsp": reset}})
+			s.Notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"bpfLsp": reset}})
 		}
 	}
-	_, peak := s.rss()
+	_, peak := rssMB(s)
 	fmt.Printf("peak RSS over the adversarial inputs: %d MB\n", peak)
 }

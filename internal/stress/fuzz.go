@@ -28,23 +28,23 @@ func (r *run) fuzz(n int) {
 		// (its length covers the ping's header): a lost ping. Deaf is a
 		// server that answers none of three more.
 		for try := range 4 {
-			if !s.alive() {
+			if !s.Alive() {
 				break
 			}
-			if s.ping(10 * time.Second) {
+			if s.Ping(10 * time.Second) {
 				if try > 0 {
 					lost++
 				}
 				return
 			}
 		}
-		if s.alive() {
+		if s.Alive() {
 			deaf++
 			fmt.Printf("  deaf after frame %d\n", at)
-			s.kill()
+			s.Kill()
 		} else {
 			deaths++
-			fmt.Printf("  died after frame %d: %s\n", at, s.status)
+			fmt.Printf("  died after frame %d: %s\n", at, s.Status())
 		}
 		s = r.start(nil)
 	}
@@ -53,7 +53,7 @@ func (r *run) fuzz(n int) {
 	for i := range n {
 		kind, frame := r.fuzzFrame()
 		kinds[kind]++
-		if err := s.writeRaw(frame); err != nil {
+		if err := s.WriteRaw(frame); err != nil {
 			check(i)
 			continue
 		}
@@ -62,8 +62,8 @@ func (r *run) fuzz(n int) {
 		}
 	}
 	check(n)
-	_, peak := s.rss()
-	s.stop()
+	_, peak := rssMB(s)
+	s.Stop()
 	fmt.Printf("%d frames in %.1fs %v: %d process deaths, %d deaf states, %d pings lost to the frame before; peak RSS %d MB\n",
 		n, time.Since(t0).Seconds(), kinds, deaths, deaf, lost, peak)
 	if deaths > 0 || deaf > 0 {

@@ -16,6 +16,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/bpf-lsp/bpf-lsp/internal/lspclient"
 )
 
 func main() {
@@ -98,14 +100,21 @@ func (r *run) fail(format string, args ...any) {
 }
 
 // start starts a server with its own log file in the workspace.
-func (r *run) start(initOptions any) *server {
+func (r *run) start(initOptions any) *lspclient.Server {
 	r.logs++
 	log := filepath.Join(r.ws, fmt.Sprintf("server-%d.log", r.logs))
-	s, err := start(r.bin, r.ws, log, initOptions)
+	s, err := lspclient.Start(lspclient.Config{Argv: []string{r.bin, "serve", "--log-file", log}, Dir: r.ws,
+		InitOptions: initOptions, Stderr: os.Stderr})
 	if err != nil {
 		fatal(err)
 	}
 	return s
+}
+
+// rssMB is the server's current and peak resident set in MB.
+func rssMB(s *lspclient.Server) (cur, peak int) {
+	cur, peak = s.RSS()
+	return cur / 1024, peak / 1024
 }
 
 func writeVmlinux(ws, from string) error {
@@ -144,5 +153,3 @@ func (p programs) program(i int, locked bool) string {
 	}
 	return text
 }
-
-func fileURI(path string) string { return "file://" + path }

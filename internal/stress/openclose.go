@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/bpf-lsp/bpf-lsp/internal/lspclient"
 )
 
 // openClose opens documents on vmlinux.h one at a time, waits for their
@@ -15,25 +17,25 @@ func (r *run) openClose(n int) {
 	os.MkdirAll(dir, 0o755)
 	os.WriteFile(filepath.Join(dir, "compile_flags.txt"), []byte("-target\nbpf\n-I"+r.ws+"\n"), 0o644)
 	s := r.start(nil)
-	defer s.stop()
+	defer s.Stop()
 	t0 := time.Now()
 	var samples []int
 	for i := range n {
 		path := filepath.Join(dir, fmt.Sprintf("doc%03d.bpf.c", i))
-		u := fileURI(path)
-		s.open(u, r.program(i, i%3 != 0))
-		if _, ok := s.waitVersion(u, 1, 60*time.Second); !ok {
+		u := lspclient.FileURI(path)
+		s.Open(u, r.program(i, i%3 != 0))
+		if _, ok := s.WaitVersion(u, 1, 60*time.Second); !ok {
 			r.fail("openclose: no diagnostics for document %d", i)
 			return
 		}
-		s.closeDoc(u)
+		s.Close(u)
 		if (i+1)%max(n/10, 1) == 0 {
-			cur, _ := s.rss()
+			cur, _ := rssMB(s)
 			samples = append(samples, cur)
 		}
 	}
 	time.Sleep(3 * time.Second)
-	end, peak := s.rss()
+	end, peak := rssMB(s)
 	fmt.Printf("%d documents opened and closed in %.1fs; RSS every %d: %v MB; 3 s later %d MB; peak %d MB\n",
 		n, time.Since(t0).Seconds(), max(n/10, 1), samples, end, peak)
 	if len(samples) >= 4 {

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/bpf-lsp/bpf-lsp/internal/lspclient"
 )
 
 // doc is one document the stress client edits.
@@ -63,24 +65,24 @@ func (r *run) storm(n, edits int) {
 	os.MkdirAll(dir, 0o755)
 	os.WriteFile(filepath.Join(dir, "compile_flags.txt"), []byte("-target\nbpf\n-I"+r.ws+"\n"), 0o644)
 	s := r.start(nil)
-	defer s.stop()
+	defer s.Stop()
 	docs := make([]*doc, n)
 	t0 := time.Now()
 	for i := range docs {
 		path := filepath.Join(dir, fmt.Sprintf("doc%02d.bpf.c", i))
-		docs[i] = &doc{path: path, uri: fileURI(path), text: r.program(i, i%2 == 0), version: 1}
-		s.open(docs[i].uri, docs[i].text)
+		docs[i] = &doc{path: path, uri: lspclient.FileURI(path), text: r.program(i, i%2 == 0), version: 1}
+		s.Open(docs[i].uri, docs[i].text)
 	}
 	for _, d := range docs {
-		if _, ok := s.waitVersion(d.uri, 1, 300*time.Second); !ok {
+		if _, ok := s.WaitVersion(d.uri, 1, 300*time.Second); !ok {
 			r.fail("storm: no diagnostics for %s after opening", filepath.Base(d.path))
 		}
 	}
-	cur, peak := s.rss()
+	cur, peak := rssMB(s)
 	fmt.Printf("opened %d documents in %.1fs: RSS %d MB (peak %d MB)\n", n, time.Since(t0).Seconds(), cur, peak)
 
 	type sent struct {
-		ch     chan response
+		ch     chan lspclient.Response
 		method string
 	}
 	var requests []sent
@@ -88,7 +90,7 @@ func (r *run) storm(n, edits int) {
 	t0 = time.Now()
 	for e := range edits {
 		d := docs[r.rng.IntN(n)]
-		if err := s.notify("textDocument/didChange", r.edit(d)); err != nil {
+		if err := s.Notify("textDocument/didChange", r.edit(d)); err != nil {
 			r.fail("storm: server gone after %d edits: %v", e, err)
 			return
 		}
@@ -100,20 +102,20 @@ func (r *run) storm(n, edits int) {
 		rng := map[string]any{"start": map[string]any{"line": 0, "character": 0}, "end": map[string]any{"line": 40, "character": 0}}
 		params := map[string]any{"textDocument": td, "position": map[string]any{"line": r.rng.IntN(40), "character": r.rng.IntN(20)},
 			"range": rng, "context": map[string]any{"diagnostics": []any{}}}
-		id, ch, err := s.send(m, params)
+		id, ch, err := s.Send(m, params)
 		if err != nil {
 			r.fail("storm: %v", err)
 			return
 		}
 		requests = append(requests, sent{ch, m})
 		if len(requests)%5 == 0 {
-			s.notify("$/cancelRequest", map[string]any{"id": id})
+			s.Notify("$/cancelRequest", map[string]any{"id": id})
 		}
 	}
 	fmt.Printf("sent %d edits and %d requests in %.1fs\n", edits, len(requests), time.Since(t0).Seconds())
 	for _, d := range docs {
 		os.WriteFile(d.path, []byte(d.text), 0o644)
-		s.notify("textDocument/didSave", map[string]any{"textDocument": map[string]any{"uri": d.uri}})
+		s.Notify("textDocument/didSave", map[string]any{"textDocument": map[string]any{"uri": d.uri}})
 	}
 	codes := map[int]int{}
 	unanswered := 0
@@ -132,17 +134,17 @@ func (r *run) storm(n, edits int) {
 	}
 	failed := 0
 	for code, k := range codes {
-		if code != 0 && code != codeRequestCancelled && code != codeContentModified {
+		if code != 0 && code != lspclient.CodeRequestCancelled && code != lspclient.CodeContentModified {
 			failed += k
 		}
 	}
 	fmt.Printf("requests: %d answered, %d cancelled (-32800), %d content modified (-32801), %d failed otherwise %v, %d unanswered\n",
-		codes[0], codes[codeRequestCancelled], codes[codeContentModified], failed, codes, unanswered)
+		codes[0], codes[lspclient.CodeRequestCancelled], codes[lspclient.CodeContentModified], failed, codes, unanswered)
 	if failed > 0 || unanswered > 0 {
 		r.fail("storm: %d requests failed (not cancellations), %d unanswered", failed, unanswered)
 	}
 	for _, d := range docs {
-		if _, ok := s.waitVersion(d.uri, d.version, 300*time.Second); !ok {
+		if _, ok := s.WaitVersion(d.uri, d.version, 300*time.Second); !ok {
 			r.fail("storm: no diagnostics for the final version of %s", filepath.Base(d.path))
 		}
 	}
@@ -151,15 +153,15 @@ func (r *run) storm(n, edits int) {
 	for _, d := range docs {
 		deadline := time.Now().Add(120 * time.Second)
 		for time.Now().Before(deadline) {
-			p, _ := s.published(d.uri)
+			p, _ := s.Published(d.uri)
 			if !timedOut(p) {
 				break
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	s.quiet(3*time.Second, 120*time.Second)
-	cur, peak = s.rss()
+	s.Quiet(3*time.Second, 120*time.Second)
+	cur, peak = rssMB(s)
 	fmt.Printf("storm done in %.1fs: RSS %d MB, peak %d MB\n", time.Since(t0).Seconds(), cur, peak)
 	equal := r.compareWithCheck(s, dir, docs)
 	fmt.Printf("final diagnostics equal to `bpf-lsp check` on the saved text: %d/%d\n", equal, n)
@@ -170,17 +172,17 @@ func (r *run) storm(n, edits int) {
 		r.fail("storm: peak RSS %d MB > 500 MB", peak)
 	}
 	for _, d := range docs {
-		s.closeDoc(d.uri)
+		s.Close(d.uri)
 	}
 	time.Sleep(5 * time.Second)
-	closed, _ := s.rss()
+	closed, _ := rssMB(s)
 	fmt.Printf("RSS 5 s after closing all: %d MB\n", closed)
 }
 
 // compareWithCheck runs `bpf-lsp check` on the saved documents and counts
 // those whose last published diagnostics are the check's findings (same
 // codes at the same lines; a header's finding by its message).
-func (r *run) compareWithCheck(s *server, dir string, docs []*doc) int {
+func (r *run) compareWithCheck(s *lspclient.Server, dir string, docs []*doc) int {
 	args := []string{"check", "--format", "json"}
 	for _, d := range docs {
 		args = append(args, d.path)
@@ -210,7 +212,7 @@ func (r *run) compareWithCheck(s *server, dir string, docs []*doc) int {
 	}
 	equal := 0
 	for _, d := range docs {
-		p, _ := s.published(d.uri)
+		p, _ := s.Published(d.uri)
 		var got []string
 		for _, diag := range p.Diagnostics {
 			got = append(got, fmt.Sprintf("%s@%d %s", diag.Code, diag.Range.Start.Line+1, diag.Message))
@@ -254,7 +256,7 @@ outer:
 }
 
 // timedOut reports whether a publication says its analysis did not finish.
-func timedOut(p publication) bool {
+func timedOut(p lspclient.Publication) bool {
 	for _, d := range p.Diagnostics {
 		if strings.Contains(d.Message, "did not finish") {
 			return true

@@ -81,7 +81,7 @@ type ctx struct {
 	checkingSizeof bool
 	usesVectors    bool
 
-	// bpf-lsp patch 5: frozen is set on a Preamble's context. Types it
+	// bpf-lsp patch 10: frozen is set on a Preamble's context. Types it
 	// made are shared by every translation resumed from the preamble, so
 	// their memoized values (Pointer, completeness) are no longer stored.
 	frozen bool
@@ -218,7 +218,7 @@ func (c *ctx) predefinedDeclarator(nm Token, s *Scope) *Declarator {
 func (c *ctx) checkScope(s *Scope) {
 	for _, ns := range s.Nodes {
 		if allFrozen(ns) {
-			continue // bpf-lsp patch 5: checked with the Preamble
+			continue // bpf-lsp patch 10: checked with the Preamble
 		}
 
 		var (
@@ -720,7 +720,7 @@ func (c *ctx) fixSyntheticDeclarators(s *Scope) {
 	}
 }
 
-// bpf-lsp patch 5: frozen marks a file-scope node of a Preamble, shared by
+// bpf-lsp patch 10: frozen marks a file-scope node of a Preamble, shared by
 // every translation resumed from it: lookups and checks of those
 // translations must not write to it (see preamble.go).
 type resolver struct {
@@ -3746,11 +3746,19 @@ func (n *StructDeclaration) check(c *ctx, isVolatile0, isConst0 bool) (r []*Fiel
 			f := &Field{typ: newTyper(t)}
 			switch x := f.Type().(type) {
 			case *StructType:
+				if x.c.frozen {
+					break // bpf-lsp patch 10: a Preamble's fields are shared
+				}
+
 				for _, v := range x.fields {
 					// trc("fld at %p, %q set parent fdl %q at %p", v, v.Name(), f.Name(), f)
 					v.parentField2 = f
 				}
 			case *UnionType:
+				if x.c.frozen {
+					break // bpf-lsp patch 10: a Preamble's fields are shared
+				}
+
 				for _, v := range x.fields {
 					// trc("fld at %p, %q set parent fdl %q at %p", v, v.Name(), f.Name(), f)
 					v.parentField2 = f
@@ -3886,11 +3894,19 @@ func (n *StructDeclarator) check(c *ctx, t Type, isAtomic, isConst, isVolatile, 
 
 		switch x := r.Type().(type) {
 		case *StructType:
+			if x.c.frozen {
+				break // bpf-lsp patch 10: a Preamble's fields are shared
+			}
+
 			for _, v := range x.fields {
 				// trc("fld at %p, %q set parent fdl %q at %p", v, v.Name(), r.Name(), r)
 				v.parentField2 = r
 			}
 		case *UnionType:
+			if x.c.frozen {
+				break // bpf-lsp patch 10: a Preamble's fields are shared
+			}
+
 			for _, v := range x.fields {
 				// trc("fld at %p, %q set parent fdl %q at %p", v, v.Name(), r.Name(), r)
 				v.parentField2 = r

@@ -11,9 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"modernc.org/token"
 )
@@ -57,6 +59,7 @@ type cppParser struct {
 	s    *scanner
 	eh   errHandler
 	line []Token // nil when consumed
+	slab []Token // See rune.
 
 	closed bool
 }
@@ -101,17 +104,29 @@ func (p *cppParser) rune() rune {
 		return p.line[0].Ch
 	}
 
+	// bpf-lsp patch 6: lines are cut from a shared slab instead of each
+	// growing its own slice a token at a time. A line's capacity ends
+	// with it, so appending to one never writes into the next.
 	var tok Token
+	start := len(p.slab)
 	for tok.Ch != '\n' {
 		tok = p.s.cppScan()
 		if tok.Ch == eof {
+			p.slab = p.slab[:start]
 			p.line = []Token{tok}
 			p.closed = true
-			break
+			return p.line[0].Ch
 		}
 
-		p.line = append(p.line, tok)
+		if len(p.slab) == cap(p.slab) {
+			n := len(p.slab) - start
+			slab := make([]Token, n, max(2*n, min(2*cap(p.slab), 1<<13), 1<<6))
+			copy(slab, p.slab[start:])
+			p.slab, start = slab, 0
+		}
+		p.slab = append(p.slab, tok)
 	}
+	p.line = p.slab[start:len(p.slab):len(p.slab)]
 	return p.line[0].Ch
 }
 
@@ -396,6 +411,98 @@ func (h hideSet) cap(src hideSet) hideSet {
 	return r
 }
 
+// hideSets interns the hide sets of one preprocessor run and memoizes the
+// operations on them, so that the many tokens, expansions and unions that
+// share sets share their maps instead of copying them: there are few
+// distinct sets, but a set per token per expansion. An interned set is
+// never modified (nor is any hide set). The operations return sets equal to
+// hideSet's add, cup and cap, and nil where those return nil.
+//
+// bpf-lsp patch 9.
+type hideSets struct {
+	byKey map[string]hideSet // interned sets by their sorted names
+	adds  map[hideSetName]hideSet
+	cups  map[hideSetPair]hideSet
+	caps  map[hideSetPair]hideSet
+}
+
+type hideSetPair struct{ a, b unsafe.Pointer }
+
+type hideSetName struct {
+	h    unsafe.Pointer
+	name string
+}
+
+// id is what identifies h in the memo tables: its map. The tables hold the
+// keys' maps alive, so an id is never reused for another set.
+func (hideSets) id(h hideSet) unsafe.Pointer { return reflect.ValueOf(h).UnsafePointer() }
+
+// intern returns the interned set equal to h, h itself if there was none.
+func (s *hideSets) intern(h hideSet) hideSet {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	key := strings.Join(names, "\x00")
+	if r, ok := s.byKey[key]; ok {
+		return r
+	}
+
+	if s.byKey == nil {
+		s.byKey = map[string]hideSet{}
+		s.adds = map[hideSetName]hideSet{}
+		s.cups = map[hideSetPair]hideSet{}
+		s.caps = map[hideSetPair]hideSet{}
+	}
+	s.byKey[key] = h
+	return h
+}
+
+// add returns h ∪ {name}.
+func (s *hideSets) add(h hideSet, name string) hideSet {
+	k := hideSetName{s.id(h), name}
+	if r, ok := s.adds[k]; ok {
+		return r
+	}
+
+	r := s.intern(h.add(name))
+	s.adds[k] = r
+	return r
+}
+
+// cup returns a ∪ b.
+func (s *hideSets) cup(a, b hideSet) hideSet {
+	if a == nil || b == nil {
+		return a.cup(b)
+	}
+
+	k := hideSetPair{s.id(a), s.id(b)}
+	if r, ok := s.cups[k]; ok {
+		return r
+	}
+
+	r := s.intern(a.cup(b))
+	s.cups[k] = r
+	return r
+}
+
+// cap returns a ∩ b.
+func (s *hideSets) cap(a, b hideSet) hideSet {
+	if a == nil || b == nil {
+		return a.cap(b)
+	}
+
+	k := hideSetPair{s.id(a), s.id(b)}
+	if r, ok := s.caps[k]; ok {
+		return r
+	}
+
+	r := s.intern(a.cap(b))
+	s.caps[k] = r
+	return r
+}
+
 type cppToken struct {
 	Token
 	hs hideSet
@@ -590,6 +697,7 @@ type tokenizer struct {
 	c   *cpp
 	in  []cppToken
 	out cppTokens
+	buf cppTokens // See token.
 	q   *dequeue
 }
 
@@ -642,8 +750,16 @@ func (t *tokenizer) skip(n int) {
 }
 
 func (t *tokenizer) token() (tok Token) {
+	// bpf-lsp patch 8: expansions are collected in one buffer, reused once
+	// its tokens are handed out, instead of a new slice grown per token.
+	if len(t.out) == 0 {
+		t.out = t.buf[:0]
+	}
 	for len(t.out) == 0 {
 		t.c.expand(true, false, t.q, &t.out)
+	}
+	if cap(t.out) > cap(t.buf) {
+		t.buf = t.out[:0]
 	}
 	tok = t.out[0].Token
 	if tok.Ch != eof {
@@ -737,6 +853,7 @@ type cpp struct {
 	tokenizer   *tokenizer
 	tos         interface{}
 	undefs      map[string]struct{}
+	hideSets    hideSets
 
 	counter      int // __COUNTER__
 	includeLevel int
@@ -746,7 +863,7 @@ type cpp struct {
 	closed            bool
 	workLimitReported bool
 
-	rebased map[rebaseKey]*scannerSource // bpf-lsp patch 5, see sameFset
+	rebased map[rebaseKey]*scannerSource // bpf-lsp patch 10, see sameFset
 }
 
 type rebaseKey struct {
@@ -982,7 +1099,7 @@ more:
 			//	return expand(subst(ts(T),{},{},HS∪{T},{}) • TS’);
 			repl := m.ts()
 			c.work += len(HS) + c.prependWork(TS)
-			subst = c.subst(eval, m, repl, nil, nil, HS.add(src), nil)
+			subst = c.subst(eval, m, repl, nil, nil, c.hideSets.add(HS, src), nil)
 			c.overWorkLimit(T) // Report at the invocation, if exceeded.
 			for i := range subst {
 				subst[i].off = T.off
@@ -1019,7 +1136,7 @@ more:
 				//	check TS’ is actuals • )^HS’ • TS’’ and actuals are "correct for T"
 				//	return expand(subst(ts(T),fp(T),actuals,(HS∩HS’)∪{T},{}) • TS’’);
 				c.work += len(HS) + len(rparen.hs) + c.prependWork(TS)
-				subst = c.subst(eval, m, m.ts(), m.fp(), args, HS.cap(rparen.hs).add(src), nil)
+				subst = c.subst(eval, m, m.ts(), m.fp(), args, c.hideSets.add(c.hideSets.cap(HS, rparen.hs), src), nil)
 				c.overWorkLimit(T) // Report at the invocation, if exceeded.
 				for i := range subst {
 					subst[i].off = T.off
@@ -1224,7 +1341,7 @@ func (c *cpp) glue(LS, RS cppTokens) (r cppTokens) {
 		}
 	}
 	t.Set(nil, append(t.Src(), RS[0].Src()...))
-	t.hs = t.hs.cap(RS[0].hs)
+	t.hs = c.hideSets.cap(t.hs, RS[0].hs)
 	r = make(cppTokens, 0, len(LS)+len(RS)-1)
 	r = append(r, LS[:len(LS)-1]...)
 	r = append(r, t)
@@ -1627,30 +1744,16 @@ func (c *cpp) hsAdd(HS hideSet, TS cppTokens) (r cppTokens) {
 		return nil // Reported by expand.
 	}
 
-	// bpf-lsp patch 4: the tokens of one expansion mostly share one hide
-	// set; compute each distinct union once instead of once per token
-	// (hide sets are never modified in place, so sharing is safe). Deeply
-	// nested macros such as BPF_PROG with many arguments spent most of
-	// their preprocessing here.
+	// bpf-lsp patches 4 and 9: the union is computed once per distinct
+	// pair of sets (c.hideSets), not once per token. Deeply nested macros
+	// such as BPF_PROG with many arguments spent most of their
+	// preprocessing here.
 	r = make(cppTokens, len(TS))
-	var lastIn, lastOut hideSet
 	for i, v := range TS {
-		switch {
-		case v.hs != nil && lastIn != nil && sameHideSet(v.hs, lastIn):
-			v.hs = lastOut
-		default:
-			in := v.hs
-			v.hs = v.hs.cup(HS)
-			lastIn, lastOut = in, v.hs
-		}
+		v.hs = c.hideSets.cup(v.hs, HS)
 		r[i] = v
 	}
 	return r
-}
-
-// sameHideSet reports whether a and b are the same map (not merely equal).
-func sameHideSet(a, b hideSet) bool {
-	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
 // nextLine returns the next input textLine.

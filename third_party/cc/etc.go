@@ -208,12 +208,25 @@ func toksDump(v interface{}) string {
 }
 
 func tokens2CppTokens(s []Token, skipFirstSep bool) (r []cppToken) {
+	// bpf-lsp patch 7: r is allocated once, at its final size, and the
+	// white space token is the source's one (scannerSource.space), not a
+	// new one appended to its buffer for every line.
+	if len(s) == 0 {
+		return nil
+	}
+
+	n := len(s)
+	for i := range s {
+		if (i != 0 || !skipFirstSep) && len(s[i].Sep()) != 0 {
+			n++
+		}
+	}
+	r = make([]cppToken, 0, n)
 	var spTok Token
 	for i, v := range s {
 		if (i != 0 || !skipFirstSep) && len(v.Sep()) != 0 {
 			if spTok.s == nil {
-				spTok = Token{s: s[0].s, Ch: ' '}
-				spTok.Set(nil, sp)
+				spTok = s[0].s.space()
 			}
 			r = append(r, cppToken{spTok, nil})
 		}
@@ -594,7 +607,7 @@ type fsetItem struct {
 
 type fset struct {
 	items   []fsetItem
-	sources []*scannerSource // bpf-lsp patch 5: to freeze them, see Preamble
+	sources []*scannerSource // bpf-lsp patch 10: to freeze them, see Preamble
 
 	off int32
 }

@@ -1,4 +1,4 @@
-// bpf-lsp patch 5: translating a prefix of a translation unit once and
+// bpf-lsp patch 10: translating a prefix of a translation unit once and
 // resuming from it (see PATCHES.md).
 
 package cc // import "modernc.org/cc/v4"

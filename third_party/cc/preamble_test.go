@@ -11,7 +11,7 @@ import (
 	"testing/fstest"
 )
 
-// bpf-lsp patch 5 tests: a translation resumed from a Preamble gives what a
+// bpf-lsp patch 10 tests: a translation resumed from a Preamble gives what a
 // translation of the whole unit gives.
 
 const testPredefined = `#define __SIZE_TYPE__ unsigned long
@@ -48,6 +48,7 @@ struct list { struct list *next; int len; };
 extern int table[];
 static int helper(int);
 int proto(int a, int b);
+struct outer { struct { int inner; union { long deep; }; }; int x; };
 #define SQUARE(x) ((x) * (x))
 #define NAME "types"
 #define TEMP 1
@@ -123,6 +124,10 @@ int key(void) { return node_new()->key; }
 	{name: "errors in the body", prefix: "#include \"types.h\"\n", body: `
 int f(spin_t *s) { return s->missing + undeclared; }
 int g(void) { return proto(1); }
+`},
+	{name: "members of preamble struct types", prefix: "#include \"guarded.h\"\n#include \"types.h\"\n", body: `
+struct wrap { struct pair p; struct outer o; union { struct list l; } u; };
+long g(struct outer *o, struct wrap *w) { return o->inner + o->deep + w->o.deep + w->p.a + w->u.l.len; }
 `},
 	{name: "prefix macros in declarations", prefix: "#define DECL(t, n) t n\n#define SEC(x) __attribute__((section(x)))\n#include \"types.h\"\n", body: `
 DECL(int, x) SEC("maps");

@@ -248,10 +248,29 @@ type scannerSource struct {
 	len   uint32 // Len of source code in .buf.
 	pos0  token.Pos
 
-	// bpf-lsp patch 5: frozen is set on the sources of a Preamble, shared
+	// bpf-lsp patch 10: frozen is set on the sources of a Preamble, shared
 	// by every translation resumed from it: Token.Set gives a token of one
 	// a private buffer instead of appending to the shared one.
 	frozen bool
+
+	sp Token // See space.
+}
+
+// space returns the white space token standing for the separators of the
+// tokens of s (bpf-lsp patch 7: one per source, made on first use; tokens
+// only differ from one another by where in .buf their " " is).
+func (s *scannerSource) space() Token {
+	if s.frozen && s.sp.s == nil { // bpf-lsp patch 10: s is shared, see frozen
+		t := Token{s: s, Ch: ' '}
+		t.Set(nil, sp)
+		return t
+	}
+
+	if s.sp.s == nil {
+		s.sp = Token{s: s, Ch: ' '}
+		s.sp.Set(nil, sp)
+	}
+	return s.sp
 }
 
 // newScannerSource returns a new scanner source.
@@ -366,6 +385,15 @@ func (s *scanner) rune() rune {
 		}
 	}
 
+	// bpf-lsp patch 5: an ASCII byte other than a backslash (which may
+	// start a line splice) is the rune itself.
+	if s.off < s.s.len {
+		if b := s.s.buf[s.off]; b < utf8.RuneSelf && b != '\\' {
+			s.ch, s.chSize = rune(b), 1
+			return s.ch
+		}
+	}
+
 	if s.peek(0) == '\\' {
 		switch {
 		case s.peek(1) == '\n':
@@ -410,6 +438,50 @@ func (s *scanner) shift() rune {
 
 // pos returns a token.Position representing off.
 func (s *scanner) pos(off uint32) token.Position { return s.s.pos(off) }
+
+// byteSet is a set of bytes.
+type byteSet [256]bool
+
+func newByteSet(in func(b byte) bool) (r *byteSet) {
+	r = &byteSet{}
+	for i := range r {
+		r[i] = in(byte(i))
+	}
+	return r
+}
+
+// Bytes skipRun may step over in a comment, a line comment, an identifier
+// and a separator. None is a backslash or a new-line: rune and shift handle
+// line splices and line starts.
+var (
+	commentBytes     = newByteSet(func(b byte) bool { return b != '*' && b != '\n' && b != '\\' })
+	lineCommentBytes = newByteSet(func(b byte) bool { return b != '\n' && b != '\\' })
+	identifierBytes  = newByteSet(func(b byte) bool {
+		return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '_' || b == '$'
+	})
+	separatorBytes = newByteSet(func(b byte) bool { return b == ' ' || b == '\t' || b == '\f' || b == '\v' || b == '\r' })
+)
+
+// skipRun moves s over the bytes in set from s.off on, as repeated shifts
+// would, and leaves s on the rune after them.
+//
+// bpf-lsp patch 5: comments, identifiers and white space were scanned a
+// rune at a time, each decoded and checked for a line splice.
+func (s *scanner) skipRun(set *byteSet) {
+	if s.closed || s.ch < 0 {
+		return
+	}
+
+	i := s.off
+	for i < s.s.len && set[s.s.buf[i]] {
+		i++
+	}
+	if i != s.off {
+		s.off = i
+		s.ch = eof
+		s.rune()
+	}
+}
 
 // cppScan0 returns the next preprocessing token, see [0]6.4. If s is at EOF or
 // closed, cppScan0 returns eof.
@@ -866,6 +938,7 @@ func (s *scanner) scanSep() {
 		switch s.rune() {
 		case ' ', '\t', '\f', '\v', '\r':
 			s.shift()
+			s.skipRun(separatorBytes)
 		case '/':
 			off := s.off
 			switch s.shift() {
@@ -890,6 +963,7 @@ func (s *scanner) scanSep() {
 func (s *scanner) lineComment(start uint32) {
 	s.shift() // '/'
 	for {
+		s.skipRun(lineCommentBytes)
 		switch s.rune() {
 		case eof, '\n':
 			return
@@ -902,6 +976,7 @@ func (s *scanner) lineComment(start uint32) {
 func (s *scanner) identifier() Token {
 	s.shift()
 	for {
+		s.skipRun(identifierBytes)
 		switch c := s.rune(); {
 		case unicode.IsLetter(c) || c == '_' || unicode.IsDigit(c) || c == '$':
 			s.shift()
@@ -924,6 +999,7 @@ func (s *scanner) fail() Token {
 func (s *scanner) comment(start uint32) {
 	s.shift() // '*'
 	for {
+		s.skipRun(commentBytes)
 		switch s.rune() {
 		case eof:
 			s.eh("%v: comment not terminated", s.pos(start))
