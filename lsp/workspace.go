@@ -159,14 +159,28 @@ func (w *workspace) poke(change func(w *workspace)) {
 }
 
 // workspaceOpened hands a file over to the document pipeline: its
-// workspace result is dropped (the document's replaces it in the client).
+// workspace result is dropped. A client that pulls open documents gets
+// what was pushed cleared (it would show it beside the pulled result);
+// one that does not is pushed the document's own result over it.
 func (s *Server) workspaceOpened(path string) {
+	s.pubMu.Lock()
+	defer s.pubMu.Unlock()
+	s.mu.Lock()
+	pull := s.caps.pull
+	s.mu.Unlock()
 	w := &s.ws
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if f := w.files[path]; f != nil {
-		f.gen++
-		f.done, f.diags, f.resultID, f.pushed = f.gen, nil, "", false
+	f := w.files[path]
+	if f == nil {
+		w.mu.Unlock()
+		return
+	}
+	pushed := f.pushed
+	f.gen++
+	f.done, f.diags, f.resultID, f.pushed = f.gen, nil, "", false
+	w.mu.Unlock()
+	if pushed && pull {
+		s.publishClosed(f.uri, []protocol.Diagnostic{})
 	}
 }
 
@@ -318,6 +332,7 @@ func (s *Server) workspacePass(ctx context.Context, todo []string) {
 		s.analyseClosed(ctx, path)
 	}
 	report(len(todo), "")
+	s.releaseMemory() // the pass's parses are garbage: give their pages back
 }
 
 // beginWorkspaceProgress starts a $/progress report when the client

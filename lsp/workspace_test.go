@@ -243,6 +243,14 @@ func TestWorkspaceDiagnosticsPulled(t *testing.T) {
 	c := startServer(t, clientOptions{root: dir, capabilities: caps})
 	a, b := uri.File(filepath.Join(dir, "a.bpf.c")), uri.File(filepath.Join(dir, "b.bpf.c"))
 	c.waitFor("the end of the workspace pass", func() bool { return slices.Contains(c.progressKinds(), "end") })
+	// Before the client pulls the workspace, results are pushed; opening a
+	// file clears them (the client pulls open documents), closing it
+	// brings them back.
+	c.waitPublished(a, "a.bpf.c pushed", unversioned(1))
+	c.open(a.FsPath(), string(buggy))
+	c.waitPublished(a, "a.bpf.c cleared on open", unversioned(0))
+	c.notifyServer("textDocument/didClose", map[string]any{"textDocument": map[string]any{"uri": a}})
+	c.waitPublished(a, "a.bpf.c pushed again after close", unversioned(1))
 	var first workspaceReport
 	if err := c.callJSON("workspace/diagnostic", map[string]any{"previousResultIds": []any{}}, &first); err != nil {
 		t.Fatal(err)
