@@ -415,7 +415,7 @@ func (h hideSet) cap(src hideSet) hideSet {
 // whose bytes never change once scanned (Token.Set only appends), made for
 // every token expand and subst look at.
 //
-// bpf-lsp patch 11.
+// bpf-lsp patch 12.
 func (t *Token) srcView() string {
 	b := t.Src()
 	return unsafe.String(unsafe.SliceData(b), len(b))
@@ -743,7 +743,7 @@ func (t *tokenizer) peekNonBlank() (cppToken, int) {
 
 func (t *tokenizer) shift() (tok cppToken) {
 	if len(t.in) == 0 {
-		// bpf-lsp patch 10: the lines' tokens are converted into one
+		// bpf-lsp patch 11: the lines' tokens are converted into one
 		// buffer, reused once its tokens are handed out (by value).
 		t.in = appendCppTokens(t.inBuf[:0], t.c.nextLine(), false)
 		if cap(t.in) > cap(t.inBuf) {
