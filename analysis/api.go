@@ -85,7 +85,8 @@ type Rule struct {
 	KernelPatterns []KernelPattern
 	// KernelSince is the verifier's wording by release where it changed,
 	// oldest first; each applies from Since ("" = the oldest) until the
-	// next (see KernelFor). Empty when the wording never changed.
+	// next of the same message (see KernelFor and Reword). Empty when the
+	// wording never changed.
 	KernelSince    []KernelWording
 	Doc, Bad, Good string
 }
@@ -93,6 +94,9 @@ type Rule struct {
 // KernelWording is a verifier message as printed from a release on.
 type KernelWording struct {
 	Since, Message string
+	// Of is the newest wording of the message this is a form of, for a
+	// rule that quotes several messages; "" means the rule's Kernel.
+	Of string
 }
 
 // KernelPattern is a substring of a verifier message, optionally only when

@@ -66,7 +66,7 @@ func benchEdit(b *testing.B, parser *cparse.Parser, path string) {
 	// The parser learns which vmlinux.h types files use (the trimmed
 	// header it serves grows): parse again, as a warm server would.
 	f0, f1 = parse(src), parse(edited)
-	b.Logf("%s: %d functions, edit in %s; full: %+v", filepath.Base(path), len(f0.Funcs), mid.Name, Run(f0).Stats)
+	b.Logf("%s: %d functions, %d frontend errors, edit in %s; full: %+v", filepath.Base(path), len(f0.Funcs), len(f0.Errors), mid.Name, Run(f0).Stats)
 	b.Run("full", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			Run([]*cparse.File{f0, f1}[i%2])
@@ -112,8 +112,11 @@ func selftestCopy(b *testing.B, dir, name string) string {
 	if err := os.WriteFile(path, src, 0o644); err != nil {
 		b.Fatal(err)
 	}
-	args := []string{"clang", "-D__TARGET_ARCH_x86", "-I/tmp/rw", "-I.", "-Iprogs", "-I../../../include/uapi", "-I/tmp/rw/include",
-		"-I../../../include", "-idirafter", "/usr/include/x86_64-linux-gnu", "--target=bpf", "-c", path}
+	args := []string{"clang-19", "-g", "-Wall", "-D__TARGET_ARCH_x86", "-mlittle-endian", "-I/tmp/rw", "-I.", "-Iprogs",
+		"-I../../../include/uapi", "-I/tmp/rw/include", "-I../../../include",
+		"-idirafter", "/usr/lib/llvm-19/lib/clang/19/include", "-idirafter", "/usr/local/include",
+		"-idirafter", "/usr/include/x86_64-linux-gnu", "-idirafter", "/usr/include",
+		"-Wno-compare-distinct-pointer-types", "-O2", "--target=bpf", "-mcpu=v3", "-c", path}
 	db, _ := json.Marshal([]map[string]any{{"directory": dir, "file": path, "arguments": args}})
 	if err := os.WriteFile(filepath.Join(tmp, "compile_commands.json"), db, 0o644); err != nil {
 		b.Fatal(err)

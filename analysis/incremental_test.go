@@ -20,8 +20,9 @@ import (
 // lines inserted and deleted inside functions, lock and unlock calls added
 // and removed, identifiers renamed, syntax broken and fixed, globals and
 // struct fields added or removed, comments and blank lines between
-// functions, a macro of the included header changed (as an unsaved buffer). After every edit the analysis through a Cache must equal a
-// fresh full analysis, field by field (findings with positions, related
+// functions, a macro of the included header changed (as an unsaved
+// buffer). After every edit the analysis through a Cache must equal a fresh
+// full analysis, field by field (findings with positions, related
 // information, fixes and messages; locks, references, held ranges, stats).
 func TestIncrementalMatchesFull(t *testing.T) {
 	edits := 400

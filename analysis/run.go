@@ -125,8 +125,10 @@ func analyzeUnit(f *cparse.File, cl *classes, memo *nodeMemo, fn *cparse.Func, e
 	a.prog = fn
 	a.checkProgType(fn)
 	if inlineAsmOnly(fn) {
-		a.findings = append(a.findings, Finding{Code: codeNotChecked, Severity: SevInfo, Span: fn.Span, Func: fn.Name,
-			Message: fmt.Sprintf("%s is written in inline assembly: bpf-lsp cannot check it from C (bpf-lsp verify asks the kernel)", fn.Name)})
+		if !a.checkAsm(fn) {
+			a.findings = append(a.findings, Finding{Code: codeNotChecked, Severity: SevInfo, Span: fn.Span, Func: fn.Name,
+				Message: fmt.Sprintf("%s is written in inline assembly that bpf-lsp cannot follow (bpf-lsp verify asks the kernel)", fn.Name)})
+		}
 	} else {
 		in := newState()
 		bindParams(in, fn, entryArgs(in, fn), a)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -30,6 +31,16 @@ type overlayFS struct {
 	// text (the header pass in seeds.go serves preprocessor lines only).
 	serveAs func(name, real string, text []byte) []byte
 	inc     *includeState
+	reads   *[]headerRead // every file served, when non-nil (a preamble's dependencies)
+	count   *atomic.Int64 // counts the files served, when non-nil
+}
+
+// headerRead is one file an overlayFS served: its path and the text read
+// (before vmlinux.h trimming), from the editor's buffers or the header cache.
+type headerRead struct {
+	path    string
+	data    []byte
+	overlay bool
 }
 
 func (o *overlayFS) Open(name string) (fs.File, error) {
@@ -56,6 +67,12 @@ func (o *overlayFS) Open(name string) (fs.File, error) {
 			o.inc.failed[name] = err
 		}
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	if o.reads != nil {
+		*o.reads = append(*o.reads, headerRead{path: real, data: data, overlay: ok})
+	}
+	if o.count != nil {
+		o.count.Add(1)
 	}
 	switch {
 	case o.serveAs != nil:

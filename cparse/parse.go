@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"modernc.org/cc/v4"
 )
@@ -29,6 +31,7 @@ type Options struct {
 	Undefines     []string
 	CompileDB     string   // explicit compile_commands.json / flags file (or a directory); "" = search upward
 	NoTrim        bool     // translate the full vmlinux.h instead of the trimmed one
+	NoPreamble    bool     // translate the headers on every parse instead of resuming from a cached preamble
 	CacheDir      string   // on-disk cache for the vmlinux.h index; "" = os.UserCacheDir()/bpf-lsp
 	MaxFileSize   int64    // largest source, header or database read; 0 = DefaultMaxFileSize
 	Edit          FlagEdit // the project config's added and removed flags
@@ -55,6 +58,10 @@ type Parser struct {
 	mu      sync.Mutex
 	learned map[string]bool // tags trimmed vmlinux.h parses found they need complete, for every file
 	genuine map[string]bool // error sets the full vmlinux.h gives too: no fallback next time
+
+	preambles      preambleCache
+	preambleBuilds atomic.Int64 // preambles translated (tests count them)
+	headerOpens    atomic.Int64 // files served to cc/v4 (tests count them)
 }
 
 // NewParser returns a Parser with the given options; relative directories
@@ -230,7 +237,7 @@ func (p *Parser) translate(ctx context.Context, f *File, flags flagSet, overlay 
 	var g File
 	for range 4 {
 		g = *f
-		p.translateWith(ctx, &g, flags, overlay, text, p.vmlinux.trimmer(seeds, 0), 1)
+		p.translateWith(ctx, &g, flags, overlay, text, maps.Clone(seeds), 1)
 		if ctx.Err() != nil || g.AST != nil {
 			*f = g
 			return
@@ -239,7 +246,7 @@ func (p *Parser) translate(ctx context.Context, f *File, flags flagSet, overlay 
 			break
 		}
 	}
-	trimmed := p.vmlinux.trimmer(seeds, 0)
+	trimmed := maps.Clone(seeds)
 	if !p.trimmingSuspect(g.Errors[base:]) {
 		p.translateWith(ctx, f, flags, overlay, text, trimmed, maxRecoveryRounds)
 		return
@@ -413,8 +420,15 @@ func errorSubjects(msg string) (names []string, complete bool) {
 // and include state (cc/v4 reads every file again per run), the Config and
 // the sources in the order cc/v4 needs them.
 func (p *Parser) newRound(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, vmlinux func(string, []byte) []byte) (*cc.Config, []cc.Source, *overlayFS, error) {
-	inc := newIncludeState(f.Path, flags, f.src)
-	inc.serve(f.Path+mainSuffix, f.Path, text, 0)
+	return p.newRoundOf(ctx, f.Path, f.src, flags, overlay, text, f.Path+mainSuffix, append(append([]byte{}, text...), eofGuard...), vmlinux)
+}
+
+// newRoundOf is newRound for the main file at path with the given text,
+// recording served texts in src; cc/v4 reads source, named sourceName, as
+// the main file.
+func (p *Parser) newRoundOf(ctx context.Context, path string, src *sources, flags flagSet, overlay map[string][]byte, text []byte, sourceName string, source []byte, vmlinux func(string, []byte) []byte) (*cc.Config, []cc.Source, *overlayFS, error) {
+	inc := newIncludeState(path, flags, src)
+	inc.serve(path+mainSuffix, path, text, 0)
 	fsys := &overlayFS{ctx: ctx, files: overlay, headers: p.headers, vmlinux: vmlinux, inc: inc}
 	cfg, err := newConfig(flags, fsys)
 	if err != nil {
@@ -424,13 +438,13 @@ func (p *Parser) newRound(ctx context.Context, f *File, flags flagSet, overlay m
 		{Name: "<bpf-lsp-builtin>", Value: builtinCompat}}
 	for _, h := range flags.Forced {
 		if _, err := fsys.Open(h); err != nil {
-			inc.report([]Span{{File: f.Path, Start: Pos{1, 1, 0}, End: Pos{1, 1, 0}}},
+			inc.report([]Span{{File: path, Start: Pos{1, 1, 0}, End: Pos{1, 1, 0}}},
 				fmt.Sprintf("cannot read the forced include (-include) %s: %v", h, why(inc, h, err)), "")
 			continue
 		}
 		sources = append(sources, cc.Source{Name: h})
 	}
-	sources = append(sources, cc.Source{Name: f.Path + mainSuffix, Value: append(append([]byte{}, text...), eofGuard...)})
+	sources = append(sources, cc.Source{Name: sourceName, Value: source})
 	return cfg, sources, fsys, nil
 }
 
@@ -447,16 +461,26 @@ func why(inc *includeState, name string, err error) error {
 // kept) before retrying, so the rest of the file keeps a typed AST. Errors
 // of the first round are reported: include problems, then the C errors
 // (those in headers at the user's #include), unless a header is missing or
-// unreadable, whose absence explains them. vmlinux, when set, serves a
-// trimmed vmlinux.h.
-func (p *Parser) translateWith(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, src []byte, vmlinux func(string, []byte) []byte, rounds int) {
+// unreadable, whose absence explains them. seeds, when set, trim
+// vmlinux.h to what they reach. Each run resumes from a preamble (the
+// headers translated once, see preamble.go) when it can, and translates
+// the whole file when it cannot.
+func (p *Parser) translateWith(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, src []byte, seeds map[string]bool, rounds int) {
 	text := append([]byte{}, src...)
 	var reported []Error
+	var vmlinux func(string, []byte) []byte
+	if seeds != nil {
+		vmlinux = p.vmlinux.trimmer(seeds, 0)
+	}
 	run := func(text []byte) (*cc.AST, *includeState, *panicked, error) {
+		if ast, inc, err, ok := p.resume(ctx, f, flags, overlay, text, seeds); ok {
+			return ast, inc, nil, err
+		}
 		cfg, sources, fsys, err := p.newRound(ctx, f, flags, overlay, text, vmlinux)
 		if err != nil {
 			return nil, nil, nil, err
 		}
+		fsys.count = &p.headerOpens
 		ast, pv, terr := translateSafely(cfg, sources)
 		return ast, fsys.inc, pv, terr
 	}

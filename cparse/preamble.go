@@ -5,14 +5,10 @@ import (
 	"unsafe"
 )
 
-// What an edit below the #include lines can reuse. cc/v4 cannot resume a
-// translation from a translated preamble (Translate always starts from its
-// sources with a fresh cpp, parser and scope, and has no way to seed a
-// scope or merge ASTs), so every parse tokenises, preprocesses, parses and
-// type-checks the headers again. What does not depend on the edit is kept
-// instead: header texts (headerCache), the vmlinux.h index and trimmed
-// texts (vmlinuxCache), what the headers contribute to the trimming seeds
-// and whether a file reaches vmlinux.h at all (seeds.go), and here each
+// What an edit can reuse besides the translated preamble (resume.go): header
+// texts (headerCache), the vmlinux.h index and trimmed texts
+// (vmlinuxCache), what the headers contribute to the trimming seeds and
+// whether a file reaches vmlinux.h at all (seeds.go), and here each
 // header's #include lines.
 
 // directiveCache keeps the #include lines scanned from header texts that

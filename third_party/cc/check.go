@@ -80,6 +80,11 @@ type ctx struct {
 
 	checkingSizeof bool
 	usesVectors    bool
+
+	// bpf-lsp patch 10: frozen is set on a Preamble's context. Types it
+	// made are shared by every translation resumed from the preamble, so
+	// their memoized values (Pointer, completeness) are no longer stored.
+	frozen bool
 }
 
 func newCtx(ast *AST, cfg *Config) *ctx {
@@ -199,6 +204,7 @@ func (c *ctx) indentInc() (r string) { r = c.indent(); c.indentN++; return r }
 // return a synthesized declarator representing "int nm".
 func (c *ctx) predefinedDeclarator(nm Token, s *Scope) *Declarator {
 	r := *c.ast.predefinedDeclarator0
+	r.frozen = false
 	dd := *r.DirectDeclarator
 	dd.Token = nm
 	r.DirectDeclarator = &dd
@@ -211,6 +217,10 @@ func (c *ctx) predefinedDeclarator(nm Token, s *Scope) *Declarator {
 
 func (c *ctx) checkScope(s *Scope) {
 	for _, ns := range s.Nodes {
+		if allFrozen(ns) {
+			continue // bpf-lsp patch 10: checked with the Preamble
+		}
+
 		var (
 			ds  []*Declarator
 			es  []*Enumerator
@@ -305,14 +315,18 @@ func (c *ctx) checkScope(s *Scope) {
 					}
 				}
 				for _, v := range ds {
-					v.isStatic = isStatic
+					if !v.frozen {
+						v.isStatic = isStatic
+					}
 					var err error
 					if t, err = mergeAttr(t, v.Type().Attributes()); err != nil {
 						c.errors.add(errorf("%v: %v", v.Position(), err))
 					}
 				}
 				for _, v := range ds {
-					v.typ = t
+					if !v.frozen {
+						v.typ = t
+					}
 				}
 			}
 		}
@@ -698,6 +712,7 @@ func (c *ctx) fixSyntheticDeclarators(s *Scope) {
 				if d := p.ident(t); d != nil {
 					if y, ok := d.(*Declarator); ok && !y.IsSynthetic() {
 						*x = *y
+						x.frozen = false
 					}
 				}
 			}
@@ -705,7 +720,20 @@ func (c *ctx) fixSyntheticDeclarators(s *Scope) {
 	}
 }
 
-type resolver struct{ resolved *Scope }
+// bpf-lsp patch 10: frozen marks a file-scope node of a Preamble, shared by
+// every translation resumed from it: lookups and checks of those
+// translations must not write to it (see preamble.go).
+type resolver struct {
+	resolved *Scope
+	frozen   bool
+}
+
+// resolveIn records s as the scope n was resolved in, unless n is frozen.
+func (n *resolver) resolveIn(s *Scope) {
+	if !n.frozen {
+		n.resolved = s
+	}
+}
 
 // ResolvedIn returns the scope an identifier was resolved in, if any.
 func (n resolver) ResolvedIn() *Scope { return n.resolved }
@@ -3718,11 +3746,19 @@ func (n *StructDeclaration) check(c *ctx, isVolatile0, isConst0 bool) (r []*Fiel
 			f := &Field{typ: newTyper(t)}
 			switch x := f.Type().(type) {
 			case *StructType:
+				if x.c.frozen {
+					break // bpf-lsp patch 10: a Preamble's fields are shared
+				}
+
 				for _, v := range x.fields {
 					// trc("fld at %p, %q set parent fdl %q at %p", v, v.Name(), f.Name(), f)
 					v.parentField2 = f
 				}
 			case *UnionType:
+				if x.c.frozen {
+					break // bpf-lsp patch 10: a Preamble's fields are shared
+				}
+
 				for _, v := range x.fields {
 					// trc("fld at %p, %q set parent fdl %q at %p", v, v.Name(), f.Name(), f)
 					v.parentField2 = f
@@ -3858,11 +3894,19 @@ func (n *StructDeclarator) check(c *ctx, t Type, isAtomic, isConst, isVolatile, 
 
 		switch x := r.Type().(type) {
 		case *StructType:
+			if x.c.frozen {
+				break // bpf-lsp patch 10: a Preamble's fields are shared
+			}
+
 			for _, v := range x.fields {
 				// trc("fld at %p, %q set parent fdl %q at %p", v, v.Name(), r.Name(), r)
 				v.parentField2 = r
 			}
 		case *UnionType:
+			if x.c.frozen {
+				break // bpf-lsp patch 10: a Preamble's fields are shared
+			}
+
 			for _, v := range x.fields {
 				// trc("fld at %p, %q set parent fdl %q at %p", v, v.Name(), r.Name(), r)
 				v.parentField2 = r
@@ -4017,10 +4061,12 @@ func (c *ctx) assignTo(n Node, unread bool) {
 		case PrimaryExpressionIdent: // IDENTIFIER
 			switch y := x.ResolvedTo().(type) {
 			case *Declarator:
-				if unread {
-					y.read--
+				if !y.frozen {
+					if unread {
+						y.read--
+					}
+					y.write++
 				}
-				y.write++
 			default:
 				c.errors.add(errorf("internal error: %T", y))
 			}
@@ -4853,7 +4899,9 @@ func (c *ctx) takeAddr(n Node) {
 		case PrimaryExpressionIdent: // IDENTIFIER
 			switch y := x.ResolvedTo().(type) {
 			case *Declarator:
-				y.addrTaken = true
+				if !y.frozen {
+					y.addrTaken = true
+				}
 			default:
 				c.errors.add(errorf("internal error: %T", y))
 			}
@@ -5325,10 +5373,10 @@ out:
 		}
 
 		n.resolvedTo = d
-		if mode&noRead == 0 {
+		if mode&noRead == 0 && !d.frozen {
 			d.read++
 		}
-		if c.checkingSizeof {
+		if c.checkingSizeof && !d.frozen {
 			d.sizeof++
 		}
 		n.typ = d.Type()

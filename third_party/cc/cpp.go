@@ -878,6 +878,37 @@ type cpp struct {
 
 	closed            bool
 	workLimitReported bool
+
+	rebased map[rebaseKey]*scannerSource // bpf-lsp patch 10, see sameFset
+}
+
+type rebaseKey struct {
+	s    *scannerSource
+	fset *fset
+}
+
+// sameFset returns s, or a copy of s positioned through as's fset when
+// they differ: a token expanded from a Preamble's macro takes the offset
+// of its invocation in the continuation, which only the continuation's
+// fset knows. The copy's buffer is clipped, so Token.Set never appends
+// into the shared one.
+func (c *cpp) sameFset(s, as *scannerSource) *scannerSource {
+	if s == nil || as == nil || s.fset == as.fset {
+		return s
+	}
+
+	k := rebaseKey{s, as.fset}
+	if r := c.rebased[k]; r != nil {
+		return r
+	}
+
+	r := *s
+	r.buf, r.fset, r.frozen = s.buf[:len(s.buf):len(s.buf)], as.fset, false
+	if c.rebased == nil {
+		c.rebased = map[rebaseKey]*scannerSource{}
+	}
+	c.rebased[k] = &r
+	return &r
 }
 
 // newCPP returns a newly created cpp.
@@ -1088,6 +1119,7 @@ more:
 			c.overWorkLimit(T) // Report at the invocation, if exceeded.
 			for i := range subst {
 				subst[i].off = T.off
+				subst[i].s = c.sameFset(subst[i].s, T.s)
 				subst[i].m = m
 			}
 			TS.prepend(&subst)
@@ -1124,6 +1156,7 @@ more:
 				c.overWorkLimit(T) // Report at the invocation, if exceeded.
 				for i := range subst {
 					subst[i].off = T.off
+					subst[i].s = c.sameFset(subst[i].s, T.s)
 				}
 				TS.prepend(&subst)
 				goto more

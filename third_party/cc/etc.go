@@ -612,7 +612,8 @@ type fsetItem struct {
 }
 
 type fset struct {
-	items []fsetItem
+	items   []fsetItem
+	sources []*scannerSource // bpf-lsp patch 10: to freeze them, see Preamble
 
 	off int32
 }

@@ -3803,14 +3803,14 @@ func (s *Scope) idents(t Token) (r []Node) {
 			switch x := v.(type) {
 			case *Declarator:
 				if t.seq >= int32(x.visible) {
-					x.resolved = s
+					x.resolveIn(s)
 					r = append(r, x)
 					switch {
 					case x.isExtern:
 						for s := s.Parent; s != nil; s = s.Parent {
 							for _, v := range s.Nodes[string(nm)] {
 								if x, ok := v.(*Declarator); ok && x.isExtern {
-									x.resolved = s
+									x.resolveIn(s)
 									r = append(r, x)
 								}
 							}
@@ -3819,7 +3819,7 @@ func (s *Scope) idents(t Token) (r []Node) {
 						for s := s.Parent; s != nil; s = s.Parent {
 							for _, v := range s.Nodes[string(nm)] {
 								if x, ok := v.(*Declarator); ok && x.Type().Kind() == Function && x.isFuncDef {
-									x.resolved = s
+									x.resolveIn(s)
 									r = append(r, x)
 								}
 							}
@@ -3828,12 +3828,12 @@ func (s *Scope) idents(t Token) (r []Node) {
 				}
 			case *Enumerator:
 				if t.seq >= int32(x.visible) {
-					x.resolved = s
+					x.resolveIn(s)
 					r = append(r, x)
 				}
 			case *Parameter:
 				if t.seq >= int32(x.visible) {
-					x.resolved = s
+					x.resolveIn(s)
 					r = append(r, x)
 				}
 			}

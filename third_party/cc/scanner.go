@@ -209,6 +209,11 @@ func (t *Token) SrcStr() string {
 
 // Set sets the values Sep and Src will report.
 func (t *Token) Set(sep, src []byte) error {
+	if t.s != nil && t.s.frozen {
+		s := *t.s
+		s.buf, s.frozen = nil, false
+		t.s = &s
+	}
 	if uint64(len(sep)+len(src)) > math.MaxUint32 {
 		return errorf("Token.Set: argument values too long")
 	}
@@ -243,6 +248,11 @@ type scannerSource struct {
 	len   uint32 // Len of source code in .buf.
 	pos0  token.Pos
 
+	// bpf-lsp patch 10: frozen is set on the sources of a Preamble, shared
+	// by every translation resumed from it: Token.Set gives a token of one
+	// a private buffer instead of appending to the shared one.
+	frozen bool
+
 	sp Token // See space.
 }
 
@@ -250,6 +260,12 @@ type scannerSource struct {
 // tokens of s (bpf-lsp patch 7: one per source, made on first use; tokens
 // only differ from one another by where in .buf their " " is).
 func (s *scannerSource) space() Token {
+	if s.frozen && s.sp.s == nil { // bpf-lsp patch 10: s is shared, see frozen
+		t := Token{s: s, Ch: ' '}
+		t.Set(nil, sp)
+		return t
+	}
+
 	if s.sp.s == nil {
 		s.sp = Token{s: s, Ch: ' '}
 		s.sp.Set(nil, sp)
@@ -307,6 +323,7 @@ func newScannerSource(fset *fset, src Source) (s *scannerSource, err error) {
 	s.file = token.NewFile(src.Name, int(s.len))
 	s.pos0 = s.file.Pos(0)
 	s.fsOff, err = fset.add(s.file)
+	fset.sources = append(fset.sources, s)
 	return s, err
 }
 

@@ -422,6 +422,10 @@ func (n *PredefinedType) setBitField(f *Field) (r *PredefinedType) {
 // Pointer implements Type.
 func (n *PredefinedType) Pointer() Type {
 	if n.ptr == nil {
+		if n.c.frozen { // bpf-lsp patch 10
+			return n.c.newPointerType(n)
+		}
+
 		n.ptr = n.c.newPointerType(n)
 	}
 	return n.ptr
@@ -664,6 +668,10 @@ func (n *FunctionType) clone() (r Type) {
 // Pointer implements Type.
 func (n *FunctionType) Pointer() Type {
 	if n.ptr == nil {
+		if n.c.frozen { // bpf-lsp patch 10
+			return n.c.newPointerType(n)
+		}
+
 		n.ptr = n.c.newPointerType(n)
 	}
 	return n.ptr
@@ -836,6 +844,10 @@ func (n *PointerType) clone() (r Type) {
 // Pointer implements Type.
 func (n *PointerType) Pointer() Type {
 	if n.ptr == nil {
+		if n.c.frozen { // bpf-lsp patch 10
+			return n.c.newPointerType(n)
+		}
+
 		n.ptr = n.c.newPointerType(n)
 	}
 	return n.ptr
@@ -1286,22 +1298,22 @@ func (n *structType) fieldByName(nm string) *Field {
 
 func (n *structType) collectFields(m map[string][]*Field, parent *Field, depth int, off int64, seq int) int {
 	for _, f := range n.fields {
-		f.seq = seq
+		// bpf-lsp patch 10: the order is recorded on copies, not on the
+		// fields, which a Preamble's translations share. A field of
+		// depth 0 is never the result (fieldByName looks at those first).
+		f2 := *f
+		f2.seq = seq
 		seq++
 		nm := f.Name()
 		if nm == "" {
 			nm = fmt.Sprintf("%d", f.Index())
 		}
-		switch {
-		case depth != 0:
-			f2 := *f
+		if depth != 0 {
 			f2.offsetBytes += off
 			f2.depth = depth
 			f2.parent = parent
-			m[nm] = append(m[nm], &f2)
-		default:
-			m[nm] = append(m[nm], f)
 		}
+		m[nm] = append(m[nm], &f2)
 		switch f.Type().Kind() {
 		case Struct:
 			seq = f.Type().(*StructType).collectFields(m, f, depth+1, off+f.offsetBytes, seq)
@@ -1376,6 +1388,10 @@ func (n *StructType) FlexibleArrayMember() *Field {
 // Pointer implements Type.
 func (n *StructType) Pointer() Type {
 	if n.ptr == nil {
+		if n.c.frozen { // bpf-lsp patch 10
+			return n.c.newPointerType(n)
+		}
+
 		n.ptr = n.c.newPointerType(n)
 	}
 	return n.ptr
@@ -1574,7 +1590,7 @@ func (n *StructType) isIncompleteInner(m map[Type]struct{}) (r bool) {
 	// reads as complete; only memoize once the definition has been finished
 	// (size >= 0) or when the result comes from the forward declaration's
 	// definition.
-	if !r && (n.forward != nil || n.size >= 0) {
+	if !r && (n.forward != nil || n.size >= 0) && !n.c.frozen { // bpf-lsp patch 10: see ctx.frozen
 		n.isComplete = true
 	}
 	return r
@@ -1682,6 +1698,10 @@ func (n *UnionType) clone() (r Type) {
 // Pointer implements Type.
 func (n *UnionType) Pointer() Type {
 	if n.ptr == nil {
+		if n.c.frozen { // bpf-lsp patch 10
+			return n.c.newPointerType(n)
+		}
+
 		n.ptr = n.c.newPointerType(n)
 	}
 	return n.ptr
@@ -1869,7 +1889,7 @@ func (n *UnionType) isIncompleteInner(m map[Type]struct{}) (r bool) {
 	default:
 		r = n.isIncomplete(m)
 	}
-	if !r && (n.forward != nil || n.size >= 0) {
+	if !r && (n.forward != nil || n.size >= 0) && !n.c.frozen { // bpf-lsp patch 10: see ctx.frozen
 		n.isComplete = true
 	}
 	return r
@@ -1969,6 +1989,10 @@ func (n *ArrayType) clone() (r Type) {
 // Pointer implements Type.
 func (n *ArrayType) Pointer() Type {
 	if n.ptr == nil {
+		if n.c.frozen { // bpf-lsp patch 10
+			return n.c.newPointerType(n)
+		}
+
 		n.ptr = n.c.newPointerType(n)
 	}
 	return n.ptr
@@ -2166,6 +2190,10 @@ func (n *EnumType) Max() uint64 {
 // Pointer implements Type.
 func (n *EnumType) Pointer() Type {
 	if n.ptr == nil {
+		if n.c.frozen { // bpf-lsp patch 10
+			return n.c.newPointerType(n)
+		}
+
 		n.ptr = n.c.newPointerType(n)
 	}
 	return n.ptr

@@ -1,0 +1,450 @@
+package cparse
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"modernc.org/cc/v4"
+)
+
+// A preamble, as clangd keeps one: the leading #include/#define lines of
+// the main file, with every header they read, translated once
+// (cc.TranslatePreamble) and reused by every parse whose text starts the
+// same way (cc.TranslateAfter translates only the rest). An edit below
+// those lines then never preprocesses, parses or type-checks a header
+// again, and the files of a check run that start alike share one.
+//
+// A parse resumed from a preamble reports what a whole translation
+// reports: the include bookkeeping done while cc/v4 read the headers (the
+// include stack and chains, #pragma once, include errors, the served texts
+// positions map into) is kept with the preamble and replayed into each
+// parse. Where a resumed translation could differ, the whole file is
+// translated instead: cc/v4 panics, the body completes a tag the preamble
+// left incomplete (cc.ErrPreambleMismatch), or it gives errors that a
+// trimmed vmlinux.h could cause (the trimming retries then decide on whole
+// translations, as before).
+
+// preambleEnd returns the length of text's preamble region: the leading
+// lines that are blank, comments or #include, #define, #undef, #pragma and
+// conditional directives, ending at the last line end outside any #if
+// group before the first other line. Line continuations and block
+// comments are followed.
+func preambleEnd(text []byte) int {
+	end, depth := 0, 0
+	i := 0
+	for i < len(text) {
+		// One logical line: leading space and comments, then a directive
+		// or nothing.
+		j := skipSpaceAndComments(text, i)
+		if j >= len(text) {
+			break
+		}
+		if text[j] == '\n' {
+			i = j + 1
+			if depth == 0 {
+				end = i
+			}
+			continue
+		}
+		if text[j] != '#' {
+			break
+		}
+		k := skipSpaceAndComments(text, j+1)
+		name := k
+		for name < len(text) && isIdentByte(text[name]) {
+			name++
+		}
+		switch string(text[k:name]) {
+		case "include", "define", "undef", "pragma":
+		case "if", "ifdef", "ifndef":
+			depth++
+		case "elif", "else":
+		case "endif":
+			depth--
+		default:
+			return end // #error, #line, #include_next, ...: leave them to the body
+		}
+		lineEnd := directiveEnd(text, name)
+		if lineEnd >= len(text) {
+			break // no newline: cc/v4 would read the rest as the body's
+		}
+		i = lineEnd + 1
+		if depth < 0 {
+			break
+		}
+		if depth == 0 {
+			end = i
+		}
+	}
+	return end
+}
+
+// skipSpaceAndComments skips blanks, line continuations and comments from
+// i, stopping at a newline or anything else.
+func skipSpaceAndComments(text []byte, i int) int {
+	for i < len(text) {
+		switch {
+		case text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\f' || text[i] == '\v':
+			i++
+		case text[i] == '\\' && i+1 < len(text) && text[i+1] == '\n':
+			i += 2
+		case bytes.HasPrefix(text[i:], []byte("/*")):
+			e := bytes.Index(text[i+2:], []byte("*/"))
+			if e < 0 {
+				return len(text)
+			}
+			i += 2 + e + 2
+		case bytes.HasPrefix(text[i:], []byte("//")):
+			for i < len(text) && !(text[i] == '\n' && text[i-1] != '\\') {
+				i++
+			}
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// directiveEnd returns the offset of the newline ending the directive
+// line containing i: continuations, block comments and literals followed.
+func directiveEnd(text []byte, i int) int {
+	for i < len(text) {
+		switch c := text[i]; {
+		case c == '\n':
+			return i
+		case c == '\\' && i+1 < len(text) && text[i+1] == '\n':
+			i += 2
+		case c == '/' && i+1 < len(text) && (text[i+1] == '*' || text[i+1] == '/'):
+			i = skipSpaceAndComments(text, i)
+		case c == '"' || c == '\'':
+			i++
+			for i < len(text) && text[i] != c && text[i] != '\n' {
+				if text[i] == '\\' {
+					i++
+				}
+				i++
+			}
+			i++
+		default:
+			i++
+		}
+	}
+	return len(text)
+}
+
+// preamble is one translated preamble and what replaying it needs. pre is
+// nil when the region cannot be resumed from (errors, a missing or
+// unreadable header): such parses translate the whole file, without
+// building the preamble again while its headers are unchanged.
+type preamble struct {
+	key     string
+	seeds   map[string]bool // vmlinux.h trimmed to these; nil: not trimmed
+	vmlinux bool            // vmlinux.h is among the headers read
+	pre     *cc.Preamble
+	inc     *includeState // after the preamble: replayed into each parse
+	src     *sources      // the texts served
+	reads   []headerRead  // every file read, to tell when one changed
+	size    int64         // approximate heap cost
+}
+
+// preambleCache keeps the preambles of a Parser, least recently used first
+// out, bounded by count and approximate bytes.
+type preambleCache struct {
+	mu      sync.Mutex
+	entries []*preamble // most recently used last
+	bytes   int64
+}
+
+const (
+	maxPreambles     = 8
+	maxPreambleBytes = 40 << 20 // about five vmlinux.h programs (8 MB each)
+	// preambleCostFactor estimates a preamble's heap cost from the bytes of
+	// source it translated (measured: see TestPreambleHeapCost).
+	preambleCostFactor = 30
+)
+
+// get returns a cached preamble for key usable with seeds, most recent
+// first, and the seeds of the latest entry for key that trims vmlinux.h
+// (a new preamble unites them with seeds, so they only grow).
+func (c *preambleCache) get(key string, seeds map[string]bool, valid func(*preamble) bool) (*preamble, map[string]bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var prior map[string]bool
+	for i := len(c.entries) - 1; i >= 0; i-- {
+		e := c.entries[i]
+		if e.key != key {
+			continue
+		}
+		if !valid(e) {
+			c.bytes -= e.size
+			c.entries = slices.Delete(c.entries, i, i+1)
+			continue
+		}
+		if !e.vmlinux || seeds == nil && e.seeds == nil || seeds != nil && e.seeds != nil && subset(seeds, e.seeds) {
+			c.entries = append(slices.Delete(c.entries, i, i+1), e)
+			return e, nil
+		}
+		if prior == nil && e.seeds != nil {
+			prior = e.seeds
+		}
+	}
+	return nil, prior
+}
+
+func (c *preambleCache) put(e *preamble) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries = append(c.entries, e)
+	c.bytes += e.size
+	for len(c.entries) > 1 && (len(c.entries) > maxPreambles || c.bytes > maxPreambleBytes) {
+		c.bytes -= c.entries[0].size
+		c.entries = c.entries[1:]
+	}
+}
+
+func subset(a, b map[string]bool) bool {
+	if len(a) > len(b) {
+		return false
+	}
+	for k := range a {
+		if !b[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// fresh reports whether every file e read still has the text it read.
+func (p *Parser) fresh(e *preamble, overlay map[string][]byte) bool {
+	for _, r := range e.reads {
+		cur, open := overlay[r.path]
+		if r.overlay {
+			if !open || !bytes.Equal(cur, r.data) {
+				return false
+			}
+			continue
+		}
+		if open {
+			return false
+		}
+		data, err := p.headers.read(r.path)
+		if err != nil || len(data) != len(r.data) || unsafe.SliceData(data) != unsafe.SliceData(r.data) {
+			return false
+		}
+	}
+	return true
+}
+
+// resume translates text resumed from the preamble of its first lines
+// (building the preamble when none is cached). ok is false when no
+// preamble applies or the resumed translation must not be trusted: the
+// caller then translates the whole text.
+func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, seeds map[string]bool) (ast *cc.AST, inc *includeState, err error, ok bool) {
+	if p.opts.NoPreamble {
+		return nil, nil, nil, false
+	}
+	cut := preambleEnd(text)
+	if cut == 0 && len(flags.Forced) == 0 {
+		return nil, nil, nil, false
+	}
+	key := preambleCacheKey(f.Path, flags, text[:cut])
+	e, prior := p.preambles.get(key, seeds, func(e *preamble) bool { return p.fresh(e, overlay) })
+	if e == nil {
+		if seeds != nil && prior != nil {
+			seeds = maps.Clone(seeds)
+			maps.Copy(seeds, prior)
+		}
+		if e = p.buildPreamble(ctx, f, flags, overlay, text, cut, seeds); e == nil {
+			return nil, nil, nil, false
+		}
+	}
+	if e.pre == nil {
+		return nil, nil, nil, false
+	}
+
+	f.src.merge(e.src)
+	f.src.add(preambleName(f.Path), f.Path, text, 0)
+	inc = e.inc.clone(f.src, f.Path)
+	inc.reserveMain(text)
+	fsys := &overlayFS{ctx: ctx, files: overlay, headers: p.headers, inc: inc, count: &p.headerOpens}
+	if seeds != nil {
+		fsys.vmlinux = p.vmlinux.trimmer(seeds, 0)
+	}
+	cfg, err := newConfig(flags, fsys)
+	if err != nil {
+		return nil, nil, nil, false
+	}
+	body := make([]byte, 0, len(text)+len(eofGuard))
+	body = append(body, text...)
+	blank(body[:cut])
+	body = append(body, eofGuard...)
+	ast, err, panicked := translateAfterSafely(cfg, e.pre, []cc.Source{{Name: f.Path + mainSuffix, Value: body}})
+	if panicked || errors.Is(err, cc.ErrPreambleMismatch) {
+		return nil, nil, nil, false
+	}
+	if err != nil && p.trimmingSuspect(parseErrors(err.Error(), f.Path, f.Src, inc)) {
+		return nil, nil, nil, false
+	}
+	return ast, inc, err, true
+}
+
+// translateAfterSafely is cc.TranslateAfter with its panics recovered.
+func translateAfterSafely(cfg *cc.Config, pre *cc.Preamble, sources []cc.Source) (ast *cc.AST, err error, panicked bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			ast, err, panicked = nil, nil, true
+		}
+	}()
+	ast, err = cc.TranslateAfter(cfg, pre, sources)
+	return ast, err, false
+}
+
+// buildPreamble translates text[:cut] (after the predefined macros,
+// builtins and forced includes) as a preamble and caches it, or caches
+// that it cannot be one. It returns nil when cancelled.
+func (p *Parser) buildPreamble(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, cut int, seeds map[string]bool) *preamble {
+	p.preambleBuilds.Add(1)
+	e := &preamble{key: preambleCacheKey(f.Path, flags, text[:cut]), seeds: seeds,
+		src: &sources{files: map[string][]byte{}, maxSize: p.opts.MaxFileSize}}
+	var vmlinux func(string, []byte) []byte
+	if seeds != nil {
+		trim := p.vmlinux.trimmer(seeds, 0)
+		vmlinux = func(path string, data []byte) []byte {
+			e.vmlinux = true
+			return trim(path, data)
+		}
+	}
+	// The main file is served whole (its #include lines decide the
+	// include chains), but cc/v4 reads only the region.
+	name := preambleName(f.Path)
+	e.src.add(name, f.Path, text, 0)
+	cfg, sources, fsys, err := p.newRoundOf(ctx, f.Path, e.src, flags, overlay, text, name, bytes.Clone(text[:cut]), vmlinux)
+	if err != nil {
+		return nil
+	}
+	fsys.reads, fsys.count = &e.reads, &p.headerOpens
+	pre, terr := translatePreambleSafely(cfg, sources)
+	if ctx.Err() != nil {
+		return nil
+	}
+	if seeds == nil {
+		// Untrimmed or not read: any trimming request may use it only if
+		// vmlinux.h is not among the headers.
+		for _, r := range e.reads {
+			e.vmlinux = e.vmlinux || strings.HasSuffix(r.path, "/vmlinux.h")
+		}
+	}
+	inc := fsys.inc
+	if terr == nil && len(inc.missing) == 0 && len(inc.failed) == 0 {
+		e.pre, e.inc = pre, inc
+		for _, text := range e.src.files {
+			e.size += int64(len(text))
+		}
+		e.size *= preambleCostFactor
+	}
+	// What is the main file's, each parse serves again.
+	e.src.mu.Lock()
+	delete(e.src.files, f.Path)
+	delete(e.src.lines, f.Path)
+	delete(e.src.names, name)
+	delete(e.src.names, f.Path+mainSuffix)
+	e.src.mu.Unlock()
+	p.preambles.put(e)
+	return e
+}
+
+// preambleName is the name cc/v4 reads a preamble region by: the same for
+// every file of a directory, which share the preamble when their regions
+// and flags are the same ("x.h" is searched for in the directory).
+func preambleName(path string) string {
+	return filepath.Join(filepath.Dir(path), "#bpf-lsp-preamble")
+}
+
+func preambleCacheKey(path string, flags flagSet, region []byte) string {
+	return strings.Join(flags.args(), "\x00") + "\x01" + filepath.Dir(path) + "\x01" + string(region)
+}
+
+// translatePreambleSafely is cc.TranslatePreamble with its panics
+// recovered (the whole translation then reports them).
+func translatePreambleSafely(cfg *cc.Config, sources []cc.Source) (pre *cc.Preamble, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			pre, err = nil, fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return cc.TranslatePreamble(cfg, sources)
+}
+
+// clone returns a copy of s for the main file main (s may have been
+// another file of the directory) whose maps and lists can grow without
+// changing s, recording served texts into src.
+func (s *includeState) clone(src *sources, main string) *includeState {
+	c := *s
+	c.src, c.main = src, main
+	c.files, c.absolute, c.alias, c.dirAlias = maps.Clone(s.files), maps.Clone(s.absolute), maps.Clone(s.alias), maps.Clone(s.dirAlias)
+	c.failed, c.once, c.missing = maps.Clone(s.failed), maps.Clone(s.once), maps.Clone(s.missing)
+	delete(c.files, s.main+mainSuffix)
+	rename := func(sp Span) Span {
+		if sp.File == s.main {
+			sp.File = main
+		}
+		return sp
+	}
+	c.chains = make(map[string][]Span, len(s.chains))
+	for k, chain := range s.chains {
+		out := make([]Span, len(chain))
+		for i, sp := range chain {
+			out[i] = rename(sp)
+		}
+		c.chains[k] = out
+	}
+	c.stack = slices.Clone(s.stack)
+	for i := range c.stack {
+		c.stack[i].at = rename(c.stack[i].at)
+	}
+	c.stack[0].file = main + mainSuffix
+	c.errs = make([]Error, len(s.errs))
+	for i, e := range s.errs {
+		e.Span = rename(e.Span)
+		e.Related = slices.Clone(e.Related)
+		for j := range e.Related {
+			e.Related[j].Span = rename(e.Related[j].Span)
+		}
+		c.errs[i] = e
+	}
+	return &c
+}
+
+// reserveMain serves the main file's current text in place of the one the
+// preamble was built with; the main frame keeps its cursor: the #include
+// lines of the region, the same in both, have been used.
+func (s *includeState) reserveMain(text []byte) {
+	s.serve(s.main+mainSuffix, s.main, text, 0)
+}
+
+// merge adds the texts and names served in from, and their line tables.
+func (s *sources) merge(from *sources) {
+	from.mu.Lock()
+	names, files, lines := maps.Clone(from.names), maps.Clone(from.files), maps.Clone(from.lines)
+	from.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.names == nil {
+		s.names = map[string]servedName{}
+	}
+	if s.lines == nil {
+		s.lines = map[string]*lineTable{}
+	}
+	maps.Copy(s.names, names)
+	maps.Copy(s.files, files)
+	maps.Copy(s.lines, lines)
+}
