@@ -19,11 +19,13 @@ import (
 // finish never keeps other documents waiting, and only a few of them run.
 //
 // The analysis of closed workspace files (rankWorkspace) yields further:
-// it keeps its slot only while nothing else waits for one. An analysis
-// that has to queue preempts it (cancels its context); its parse is then
-// abandoned and hands the slot over at once, and the workspace file is
-// analysed again later. So the workspace pass never delays an edit by
-// more than the hand-over, however long its own parse takes.
+// it runs only while no other analysis does. Any other analysis that
+// starts preempts it (cancels its context), even with a slot free, so that
+// it does not share the CPU or the collector with the user's analysis; a
+// preempted parse is abandoned and hands its slot over at once, and the
+// workspace file is analysed again later. So the workspace pass never
+// delays an edit by more than the hand-over, however long its own parse
+// takes.
 type parseSlots struct {
 	mu       sync.Mutex
 	free     int
@@ -68,6 +70,12 @@ func (p *parseSlots) acquireYielding(ctx context.Context, preempt context.Cancel
 
 func (p *parseSlots) wait(ctx context.Context, r *slotRequest) (*parseSlot, error) {
 	p.mu.Lock()
+	if r.preempt == nil {
+		for slot := range p.yielding {
+			delete(p.yielding, slot)
+			slot.preempt()
+		}
+	}
 	if p.free > 0 && len(p.queue) == 0 {
 		p.free--
 		slot := p.holdLocked(r)
@@ -76,12 +84,6 @@ func (p *parseSlots) wait(ctx context.Context, r *slotRequest) (*parseSlot, erro
 	}
 	r.ready = make(chan struct{})
 	p.queue = append(p.queue, r)
-	if r.preempt == nil {
-		for slot := range p.yielding {
-			delete(p.yielding, slot)
-			slot.preempt()
-		}
-	}
 	p.mu.Unlock()
 	select {
 	case <-r.ready:

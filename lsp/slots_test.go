@@ -125,4 +125,21 @@ func TestWorkspaceSlotYields(t *testing.T) {
 	}
 	edit.release()
 	ws.release()
+
+	// With a slot free, an edit still preempts the workspace analysis:
+	// they would share the CPU and the collector.
+	p = newParseSlots(2)
+	preempted = make(chan struct{})
+	if ws, err = p.acquireYielding(ctx, func() { close(preempted) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.acquire(ctx, func() rank { return rankForeground }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-preempted:
+	default:
+		t.Error("an edit started beside a workspace analysis without preempting it")
+	}
+	ws.release()
 }

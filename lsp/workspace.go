@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -204,6 +205,13 @@ func (w *workspace) changedLocked() {
 // workspaceLoop is the worker: it brings the file list up to date, then
 // analyses the files whose result is pending, and waits for more work.
 func (s *Server) workspaceLoop(ctx context.Context) {
+	defer func() {
+		// A bug here must not take the editor's session down with it.
+		if r := recover(); r != nil {
+			s.log.Error("workspace analysis panicked; it stops", "panic", r, "stack", string(debug.Stack()))
+			s.stopWorkspace(false)
+		}
+	}()
 	for ctx.Err() == nil {
 		s.refreshWorkspace(ctx)
 		todo := s.pendingWorkspaceFiles()

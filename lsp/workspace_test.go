@@ -331,3 +331,35 @@ func TestWorkspaceDiagnosticsSetting(t *testing.T) {
 	c.notifyServer("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"bpfLsp": map[string]any{"workspaceDiagnostics": false}}})
 	c.waitPublished(a, "a.bpf.c cleared", unversioned(0))
 }
+
+// A workspace pull with nothing to report (here: the analysis is off)
+// waits rather than answering at once, which a client would re-send in a
+// loop, and ends when the client cancels it.
+func TestWorkspacePullWaitsUntilCancelled(t *testing.T) {
+	dir := workspaceDir(t, map[string]string{"a.bpf.c": string(buggy)})
+	c := startServer(t, clientOptions{root: dir, initOptions: map[string]any{"workspaceDiagnostics": false}})
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		errc <- protocol.Call(ctx, c.conn, "workspace/diagnostic", map[string]any{"previousResultIds": []any{}}, nil)
+	}()
+	c.waitFor("the server to hold the pull", func() bool {
+		c.server.calls.mu.Lock()
+		defer c.server.calls.mu.Unlock()
+		return len(c.server.calls.cancel) == 1
+	})
+	select {
+	case err := <-errc:
+		t.Fatalf("the pull was answered with nothing to report: %v", err)
+	default:
+	}
+	cancel() // sends $/cancelRequest
+	if err := <-errc; err == nil {
+		t.Fatal("a cancelled pull succeeded")
+	}
+	c.waitFor("the server to drop the cancelled pull", func() bool {
+		c.server.calls.mu.Lock()
+		defer c.server.calls.mu.Unlock()
+		return len(c.server.calls.cancel) == 0
+	})
+}
