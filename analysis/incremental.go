@@ -70,7 +70,8 @@ type textHash struct {
 // NewCache returns an empty cache.
 func NewCache() *Cache { return &Cache{hashes: map[string]textHash{}} }
 
-// Run is Run(f), reusing the programs' analyses of the previous version.
+// Run is Run(f), reusing the programs' analyses of the previous version;
+// a nil Cache reuses nothing.
 func (c *Cache) Run(f *cparse.File) *Result { return run(f, c) }
 
 // generation is one version of a file: its text, its lock classes (reused
