@@ -33,12 +33,15 @@ import (
 //     the indentation around a statement);
 //   - the static callees it reaches, closed over every identifier in the
 //     bodies that names a function of the file (calls, callbacks, pointers);
-//   - for the whole file: the text outside function bodies with comments
-//     and blank space folded (so a comment or a blank line between
-//     functions changes nothing), preprocessor lines inside bodies, the
-//     text of every header read, the flags, the frontend errors outside
-//     function bodies (they blank declarations) and the lock classes
-//     (which also read function bodies: emission order, BTF type ids).
+//   - the declarations of the file-scope variables (maps, globals) its
+//     bodies name;
+//   - for the whole file: the text outside function bodies and those
+//     variable declarations, with comments and blank space folded (so a
+//     comment or a blank line between functions changes nothing),
+//     preprocessor lines inside bodies, the text of every header read, the
+//     flags, the frontend errors outside function bodies (they blank
+//     declarations) and the lock classes (which also read function bodies:
+//     emission order, BTF type ids).
 //
 // Positions are not part of it: reused findings are moved to where their
 // text is now. Between the text a result was computed on and the new text
