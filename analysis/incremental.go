@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -32,12 +33,15 @@ import (
 //     the indentation around a statement);
 //   - the static callees it reaches, closed over every identifier in the
 //     bodies that names a function of the file (calls, callbacks, pointers);
-//   - for the whole file: the text outside function bodies with comments
-//     and blank space folded (so a comment or a blank line between
-//     functions changes nothing), preprocessor lines inside bodies, the
-//     text of every header read, the flags, the frontend errors outside
-//     function bodies (they blank declarations) and the lock classes
-//     (which also read function bodies: emission order, BTF type ids).
+//   - the declarations of the file-scope variables (maps, globals) its
+//     bodies name;
+//   - for the whole file: the text outside function bodies and those
+//     variable declarations, with comments and blank space folded (so a
+//     comment or a blank line between functions changes nothing),
+//     preprocessor lines inside bodies, the text of every header read, the
+//     flags, the frontend errors outside function bodies (they blank
+//     declarations) and the lock classes (which also read function bodies:
+//     emission order, BTF type ids).
 //
 // Positions are not part of it: reused findings are moved to where their
 // text is now. Between the text a result was computed on and the new text
@@ -70,7 +74,8 @@ type textHash struct {
 // NewCache returns an empty cache.
 func NewCache() *Cache { return &Cache{hashes: map[string]textHash{}} }
 
-// Run is Run(f), reusing the programs' analyses of the previous version.
+// Run is Run(f), reusing the programs' analyses of the previous version;
+// a nil Cache reuses nothing.
 func (c *Cache) Run(f *cparse.File) *Result { return run(f, c) }
 
 // generation is one version of a file: its text, its lock classes (reused
@@ -87,15 +92,25 @@ type generation struct {
 	prev   *generation
 	window window
 	global [32]byte
+	vars   []varDecl
 	funcs  map[*cparse.Func]*funcFacts
 	lockIx map[*Lock]int
 	grdIx  map[*Guarded]int
 }
 
-// funcFacts is one function's own hash and the functions it names.
+// funcFacts is one function's own hash, the functions it names and every
+// identifier in its body (after macro expansion).
 type funcFacts struct {
-	sum   [32]byte
-	names []*cparse.Func
+	sum    [32]byte
+	names  []*cparse.Func
+	idents map[string]bool
+}
+
+// varDecl is the declaration of file-scope variables (a map, a global) of
+// the main file: only the programs that name one of them read it.
+type varDecl struct {
+	names []string
+	text  []byte // folded
 }
 
 // begin starts the generation of f, against the last one committed.
@@ -180,6 +195,15 @@ func (g *generation) unitKey(fn *cparse.Func, entry bool) [32]byte {
 		fmt.Fprintf(h, "%d:%s", len(x.Name), x.Name)
 		h.Write(sum[:])
 	}
+	h.Write([]byte("\x00vars\n"))
+	for _, v := range g.vars {
+		if slices.ContainsFunc(v.names, func(name string) bool {
+			return slices.ContainsFunc(fns, func(x *cparse.Func) bool { return g.facts(x).idents[name] })
+		}) {
+			fmt.Fprintf(h, "%q=%d:", v.names, len(v.text))
+			h.Write(v.text)
+		}
+	}
 	var key [32]byte
 	h.Sum(key[:0])
 	return key
@@ -190,7 +214,7 @@ func (g *generation) facts(fn *cparse.Func) *funcFacts {
 	if ff, ok := g.funcs[fn]; ok {
 		return ff
 	}
-	ff := &funcFacts{}
+	ff := &funcFacts{idents: map[string]bool{}}
 	g.funcs[fn] = ff
 	h := sha256.New()
 	fmt.Fprintf(h, "%d:%s|%t|%q|%s|", len(fn.Name), fn.Name, fn.Static, fn.Section, fn.BodySpan.File)
@@ -208,6 +232,7 @@ func (g *generation) facts(fn *cparse.Func) *funcFacts {
 		seen := map[*cparse.Func]bool{}
 		cparse.Inspect(fn.Def.CompoundStatement, func(n cc.Node) bool {
 			if p, ok := n.(*cc.PrimaryExpression); ok && p.Case == cc.PrimaryExpressionIdent {
+				ff.idents[p.Token.SrcStr()] = true
 				if callee := g.f.Func(p.Token.SrcStr()); callee != nil && !seen[callee] {
 					seen[callee] = true
 					ff.names = append(ff.names, callee)
@@ -242,23 +267,34 @@ func (g *generation) globalHash(cl *classes) [32]byte {
 	f := g.f
 	h := sha256.New()
 	fmt.Fprintf(h, "%q|%q|%q\n", f.Path, f.Flags, f.FlagsSource)
-	// The main file's text outside function bodies, and the preprocessor
-	// lines inside them (a #define there applies below).
-	var bodies [][2]int
+	// The main file's text outside function bodies and the variable
+	// declarations programs read by name (see varDecls), and the
+	// preprocessor lines inside bodies (a #define there applies below).
+	var bodies, cuts [][2]int
 	for _, fn := range f.Funcs {
 		if b := fn.BodySpan; b.File == f.Path && b.Start.Offset >= 0 && b.Start.Offset <= b.End.Offset && b.End.Offset <= len(f.Src) {
 			bodies = append(bodies, [2]int{b.Start.Offset, b.End.Offset})
 		}
 	}
-	sort.Slice(bodies, func(i, j int) bool { return bodies[i][0] < bodies[j][0] })
+	g.vars, cuts = varDecls(f)
+	isBody := map[[2]int]bool{}
+	for _, b := range bodies {
+		isBody[b] = true
+	}
+	cuts = append(cuts, bodies...)
+	sort.Slice(cuts, func(i, j int) bool { return cuts[i][0] < cuts[j][0] })
+	// Folded as one text: a variable cut out leaves no trace.
+	var env []byte
 	at := 0
 	var directives [][]byte
-	for _, b := range bodies {
+	for _, b := range cuts {
 		if b[0] < at {
 			continue
 		}
-		h.Write(foldTrivia(f.Src[at:b[0]]))
-		h.Write([]byte("{}"))
+		env = append(append(env, f.Src[at:b[0]]...), ' ')
+		if isBody[b] {
+			env = append(env, "{} "...)
+		}
 		for _, line := range bytes.Split(f.Src[b[0]:b[1]], []byte{'\n'}) {
 			if t := bytes.TrimLeft(line, " \t"); len(t) > 0 && t[0] == '#' {
 				directives = append(directives, line)
@@ -266,7 +302,7 @@ func (g *generation) globalHash(cl *classes) [32]byte {
 		}
 		at = b[1]
 	}
-	h.Write(foldTrivia(f.Src[at:]))
+	h.Write(foldTrivia(append(env, f.Src[at:]...)))
 	h.Write([]byte("\x00directives\n"))
 	h.Write(bytes.Join(directives, []byte{'\n'}))
 	// Headers.
@@ -291,6 +327,38 @@ func (g *generation) globalHash(cl *classes) [32]byte {
 	h.Sum(sum[:0])
 	return sum
 }
+
+// varDecls lists the main file's declarations of file-scope variables that
+// declare nothing else (no struct, union or enum with a tag or constants),
+// with their ranges in the text: a program depends on one only when it
+// names one of its variables.
+func varDecls(f *cparse.File) ([]varDecl, [][2]int) {
+	var out []varDecl
+	var cuts [][2]int
+	byStart := map[int]int{}
+	for _, v := range f.Vars {
+		d := v.DeclSpan
+		if d.File != f.Path || d.Start.Offset < 0 || d.Start.Offset >= d.End.Offset || d.End.Offset > len(f.Src) {
+			continue
+		}
+		if i, ok := byStart[d.Start.Offset]; ok {
+			out[i].names = append(out[i].names, v.Name)
+			continue
+		}
+		text := foldTrivia(f.Src[d.Start.Offset:d.End.Offset])
+		if declaresType.Match(text) {
+			continue // a type other declarations may use: stays in the global hash
+		}
+		byStart[d.Start.Offset] = len(out)
+		out = append(out, varDecl{names: []string{v.Name}, text: text})
+		cuts = append(cuts, [2]int{d.Start.Offset, d.End.Offset})
+	}
+	return out, cuts
+}
+
+// declaresType matches a struct, union or enum defined with a tag, or any
+// enum body (its constants are names of their own).
+var declaresType = regexp.MustCompile(`\b(struct|union)\s*[A-Za-z_]\w*\s*\{|\benum\b[^;{]*\{`)
 
 func inBody(bodies [][2]int, off int) bool {
 	for _, b := range bodies {

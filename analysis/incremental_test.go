@@ -339,3 +339,56 @@ static __noinline void bump(void)
 		t.Errorf("%d programs explored bump %d times and reused it %d times; want 2, 2, 8", r.Stats.Programs, r.Stats.Summaries, r.Stats.Reused)
 	}
 }
+
+// A variable's declaration is read by the programs that name it: changing
+// it re-analyses them, adding an unused one nothing.
+func TestIncrementalVariableDeclarations(t *testing.T) {
+	src := `#include "bpf_lsp.h"
+private(A) struct bpf_spin_lock glock;
+__u64 counter;
+
+SEC("tc")
+int reads(struct __sk_buff *ctx)
+{
+	bpf_spin_lock(&glock);
+	counter++;
+	bpf_spin_unlock(&glock);
+	return 0;
+}
+
+SEC("tc")
+int other(struct __sk_buff *ctx)
+{
+	bpf_spin_lock(&glock);
+	return 0;
+}
+char _license[] SEC("license") = "GPL";
+`
+	inc, _ := filepath.Abs("../testdata/include")
+	parser := cparse.NewParser(cparse.Options{IncludeDirs: []string{inc}})
+	path := filepath.Join(t.TempDir(), "t.bpf.c")
+	cache := NewCache()
+	text := src
+	for i, step := range []struct {
+		edit   func(string) string
+		reused int
+	}{
+		{func(s string) string { return s }, 0},
+		{func(s string) string { return strings.Replace(s, "__u64 counter;", "__u64 counter = 1;", 1) }, 1},
+		{func(s string) string { return strings.Replace(s, "__u64 counter", "int unused;\n__u64 counter", 1) }, 2},
+	} {
+		text = step.edit(text)
+		f, err := parser.Parse(context.Background(), path, map[string][]byte{path: []byte(text)})
+		if err != nil || len(f.Errors) > 0 {
+			t.Fatal(err, f.Errors)
+		}
+		full, got := Run(f), cache.Run(f)
+		if got.Stats.Cached != step.reused {
+			t.Errorf("version %d: %d programs reused, want %d", i, got.Stats.Cached, step.reused)
+		}
+		got.Stats.Cached = 0
+		if len(full.Findings) == 0 || !reflect.DeepEqual(full, got) {
+			t.Errorf("version %d: incremental differs from full\nfull: %s\nincr: %s", i, describe(full), describe(got))
+		}
+	}
+}
