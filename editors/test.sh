@@ -120,8 +120,9 @@ vscode_test() {
 	bash "$here/tests/install-code-server.sh" "$cache/code-server"
 	local cs="node $cache/code-server/node_modules/code-server/out/node/entry.js"
 	local d=$work/cs
-	mkdir -p "$d/ws" "$d/user/User" "$d/ext" "$repo/out"
+	mkdir -p "$d/ws/progs" "$d/user/User" "$d/ext" "$repo/out"
 	cp "$here/testdata/demo.bpf.c" "$here/testdata/loader.c" "$d/ws/"
+	cp "$here/testdata/demo.bpf.c" "$d/ws/progs/demo.c" # a BPF program only by its text
 	printf -- '-I%s\n' "$repo/testdata/include" > "$d/ws/compile_flags.txt"
 	cat > "$d/user/User/settings.json" <<JSON
 {"workbench.startupEditor": "none", "telemetry.telemetryLevel": "off", "extensions.autoCheckUpdates": false,
