@@ -22,6 +22,12 @@ type Stats struct {
 	Pruned    int // states pruned as equal to one explored before
 	Summaries int // static callees explored, once per distinct entry state
 	Reused    int // calls answered from a summary without exploring the callee
+	// Programs counts the functions analysed from their own entry
+	// (programs, global functions, static functions nobody calls).
+	Programs int
+	// Cached counts the programs whose analysis a Cache reused from the
+	// previous version of the file (the counts above include theirs).
+	Cached int
 }
 
 // Lock is a bpf_spin_lock or bpf_res_spin_lock declaration.
@@ -79,7 +85,8 @@ type Rule struct {
 	KernelPatterns []KernelPattern
 	// KernelSince is the verifier's wording by release where it changed,
 	// oldest first; each applies from Since ("" = the oldest) until the
-	// next (see KernelFor). Empty when the wording never changed.
+	// next of the same message (see KernelFor and Reword). Empty when the
+	// wording never changed.
 	KernelSince    []KernelWording
 	Doc, Bad, Good string
 }
@@ -87,6 +94,9 @@ type Rule struct {
 // KernelWording is a verifier message as printed from a release on.
 type KernelWording struct {
 	Since, Message string
+	// Of is the newest wording of the message this is a form of, for a
+	// rule that quotes several messages; "" means the rule's Kernel.
+	Of string
 }
 
 // KernelPattern is a substring of a verifier message, optionally only when

@@ -51,7 +51,7 @@ func (a *analyzer) call(st *state, pe *cc.PostfixExpression, m mode) value {
 		if holding {
 			a.report(codeCallUnderLock, c.NameSpan, fmt.Sprintf("calling global function %s while holding '%s': only static functions may be called in a critical section", name, held.lock.Name), m,
 				related(held.takenAt, fmt.Sprintf("'%s' taken here", held.lock.Name)),
-				"global function calls are not allowed while holding a lock")
+				kernelGlobalCallUnderLock)
 		}
 		return value{}
 	case callHelper, callKfunc:
@@ -60,16 +60,13 @@ func (a *analyzer) call(st *state, pe *cc.PostfixExpression, m mode) value {
 			if kind == callKfunc {
 				what = "kfunc"
 			}
-			verb := "is"
+			msg := fmt.Sprintf("%s (a %s) is not allowed while holding '%s'", name, what, held.lock.Name)
 			if m.callback {
-				verb = "is called from the rbtree callback '" + m.fn.Name + "', which runs"
-			}
-			msg := fmt.Sprintf("%s %s not allowed while holding '%s'", name, verb, held.lock.Name)
-			if !m.callback {
-				msg = fmt.Sprintf("%s (a %s) is not allowed while holding '%s'", name, what, held.lock.Name)
+				msg = fmt.Sprintf("%s is called from the rbtree callback '%s', which runs while holding '%s': a %s is not allowed there", name, m.fn.Name, held.lock.Name, what)
 			}
 			a.report(codeCallUnderLock, c.NameSpan, msg, m, related(held.takenAt, fmt.Sprintf("'%s' taken here", held.lock.Name)))
 		}
+		a.checkThrow(st, c, m)
 		switch {
 		case allocators[c.Name]:
 			return value{obj: st.fresh(objState{ref: refOwning, maybeNull: true, acquired: c.Span, from: name, fn: m.fn.Name})}
@@ -213,8 +210,10 @@ func (a *analyzer) unlock(st *state, c *cparse.Call, res bool, m mode) {
 	key, l := a.lockArg(st, c.Args[0])
 	name := displayName(c)
 	if m.callback {
+		// Unlock passes the call-under-lock check; its argument check
+		// refuses it (the braces are in the kernel's text).
 		a.report(codeLockInCallback, c.NameSpan, fmt.Sprintf("%s inside the rbtree callback '%s', which must return with the tree's lock still held", name, m.fn.Name), m,
-			kernelCallUnderLock)
+			"can't spin_{lock,unlock} in rbtree cb")
 		return
 	}
 	h, ok := st.held[key]
@@ -278,9 +277,10 @@ func (a *analyzer) graph(st *state, c *cparse.Call, pe *cc.PostfixExpression, ar
 	name := displayName(c)
 	if m.callback && !op.inCallback {
 		a.report(codeLockInCallback, c.NameSpan, fmt.Sprintf("%s is not allowed in the rbtree callback '%s'", name, m.fn.Name), m,
-			c.Name+" not allowed in rbtree cb") // 6.18 names the kfunc; 6.12 said rbtree_remove
+			c.Name+" not allowed in rbtree cb") // older wording: the rule's KernelSince
 	}
 	if op.root >= 0 && op.root < len(c.Args) {
+		a.checkGraphArgOffsets(st, c, op, m)
 		a.checkRoot(st, c, op, m)
 		if op.consumes && op.node < len(c.Args) {
 			a.checkNodeType(st, c, op, m)

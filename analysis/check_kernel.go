@@ -18,6 +18,11 @@ const (
 	codeGlobalLockTooOld    = "BL402"
 	globalDataLocksRelease  = "6.2" // locks in private(NAME) sections
 	heldAtExitRewordRelease = "6.14"
+	// Static subprogram calls allowed under a lock, global ones refused
+	// with their own message (measured: 6.1 has the old text, 6.12 the new).
+	globalCallRewordRelease = "6.9"
+	// bpf_rbtree_left/right: the rbtree-node messages name the kfunc.
+	rbtreeNodeRewordRelease = "6.16"
 )
 
 // KernelRules are the rules that depend on the target kernel.
@@ -35,8 +40,8 @@ var KernelRules = []*Rule{{
 	KernelPatterns: []KernelPattern{{Text: "is not a struct type or bpf_spin_lock is mangled"}},
 	// 5.10 refuses the first lock call; 6.1 mismatches lock and unlock.
 	KernelSince: []KernelWording{
-		{"", "map '.data.A' is not a struct type or bpf_spin_lock is mangled"},
-		{"6.1", "bpf_spin_unlock of different lock"},
+		{Message: "map '.data.A' is not a struct type or bpf_spin_lock is mangled"},
+		{Since: "6.1", Message: "bpf_spin_unlock of different lock"},
 	},
 	Doc: "Kernels before 6.2 accept a bpf_spin_lock only inside a map value, not in a global " +
 		"(private(NAME)) section: 5.10 rejects the first lock call, 6.1 mismatches lock and unlock.",
@@ -48,16 +53,23 @@ var KernelRules = []*Rule{{
 // zero version means the newest). Wordings were measured on the catalogued
 // kernels (5.10.223, 6.1.192, 6.12.117, 7.3.4) and 6.18.
 func (r *Rule) KernelFor(v kernels.Version) string {
-	if len(r.KernelSince) == 0 || v == (kernels.Version{}) {
-		return r.Kernel
+	return r.Reword(r.Kernel, v)
+}
+
+// Reword returns msg, a verifier message of the rule in its newest
+// wording, as the kernel version v prints it (the zero version means the
+// newest). Messages whose wording never changed come back as they are.
+func (r *Rule) Reword(msg string, v kernels.Version) string {
+	if v == (kernels.Version{}) {
+		return msg
 	}
-	msg := r.Kernel
-	for _, m := range r.KernelSince {
-		if m.Since == "" || !v.Less(mustVersion(m.Since)) {
-			msg = m.Message
+	out := msg
+	for _, w := range r.KernelSince {
+		if cmp.Or(w.Of, r.Kernel) == msg && (w.Since == "" || !v.Less(mustVersion(w.Since))) {
+			out = w.Message
 		}
 	}
-	return msg
+	return out
 }
 
 func mustVersion(s string) kernels.Version {
@@ -82,13 +94,14 @@ func ForKernels(f *cparse.File, res *Result, targets []*kernels.Target) []Findin
 	for _, fd := range res.Findings {
 		// Only wording that changed between releases is replaced: other
 		// messages carry the finding's own offsets and names.
-		if r := RuleByCode(fd.Code); r != nil && fd.Kernel != "" && len(r.KernelSince) > 0 {
-			fd.Kernel = r.KernelFor(targets[0].Version)
+		if r := RuleByCode(fd.Code); r != nil && fd.Kernel != "" {
+			fd.Kernel = r.Reword(fd.Kernel, targets[0].Version)
 		}
 		out = append(out, fd)
 	}
 	out = append(out, unavailableCalls(f, targets)...)
 	out = append(out, globalLocksTooOld(f, res, targets)...)
+	out = append(out, staticCallsUnderLock(f, res, targets)...)
 	slices.SortStableFunc(out, func(a, b Finding) int {
 		return cmp.Or(strings.Compare(a.Span.File, b.Span.File), cmp.Compare(a.Span.Start.Offset, b.Span.Start.Offset))
 	})
@@ -259,12 +272,59 @@ func globalLocksTooOld(f *cparse.File, res *Result, targets []*kernels.Target) [
 			if l == nil {
 				continue
 			}
+			kernel := rule.KernelFor(old[0].Version)
+			if kernel == rule.Kernel { // the map named is the lock's section
+				kernel = fmt.Sprintf("map '%s' is not a struct type or bpf_spin_lock is mangled", l.section)
+			}
 			out = append(out, Finding{Code: codeGlobalLockTooOld, Severity: SevError, Span: c.NameSpan, Func: fn.Name,
 				Message: fmt.Sprintf("'%s' is a bpf_spin_lock in global data (%s), which %s cannot lock; locks in global data need %s",
 					l.Name, l.Allocation, targetNames(old), globalDataLocksRelease),
-				Kernel:  rule.KernelFor(old[0].Version),
+				Kernel:  kernel,
 				Related: []Related{{Span: l.Span, Message: fmt.Sprintf("'%s' declared here", l.Name)}}})
 			break
+		}
+	}
+	return out
+}
+
+// staticCallsUnderLock reports, for targets before 6.9, each call of a
+// static __noinline function made while a lock is held: those kernels
+// refuse every call in a critical section but bpf_spin_unlock (measured:
+// 6.1 rejects such a program, 6.12 loads it). Functions clang may inline
+// are left alone.
+func staticCallsUnderLock(f *cparse.File, res *Result, targets []*kernels.Target) []Finding {
+	var old []*kernels.Target
+	for _, t := range targets {
+		if t.Version != (kernels.Version{}) && t.Version.Less(mustVersion(globalCallRewordRelease)) {
+			old = append(old, t)
+		}
+	}
+	if len(old) == 0 {
+		return nil
+	}
+	var out []Finding
+	for _, fn := range f.Funcs {
+		for _, c := range fn.Calls {
+			callee := f.Func(c.Name)
+			if callee == nil || callee.Def == nil || !callee.Static || !declaredWith(f, callee, "noinline") {
+				continue
+			}
+			for _, h := range res.Held {
+				if h.Func != fn.Name || len(h.Locks) == 0 || h.Span.File != c.Span.File ||
+					c.Span.Start.Offset < h.Span.Start.Offset || c.Span.End.Offset > h.Span.End.Offset {
+					continue
+				}
+				verb := "refuses"
+				if len(old) > 1 {
+					verb = "refuse"
+				}
+				out = append(out, Finding{Code: codeCallUnderLock, Severity: SevError, Span: c.NameSpan, Func: fn.Name,
+					Message: fmt.Sprintf("calling static function %s while holding '%s': %s %s every call in a critical section; static calls under a lock need %s",
+						c.Name, h.Locks[0].Name, targetNames(old), verb, globalCallRewordRelease),
+					Kernel:  kernelCallUnderLock,
+					Related: []Related{{Span: h.TakenAt, Message: fmt.Sprintf("'%s' taken here", h.Locks[0].Name)}}})
+				break
+			}
 		}
 	}
 	return out

@@ -112,6 +112,18 @@ func TestUnavailableCalls(t *testing.T) {
 		}
 	}
 
+	// The map 5.10 names is the lock's own section.
+	fds, _ = kernelFindings(t, strings.ReplaceAll(rbAdd("bpf_rbtree_add_impl(&groot, &n->node, less, NULL, 0)"), "private(A)", "private(Q)"), target(t, "5.10"))
+	var quoted []string
+	for _, fd := range fds {
+		if fd.Code == codeGlobalLockTooOld {
+			quoted = append(quoted, fd.Kernel)
+		}
+	}
+	if len(quoted) != 1 || quoted[0] != "map '.data.Q' is not a struct type or bpf_spin_lock is mangled" {
+		t.Errorf("5.10 quotes %q", quoted)
+	}
+
 	// A vmlinux.h with only the plain kfunc: the _impl call is switched
 	// to it, its trailing arguments dropped.
 	header := filepath.Join(t.TempDir(), "vmlinux.h")
@@ -125,18 +137,68 @@ func TestUnavailableCalls(t *testing.T) {
 }
 
 func TestKernelMessageByVersion(t *testing.T) {
-	r := RuleByCode(codeLockHeldAtExit)
-	for v, want := range map[string]string{
-		"6.1":  "bpf_spin_unlock is missing",
-		"6.12": "bpf_spin_unlock is missing",
-		"7.3":  "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region",
+	// Every message whose wording differs between releases, on each
+	// side of the change (measured on the catalogued kernels where a
+	// program hits it; from verifier.c otherwise).
+	for _, tc := range []struct {
+		code, msg, version, want string
+	}{
+		{codeLockHeldAtExit, RuleByCode(codeLockHeldAtExit).Kernel, "6.1", "bpf_spin_unlock is missing"},
+		{codeLockHeldAtExit, RuleByCode(codeLockHeldAtExit).Kernel, "6.12", "bpf_spin_unlock is missing"},
+		{codeLockHeldAtExit, RuleByCode(codeLockHeldAtExit).Kernel, "7.3", RuleByCode(codeLockHeldAtExit).Kernel},
+		{codeCallUnderLock, kernelGlobalCallUnderLock, "6.1", kernelCallUnderLock},
+		{codeCallUnderLock, kernelGlobalCallUnderLock, "6.12", kernelGlobalCallUnderLock},
+		{codeCallUnderLock, kernelCallUnderLock, "6.1", kernelCallUnderLock}, // a helper: never changed
+		{codeLockInCallback, kernelRemoveInCallback, "6.12", "rbtree_remove not allowed in rbtree cb"},
+		{codeLockInCallback, kernelRemoveInCallback, "7.3", kernelRemoveInCallback},
+		{codeLockInCallback, kernelCallUnderLock, "6.12", kernelCallUnderLock},
+		{codeUseAfterUnlock, kernelRemoveInvalidNode, "6.12", "rbtree_remove node input must be non-owning ref"},
+		{codeUseAfterUnlock, kernelRemoveInvalidNode, "7.2", kernelRemoveInvalidNode},
+		{codeUseAfterUnlock, "R6 invalid mem access 'scalar'", "6.12", "R6 invalid mem access 'scalar'"},
+		{codeGlobalLockTooOld, "map '.data.A' is not a struct type or bpf_spin_lock is mangled", "6.1", "bpf_spin_unlock of different lock"},
 	} {
-		if got := r.KernelFor(mustVersion(v)); got != want {
-			t.Errorf("%s on %s: %q, want %q", r.Code, v, got, want)
+		if got := RuleByCode(tc.code).Reword(tc.msg, mustVersion(tc.version)); got != tc.want {
+			t.Errorf("%s %q on %s: %q, want %q", tc.code, tc.msg, tc.version, got, tc.want)
 		}
 	}
 	if got := RuleByCode(codeGraphUnlocked).KernelFor(mustVersion("6.1")); got != RuleByCode(codeGraphUnlocked).Kernel {
 		t.Errorf("a rule without versioned wording changed: %q", got)
+	}
+}
+
+// A global function called under a lock: the finding quotes the target
+// kernel's message.
+func TestKernelMessageOfTarget(t *testing.T) {
+	src := `#include "bpf_lsp.h"
+private(A) struct bpf_spin_lock glock;
+__noinline int work(struct __sk_buff *ctx) { return ctx->len; }
+SEC("tc")
+int prog(struct __sk_buff *ctx)
+{
+	bpf_spin_lock(&glock);
+	work(ctx);
+	bpf_spin_unlock(&glock);
+	return 0;
+}
+char _license[] SEC("license") = "GPL";
+`
+	inc, _ := filepath.Abs("../testdata/include")
+	path := filepath.Join(t.TempDir(), "t.bpf.c")
+	f, err := cparse.NewParser(cparse.Options{IncludeDirs: []string{inc}}).Parse(context.Background(), path, map[string][]byte{path: []byte(src)})
+	if err != nil || len(f.Errors) > 0 {
+		t.Fatalf("parse: %v %+v", err, f.Errors)
+	}
+	res := Run(f)
+	for v, want := range map[string]string{"6.1": kernelCallUnderLock, "6.12": kernelGlobalCallUnderLock} {
+		var got []string
+		for _, fd := range ForKernels(f, res, []*kernels.Target{target(t, v)}) {
+			if fd.Code == codeCallUnderLock {
+				got = append(got, fd.Kernel)
+			}
+		}
+		if len(got) != 1 || got[0] != want {
+			t.Errorf("on %s: BL207 quotes %q, want %q", v, got, want)
+		}
 	}
 }
 
@@ -160,5 +222,50 @@ char _license[] SEC("license") = "GPL";
 	}
 	if fds, _ := kernelFindings(t, src, target(t, "6.12")); len(fds) != 0 {
 		t.Fatalf("6.12 has it: %+v", fds)
+	}
+}
+
+// Before 6.9 a static function may not be called under a lock either.
+func TestStaticCallUnderLockOnOldKernel(t *testing.T) {
+	src := `#include "bpf_lsp.h"
+private(A) struct bpf_spin_lock glock;
+private(A) __u64 count;
+static __noinline void bump(void) { count++; }
+static __always_inline void bump_inline(void) { count++; }
+SEC("tc")
+int prog(struct __sk_buff *ctx)
+{
+	bump();
+	bpf_spin_lock(&glock);
+	bump();
+	bump_inline();
+	bpf_spin_unlock(&glock);
+	return 0;
+}
+char _license[] SEC("license") = "GPL";
+`
+	inc, _ := filepath.Abs("../testdata/include")
+	path := filepath.Join(t.TempDir(), "t.bpf.c")
+	f, err := cparse.NewParser(cparse.Options{IncludeDirs: []string{inc}}).Parse(context.Background(), path, map[string][]byte{path: []byte(src)})
+	if err != nil || len(f.Errors) > 0 {
+		t.Fatalf("parse: %v %+v", err, f.Errors)
+	}
+	res := Run(f)
+	calls := func(v string) []Finding {
+		var out []Finding
+		for _, fd := range ForKernels(f, res, []*kernels.Target{target(t, v)}) {
+			if fd.Code == codeCallUnderLock {
+				out = append(out, fd)
+			}
+		}
+		return out
+	}
+	got := calls("6.1")
+	if len(got) != 1 || got[0].Span.Start.Line != 11 || got[0].Kernel != kernelCallUnderLock ||
+		!strings.Contains(got[0].Message, "calling static function bump while holding 'glock': kernel 6.1 refuses every call") {
+		t.Errorf("6.1: %+v", got)
+	}
+	if got := calls("6.12"); len(got) != 0 {
+		t.Errorf("6.12 allows static calls under a lock: %+v", got)
 	}
 }

@@ -20,7 +20,17 @@ type classes struct {
 	fieldLock   map[string]*Lock    // "struct.field" -> lock
 	globalGuard map[string]*Guarded // global variable name -> guarded
 	fieldGuard  map[string]*Guarded // "struct.field" -> guarded
-	findings    []Finding
+	// globalAt places each global of a data section at its offset in the
+	// section (the map value the kernel checks offsets against).
+	globalAt map[string]globalPlace
+	sections map[string][]*cparse.Var
+	findings []Finding
+}
+
+// globalPlace is a global's section and its offset there.
+type globalPlace struct {
+	section string
+	off     int64
 }
 
 func sortedStructs(f *cparse.File) []string {
@@ -93,7 +103,7 @@ func containsTag(tags []cparse.Tag) (cparse.Tag, bool) {
 
 func buildClasses(f *cparse.File) *classes {
 	c := &classes{f: f, globalLock: map[string]*Lock{}, fieldLock: map[string]*Lock{},
-		globalGuard: map[string]*Guarded{}, fieldGuard: map[string]*Guarded{}}
+		globalGuard: map[string]*Guarded{}, fieldGuard: map[string]*Guarded{}, globalAt: map[string]globalPlace{}}
 	c.globals()
 	for _, n := range sortedStructs(f) {
 		c.structFields(f.Structs[n])
@@ -118,6 +128,7 @@ func (c *classes) globals() {
 		}
 		bySection[s] = append(bySection[s], v)
 	}
+	c.sections = bySection
 	// Every section's locks first: fixes for one section may point to
 	// another's lock.
 	emitted := emissionOrder(c.f)
@@ -125,6 +136,7 @@ func (c *classes) globals() {
 	for _, s := range order {
 		offsets[s] = sectionLayout(bySection[s], emitted)
 		for _, v := range bySection[s] {
+			c.globalAt[v.Name] = globalPlace{section: s, off: offsets[s][v]}
 			if tn := structName(v.Type); isLockType(tn) {
 				l := &Lock{Name: v.Name, Span: v.Span, Kind: tn, Allocation: "section " + s, section: s, offset: offsets[s][v]}
 				c.locks = append(c.locks, l)
@@ -314,7 +326,7 @@ func (c *classes) checkContains(name string, span, decl cparse.Span, rootType st
 	switch {
 	case node == nil:
 		c.report(codeContainsInvalid, tag.Span, fmt.Sprintf("__contains(%s, %s) on '%s': struct %s has no field '%s'", typ, member, name, typ, member),
-			related(st.Span, "struct "+typ+" declared here"), c.fixContains(tag, typ, rootType))
+			related(st.Span, "struct "+typ+" declared here"), c.fixContains(tag, typ, rootType), noValidLock(section))
 		return ""
 	case structName(node.Type) != wantNode:
 		c.report(codeContainsInvalid, tag.Span, fmt.Sprintf("__contains(%s, %s) on '%s': a %s holds %s nodes, but '%s' is %s", typ, member, name, rootType, wantNode, member, node.TypeName),

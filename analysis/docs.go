@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 )
@@ -27,19 +28,7 @@ func RulesMarkdown() string {
 		fmt.Fprintf(&b, "\n## %s\n\n**%s** (`%s`, %s)\n\n%s\n", strings.ToLower(r.Code), r.Title, r.Name, r.Severity, r.Doc)
 		if r.Kernel != "" {
 			fmt.Fprintf(&b, "\nThe kernel's verifier reports it as: `%s`\n", r.Kernel)
-			if len(r.KernelSince) > 0 {
-				b.WriteString("\nBy kernel release:\n\n")
-			}
-			for i, w := range r.KernelSince {
-				since := "before " + r.KernelSince[min(i+1, len(r.KernelSince)-1)].Since
-				switch {
-				case i == len(r.KernelSince)-1:
-					since = "from " + w.Since
-				case w.Since != "":
-					since = "from " + w.Since + " " + since
-				}
-				fmt.Fprintf(&b, "- %s: `%s`\n", since, w.Message)
-			}
+			writeWordings(&b, r)
 		}
 		if r.Bad != "" {
 			fmt.Fprintf(&b, "\nBad:\n\n```c\n%s\n```\n", r.Bad)
@@ -49,4 +38,32 @@ func RulesMarkdown() string {
 		}
 	}
 	return b.String()
+}
+
+// writeWordings lists each message's wording by release, one group per
+// message (a rule may quote several).
+func writeWordings(b *strings.Builder, r *Rule) {
+	var order []string
+	chains := map[string][]KernelWording{}
+	for _, w := range r.KernelSince {
+		of := cmp.Or(w.Of, r.Kernel)
+		if _, ok := chains[of]; !ok {
+			order = append(order, of)
+		}
+		chains[of] = append(chains[of], w)
+	}
+	for _, of := range order {
+		ws := chains[of]
+		fmt.Fprintf(b, "\nBy kernel release (`%s`):\n\n", of)
+		for i, w := range ws {
+			since := "before " + ws[min(i+1, len(ws)-1)].Since
+			switch {
+			case i == len(ws)-1:
+				since = "from " + w.Since
+			case w.Since != "":
+				since = "from " + w.Since + " " + since
+			}
+			fmt.Fprintf(b, "- %s: `%s`\n", since, w.Message)
+		}
+	}
 }

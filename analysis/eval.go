@@ -124,6 +124,7 @@ func (a *analyzer) evalx(st *state, e cc.ExpressionNode, m mode, ctx evalCtx) va
 			if isZero(unparen(x.CastExpression)) {
 				v.isNull = true
 			}
+			a.typeAllocation(st, x, v)
 			return v
 		}
 	case *cc.AssignmentExpression:
@@ -693,4 +694,25 @@ func constValue(e cc.ExpressionNode) (int64, bool) {
 		return int64(v), true
 	}
 	return 0, false
+}
+
+// typeAllocation records the struct type of a bpf_obj_new object from the
+// cast around the allocation (the macro's `(type *)bpf_obj_new_impl(...)`):
+// the kernel knows the object by that type whatever pointer holds it later.
+func (a *analyzer) typeAllocation(st *state, x *cc.CastExpression, v value) {
+	o, ok := st.objs[v.obj]
+	if !ok || o.typ != nil {
+		return
+	}
+	call, ok := unparen(x.CastExpression).(*cc.PostfixExpression)
+	if !ok || call.Case != cc.PostfixExpressionCall {
+		return
+	}
+	if c := a.f.CallOf(call); c == nil || !allocators[c.Name] {
+		return
+	}
+	if pt, ok := x.Type().(*cc.PointerType); ok && pt.Elem().Kind() == cc.Struct {
+		o.typ = pt.Elem()
+		st.objs[v.obj] = o
+	}
 }

@@ -58,7 +58,7 @@ func kernelHeader(src []byte) string {
 	return strings.TrimSpace(v)
 }
 
-func corpusFiles(t *testing.T, dirs ...string) []string {
+func corpusFiles(t testing.TB, dirs ...string) []string {
 	var files []string
 	for _, d := range dirs {
 		m, err := filepath.Glob(filepath.Join(d, "*.bpf.c"))

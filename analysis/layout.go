@@ -109,7 +109,11 @@ func emissionOrder(f *cparse.File) map[*cparse.Var]int {
 // alwaysInline reports whether fn is declared always_inline: clang never
 // generates its body on its own, so it emits nothing (measured: the globals
 // it alone uses keep their declaration order).
-func alwaysInline(f *cparse.File, fn *cparse.Func) bool {
+func alwaysInline(f *cparse.File, fn *cparse.Func) bool { return declaredWith(f, fn, "always_inline") }
+
+// declaredWith reports whether the text declaring fn (after the previous
+// declaration) names attr, e.g. "noinline" (macros included: __noinline).
+func declaredWith(f *cparse.File, fn *cparse.Func, attr string) bool {
 	if fn.Span.File != f.Path || fn.Span.Start.Offset > len(f.Src) {
 		return false
 	}
@@ -117,7 +121,7 @@ func alwaysInline(f *cparse.File, fn *cparse.Func) bool {
 	if i := strings.LastIndexAny(string(head), ";}"); i >= 0 {
 		head = head[i+1:]
 	}
-	return strings.Contains(string(head), "always_inline")
+	return strings.Contains(string(head), attr)
 }
 
 func declOf(p *cc.PrimaryExpression) *cc.Declarator {

@@ -29,6 +29,7 @@ const (
 	codeNodeNotOwned        = "BL215"
 	codeSpecialFieldAccess  = "BL216"
 	codeNodeTypeMismatch    = "BL217"
+	codeGraphArgOffset      = "BL218"
 	codeUnusedSuppression   = "BL301"
 	codeSuppressionNoReason = "BL302"
 	// CodeVerifierOther is a kernel rejection no static rule models.
@@ -39,9 +40,10 @@ var ruleTable = []*Rule{{
 	Code: codeNotChecked, Name: "not-checked", Title: "part of the program could not be checked",
 	Severity: SevInfo,
 	Doc: "bpf-lsp says so instead of guessing when it cannot follow a program: its paths exceed the " +
-		"analysis budget, or it is written in inline assembly (__naked). Findings in it may be incomplete; " +
-		"`bpf-lsp verify` asks the kernel.",
-	Bad:  "__naked int prog(void) { asm volatile (\"r0 = 0; exit;\"); }",
+		"analysis budget, or it is written in inline assembly (__naked) outside what bpf-lsp follows " +
+		"(64-bit moves and arithmetic, map lookups, helper calls, NULL checks, loads and stores, jumps). " +
+		"Findings in it may be incomplete; `bpf-lsp verify` asks the kernel.",
+	Bad:  "__naked int prog(void) { asm volatile (\"w0 = 0; exit;\"); }",
 	Good: "int prog(void *ctx) { return 0; }",
 }, {
 	Code: codeRootWithoutLock, Name: "root-without-lock", Title: "graph root without a lock in its allocation",
@@ -119,8 +121,8 @@ var ruleTable = []*Rule{{
 	// 6.12.117 still prints the old text, 6.18 and 7.3 the new one
 	// (SPEC.md places the change after ~6.13).
 	KernelSince: []KernelWording{
-		{"", "bpf_spin_unlock is missing"},
-		{heldAtExitRewordRelease, "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region"},
+		{Message: "bpf_spin_unlock is missing"},
+		{Since: heldAtExitRewordRelease, Message: "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region"},
 	},
 	Doc: "Every path out of a BPF program must release the locks it took. The kernel reports it at " +
 		"the program's exit instruction; bpf-lsp reports the return that leaves the lock held.",
@@ -152,6 +154,12 @@ var ruleTable = []*Rule{{
 	Code: codeCallUnderLock, Name: "call-under-lock", Title: "call not allowed while a lock is held",
 	Kernel:         "function calls are not allowed while holding a lock",
 	KernelPatterns: []KernelPattern{{Text: "function calls are not allowed while holding a lock"}},
+	// Before static calls were allowed under a lock, a global function
+	// call got the general message.
+	KernelSince: []KernelWording{
+		{Of: kernelGlobalCallUnderLock, Message: kernelCallUnderLock},
+		{Of: kernelGlobalCallUnderLock, Since: globalCallRewordRelease, Message: kernelGlobalCallUnderLock},
+	},
 	Doc: "Inside a critical section only graph kfuncs, bpf_spin_unlock and static functions may be " +
 		"called. Helpers (bpf_printk, bpf_map_lookup_elem, bpf_ktime_get_ns, ...), other kfuncs " +
 		"(bpf_obj_new, bpf_obj_drop) and global functions are refused.",
@@ -167,7 +175,13 @@ var ruleTable = []*Rule{{
 }, {
 	Code: codeUseAfterUnlock, Name: "use-after-unlock", Title: "reference used after unlock or drop",
 	Kernel:         "invalid mem access 'scalar'",
-	KernelPatterns: []KernelPattern{{Text: "invalid mem access 'scalar'"}, {Text: "can only take non-owning or refcounted"}},
+	KernelPatterns: []KernelPattern{{Text: "invalid mem access 'scalar'"}, {Text: "can only take non-owning or refcounted"}, {Text: "node input must be non-owning ref"}},
+	// A released node passed to bpf_rbtree_remove (verifier.c, v6.12 and
+	// newest).
+	KernelSince: []KernelWording{
+		{Of: kernelRemoveInvalidNode, Message: "rbtree_remove node input must be non-owning ref"},
+		{Of: kernelRemoveInvalidNode, Since: rbtreeNodeRewordRelease, Message: kernelRemoveInvalidNode},
+	},
 	Doc: "References from bpf_rbtree_first, bpf_list_front/back, bpf_rbtree_root/left/right and the " +
 		"node passed to add/push are valid only until the lock is released; the kernel turns them " +
 		"into scalars at bpf_spin_unlock. Likewise every copy of a pointer passed to bpf_obj_drop is " +
@@ -196,6 +210,11 @@ var ruleTable = []*Rule{{
 	Code: codeLockInCallback, Name: "lock-in-rbtree-callback", Title: "lock operation inside an rbtree less() callback",
 	Kernel:         kernelCallUnderLock, // 6.18: less() runs under the lock; 6.12 printed "can't spin_lock in rbtree cb"
 	KernelPatterns: []KernelPattern{{Text: "can't spin_"}, {Text: "in rbtree cb"}, {Text: "unnecessary rbtree callback"}},
+	// bpf_rbtree_remove in less() (verifier.c, v6.12 and newest).
+	KernelSince: []KernelWording{
+		{Of: kernelRemoveInCallback, Message: "rbtree_remove not allowed in rbtree cb"},
+		{Of: kernelRemoveInCallback, Since: rbtreeNodeRewordRelease, Message: kernelRemoveInCallback},
+	},
 	Doc: "The less() callback of bpf_rbtree_add runs with the tree's lock held: it must not take or " +
 		"release locks, nor call bpf_rbtree_remove.",
 	Bad:  "static bool less(struct bpf_rb_node *a, const struct bpf_rb_node *b)\n{\n\tbpf_spin_lock(&glock); /* ... */\n}",
@@ -246,6 +265,18 @@ var ruleTable = []*Rule{{
 		"bpf_rbtree_add must be the m member of a struct T.",
 	Bad:  "private(A) struct bpf_list_head head __contains(foo, node);\n/* ... */\nbpf_list_push_back(&head, &b->node); /* b is a struct bar */",
 	Good: "bpf_list_push_back(&head, &f->node); /* f is a struct foo */",
+}, {
+	Code: codeGraphArgOffset, Name: "graph-arg-not-a-field", Title: "graph call argument that does not point at a root or node",
+	Kernel: "bpf_list_node not found at offset=N",
+	// Node messages only: a root not found is also what a section without
+	// a lock gives (BL101), and the classifier keeps that rule for it.
+	KernelPatterns: []KernelPattern{{Text: "_node not found at offset"}},
+	Doc: "The kernel finds the root and the node a graph kfunc gets by their offset in the allocation: " +
+		"the argument must be the address of a bpf_list_head/bpf_rb_root or bpf_list_node/bpf_rb_node " +
+		"field. A pointer moved with arithmetic, or an object whose type has no such field, is refused " +
+		"before any lock or ownership check.",
+	Bad:  "bpf_list_push_back((void *)&v->head + 1, &n->node);",
+	Good: "bpf_list_push_back(&v->head, &n->node);",
 }, {
 	Code: codeUnusedSuppression, Name: "unused-suppression", Title: "suppression comment that matches nothing",
 	Severity: SevWarning,

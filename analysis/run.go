@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -13,14 +14,22 @@ import (
 // Run analyses one parsed file: lock classes and declaration findings, then
 // every program and global function path by path (static functions in the
 // states of their callers), then suppressions.
-func Run(f *cparse.File) *Result {
+func Run(f *cparse.File) *Result { return run(f, nil) }
+
+// run analyses f, reusing from c (when not nil) the analyses of programs
+// whose inputs did not change since the version c last saw.
+func run(f *cparse.File, c *Cache) *Result {
 	r := &Result{}
 	if f == nil || f.AST == nil {
 		return r
 	}
 	cl := buildClasses(f)
-	a := &analyzer{f: f, cl: cl, seen: map[string]bool{}, refs: map[cparse.Span]*Ref{}, held: map[cparse.Span]*HeldRange{},
-		spans: map[cc.Node]cparse.Span{}, cfgs: map[*cparse.Func]*cfg{}, declIdx: map[*cc.Declarator]int{}, ptrIdx: map[any]int{}, forks: map[cc.Node]bool{}, summaries: map[summaryKey]*summary{}}
+	memo := &nodeMemo{spans: map[cc.Node]cparse.Span{}, cfgs: map[*cparse.Func]*cfg{}, forks: map[cc.Node]bool{}}
+	var gen *generation
+	if c != nil {
+		gen = c.begin(f, cl)
+	}
+	var units []*unitResult
 	called := calledFuncs(f)
 	for _, fn := range f.Funcs {
 		if fn.Def == nil || fn.Def.CompoundStatement == nil {
@@ -30,13 +39,97 @@ func Run(f *cparse.File) *Result {
 		if !entry && called[fn.Name] {
 			continue // analysed where it is called, in the caller's state
 		}
-		a.prog, a.steps, a.incomplete = fn, 0, false
-		a.checkProgType(fn)
-		if inlineAsmOnly(fn) {
-			a.findings = append(a.findings, Finding{Code: codeNotChecked, Severity: SevInfo, Span: fn.Span, Func: fn.Name,
-				Message: fmt.Sprintf("%s is written in inline assembly: bpf-lsp cannot check it from C (bpf-lsp verify asks the kernel)", fn.Name)})
-			continue
+		var u *unitResult
+		if gen != nil {
+			u = gen.lookup(fn, entry)
 		}
+		if u == nil {
+			u = analyzeUnit(f, cl, memo, fn, entry)
+			if gen != nil {
+				gen.store(fn, entry, u)
+			}
+		}
+		units = append(units, u)
+	}
+	if gen != nil {
+		c.commit(gen)
+	}
+	findings := cl.findings
+	held := map[cparse.Span]*HeldRange{}
+	refs := map[cparse.Span]*Ref{}
+	for _, u := range units {
+		findings = append(findings, u.findings...)
+		// Across programs, as across the paths of one, a statement is
+		// under the locks held on all of them.
+		for _, h := range u.held {
+			if e, ok := held[h.Span]; ok {
+				e.Locks = intersectLocks(e.Locks, h.Locks)
+				continue
+			}
+			h.Locks = slices.Clone(h.Locks)
+			held[h.Span] = &h
+		}
+		for _, ref := range u.refs {
+			if e, ok := refs[ref.Span]; ok {
+				e.Held = intersectLocks(e.Held, ref.Held)
+				continue
+			}
+			ref.Held = slices.Clone(ref.Held)
+			refs[ref.Span] = &ref
+		}
+		r.Stats.Explored += u.stats.Explored
+		r.Stats.Pruned += u.stats.Pruned
+		r.Stats.Summaries += u.stats.Summaries
+		r.Stats.Reused += u.stats.Reused
+		r.Stats.Programs++
+		r.Stats.Cached += u.stats.Cached
+	}
+	r.Findings = applySuppressions(f, findings)
+	sortFindings(r.Findings)
+	r.Locks, r.Guarded = cl.locks, cl.guarded
+	for _, ref := range refs {
+		r.Refs = append(r.Refs, *ref)
+	}
+	sort.Slice(r.Refs, func(i, j int) bool { return spanLess(r.Refs[i].Span, r.Refs[j].Span) })
+	for _, h := range held {
+		if len(h.Locks) > 0 {
+			r.Held = append(r.Held, *h)
+		}
+	}
+	sort.Slice(r.Held, func(i, j int) bool { return spanLess(r.Held[i].Span, r.Held[j].Span) })
+	return r
+}
+
+// unitResult is what the analysis of one program (or global function, or
+// static function nobody calls) found, its static callees included: a
+// function of its code, its callees' and the declarations, never of the
+// other programs (each has its own summaries), so it can be reused.
+type unitResult struct {
+	findings []Finding   // before suppressions
+	held     []HeldRange // by span; locks may be empty (they intersect others')
+	refs     []Ref
+	stats    Stats
+}
+
+// nodeMemo holds what is computed once per AST node for all programs.
+type nodeMemo struct {
+	spans map[cc.Node]cparse.Span
+	cfgs  map[*cparse.Func]*cfg
+	forks map[cc.Node]bool
+}
+
+// analyzeUnit explores one program from its entry.
+func analyzeUnit(f *cparse.File, cl *classes, memo *nodeMemo, fn *cparse.Func, entry bool) *unitResult {
+	a := &analyzer{f: f, cl: cl, seen: map[string]bool{}, refs: map[cparse.Span]*Ref{}, held: map[cparse.Span]*HeldRange{},
+		spans: memo.spans, cfgs: memo.cfgs, declIdx: map[*cc.Declarator]int{}, ptrIdx: map[any]int{}, forks: memo.forks, summaries: map[summaryKey]*summary{}}
+	a.prog = fn
+	a.checkProgType(fn)
+	if inlineAsmOnly(fn) {
+		if !a.checkAsm(fn) {
+			a.findings = append(a.findings, Finding{Code: codeNotChecked, Severity: SevInfo, Span: fn.Span, Func: fn.Name,
+				Message: fmt.Sprintf("%s is written in inline assembly that bpf-lsp cannot follow (bpf-lsp verify asks the kernel)", fn.Name)})
+		}
+	} else {
 		in := newState()
 		bindParams(in, fn, entryArgs(in, fn), a)
 		a.analyzeFunc(fn, in, mode{entry: entry})
@@ -46,21 +139,16 @@ func Run(f *cparse.File) *Result {
 		a.stats.Explored += a.steps
 	}
 	a.stats.Pruned = a.pruned
-	findings := append(cl.findings, a.findings...)
-	r.Findings = applySuppressions(f, findings)
-	sortFindings(r.Findings)
-	r.Locks, r.Guarded, r.Stats = cl.locks, cl.guarded, a.stats
-	for _, ref := range a.refs {
-		r.Refs = append(r.Refs, *ref)
-	}
-	sort.Slice(r.Refs, func(i, j int) bool { return spanLess(r.Refs[i].Span, r.Refs[j].Span) })
+	u := &unitResult{findings: a.findings, stats: a.stats}
 	for _, h := range a.held {
-		if len(h.Locks) > 0 {
-			r.Held = append(r.Held, *h)
-		}
+		u.held = append(u.held, *h)
 	}
-	sort.Slice(r.Held, func(i, j int) bool { return spanLess(r.Held[i].Span, r.Held[j].Span) })
-	return r
+	sort.Slice(u.held, func(i, j int) bool { return spanLess(u.held[i].Span, u.held[j].Span) })
+	for _, ref := range a.refs {
+		u.refs = append(u.refs, *ref)
+	}
+	sort.Slice(u.refs, func(i, j int) bool { return spanLess(u.refs[i].Span, u.refs[j].Span) })
+	return u
 }
 
 func spanLess(a, b cparse.Span) bool {

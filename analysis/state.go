@@ -59,6 +59,7 @@ type objState struct {
 	unlockAt  cparse.Span // the unlock that invalidated it
 	droppedAt cparse.Span // the bpf_obj_drop that freed it
 	fn        string      // the function whose analysis created it
+	typ       cc.Type     // an allocated object's struct type (bpf_obj_new's cast), else nil
 }
 
 // owes reports whether the object is an owning reference that still has to
@@ -71,6 +72,14 @@ func (o objState) owes() bool {
 // lock calls inside an rbtree callback included (the callback runs with
 // the lock held, so this check fires first).
 const kernelCallUnderLock = "function calls are not allowed while holding a lock"
+
+// Newest wordings of messages that changed between releases (see the
+// rules' KernelSince).
+const (
+	kernelGlobalCallUnderLock = "global function calls are not allowed while holding a lock"
+	kernelRemoveInvalidNode   = "bpf_rbtree_remove can only take non-owning or refcounted bpf_rb_node pointer"
+	kernelRemoveInCallback    = "bpf_rbtree_remove not allowed in rbtree cb"
+)
 
 // nullKernel is the verifier's complaint when the object is used before its
 // NULL check: the register type names what it points to.
@@ -209,7 +218,7 @@ func (a *analyzer) canonical(st *state) (string, map[objID]objID) {
 		b.tag(';')
 	}
 	nums := slices.Collect(maps.Keys(st.nums))
-	slices.SortFunc(nums, func(x, y *cc.Declarator) int { return a.declOrder(x) - a.declOrder(y) })
+	slices.SortFunc(nums, a.declCompare)
 	for _, d := range nums {
 		n := st.nums[d]
 		b.tag('n').num(int64(a.declOrder(d))).flag(n.known).flag(n.nonZero).num(n.v).tag(';')
@@ -297,7 +306,7 @@ func (k *keyBuilder) ptr(p any) *keyBuilder {
 func (a *analyzer) sortedPlaces(keys iter.Seq[place]) []place {
 	places := slices.Collect(keys)
 	slices.SortFunc(places, func(x, y place) int {
-		if c := a.declOrder(x.d) - a.declOrder(y.d); c != 0 {
+		if c := a.declCompare(x.d, y.d); c != 0 {
 			return c
 		}
 		return strings.Compare(x.path, y.path)
@@ -308,7 +317,13 @@ func (a *analyzer) sortedPlaces(keys iter.Seq[place]) []place {
 func (a *analyzer) nameByContent(st *state, ids []objID, name func(objID), b *keyBuilder, tag string) {
 	sorted := slices.Clone(ids)
 	slices.SortFunc(sorted, func(x, y objID) int {
-		return strings.Compare(st.objs[x].flags(), st.objs[y].flags())
+		if c := strings.Compare(st.objs[x].flags(), st.objs[y].flags()); c != 0 {
+			return c
+		}
+		if c := st.objs[x].acquired.Start.Offset - st.objs[y].acquired.Start.Offset; c != 0 {
+			return c
+		}
+		return strings.Compare(st.objs[x].from, st.objs[y].from)
 	})
 	for _, id := range sorted {
 		b.str(tag)
@@ -326,8 +341,28 @@ func (o objState) flags() string {
 	return string([]byte{byte('0' + o.ref), bit(o.maybeNull, 'm'), bit(o.isNull, 'n'), bit(o.released, 'r'), bit(o.invalid, 'i'), bit(o.escaped, 'e')})
 }
 
-// declOrder numbers declarators in the order the analysis meets them, so
-// descriptions of states list variables in a fixed order.
+// declCompare orders declarators by where they are declared, so
+// descriptions of states list variables in the same order whatever the
+// order of the maps they come from (declarators of one position, from a
+// macro, by declOrder).
+func (a *analyzer) declCompare(x, y *cc.Declarator) int {
+	if x == y {
+		return 0
+	}
+	if x != nil && y != nil {
+		px, py := x.Position(), y.Position()
+		if c := strings.Compare(px.Filename, py.Filename); c != 0 {
+			return c
+		}
+		if c := px.Offset - py.Offset; c != 0 {
+			return c
+		}
+	}
+	return a.declOrder(x) - a.declOrder(y)
+}
+
+// declOrder numbers declarators in the order the analysis meets them: their
+// identity in descriptions of states.
 func (a *analyzer) declOrder(d *cc.Declarator) int {
 	if d == nil {
 		return 0

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"modernc.org/cc/v4"
 )
@@ -57,6 +58,9 @@ func (s *sources) resolve(name string) (string, int) {
 type lineTable struct {
 	starts []int
 	size   int
+
+	mu          sync.Mutex
+	invocations map[int]*invocation // by offset, see invocationAt
 }
 
 func newLineTable(text []byte) *lineTable {
@@ -104,6 +108,8 @@ func (s *sources) text(path string) []byte {
 // isProjectFile reports whether a declaration in path belongs to the user's
 // project (main file or its own headers) rather than the system or the
 // generated vmlinux.h.
+// It is asked for every declaration of every header: the answers are kept
+// per path (the system directories are found with a stat each).
 func (f *File) isProjectFile(path string) bool {
 	if path == f.Path {
 		return true
@@ -111,12 +117,20 @@ func (f *File) isProjectFile(path string) bool {
 	if path == "" || strings.HasPrefix(path, "<") || filepath.Base(path) == "vmlinux.h" {
 		return false
 	}
+	if known, ok := f.projectFiles[path]; ok {
+		return known
+	}
+	project := true
 	for _, d := range defaultSystemDirs("") {
 		if strings.HasPrefix(path, d+"/") {
-			return false
+			project = false
 		}
 	}
-	return true
+	if f.projectFiles == nil {
+		f.projectFiles = map[string]bool{}
+	}
+	f.projectFiles[path] = project
+	return project
 }
 
 // buildModel fills the File's Vars, Structs, Funcs and Calls from its AST.
@@ -140,7 +154,7 @@ func (f *File) addDeclaration(d *cc.Declaration) {
 	f.addStructs(d)
 	common := f.tagsIn(d.DeclarationSpecifiers, false)
 	section := attrString(d.DeclarationSpecifiers, "section")
-	declSpan := f.SpanOf(d)
+	var declSpan Span
 	for l := d.InitDeclaratorList; l != nil; l = l.InitDeclaratorList {
 		id := l.InitDeclarator
 		if id == nil || id.Declarator == nil {
@@ -149,6 +163,9 @@ func (f *File) addDeclaration(d *cc.Declaration) {
 		decl := id.Declarator
 		if decl.IsTypename() || decl.Name() == "__bpf_lsp_eof" || decl.Type() == nil || decl.Type().Kind() == cc.Function {
 			continue
+		}
+		if declSpan.File == "" {
+			declSpan = f.SpanOf(d) // only now: most header declarations declare functions
 		}
 		v := &Var{
 			Name: decl.Name(), Span: f.tokenSpan(decl.NameTok()), DeclSpan: declSpan, Decl: decl,
@@ -246,16 +263,10 @@ func (f *File) newCall(pe *cc.PostfixExpression) *Call {
 	if s := identAt(text, c.NameSpan.Start.Offset); s != "" && s != c.Name {
 		c.Spelled = s // written through a macro such as bpf_rbtree_add
 	}
-	var macroArgs []string
-	var macroSpans []Span
-	longest := 0
+	var inv *invocation
 	expanded := c.Spelled != c.Name
 	if expanded {
-		_, macroSpans = invocationArgs(text, c.NameSpan.Start.Offset, c.NameSpan.File, f.src.table(c.NameSpan.File, text))
-		for _, a := range macroSpans {
-			macroArgs = append(macroArgs, squeeze(spanText(text, a)))
-			longest = max(longest, len(macroArgs[len(macroArgs)-1]))
-		}
+		inv = f.src.table(c.NameSpan.File, text).invocationAt(text, c.NameSpan.Start.Offset, c.NameSpan.File)
 	}
 	for l := pe.ArgumentExpressionList; l != nil; l = l.ArgumentExpressionList {
 		if l.AssignmentExpression == nil {
@@ -263,7 +274,7 @@ func (f *File) newCall(pe *cc.PostfixExpression) *Call {
 		}
 		a := Arg{Expr: l.AssignmentExpression}
 		if expanded {
-			a.Span = matchMacroArg(macroArgs, macroSpans, l.AssignmentExpression, longest, c.NameSpan)
+			a.Span = matchMacroArg(inv, l.AssignmentExpression, c.NameSpan)
 		} else {
 			a.Span = f.SpanOf(l.AssignmentExpression)
 		}
@@ -279,14 +290,14 @@ func (f *File) newCall(pe *cc.PostfixExpression) *Call {
 // the whole invocation. The argument's text is only gathered up to the
 // longest macro argument: a macro such as BPF_PROG nests expansions whose
 // full text, rebuilt for every call inside them, would cost quadratic time.
-func matchMacroArg(args []string, spans []Span, arg cc.Node, longest int, whole Span) Span {
-	want, ok := squeezedWithin(arg, longest)
+func matchMacroArg(inv *invocation, arg cc.Node, whole Span) Span {
+	want, ok := squeezedWithin(arg, inv.longest)
 	if !ok {
 		return whole
 	}
-	for i, a := range args {
+	for i, a := range inv.squeezed {
 		if a == want {
-			return spans[i]
+			return inv.args[i]
 		}
 	}
 	return whole
@@ -295,7 +306,8 @@ func matchMacroArg(args []string, spans []Span, arg cc.Node, longest int, whole 
 // squeezedWithin returns the text of n's tokens without white space, or
 // false as soon as it is longer than limit.
 func squeezedWithin(n cc.Node, limit int) (string, bool) {
-	var toks []cc.Token
+	var toks []*cc.Token
+	var scratch []byte
 	size := 0
 	var walk func(v reflect.Value) bool
 	walk = func(v reflect.Value) bool {
@@ -311,11 +323,12 @@ func squeezedWithin(n cc.Node, limit int) (string, bool) {
 		s := v.Elem()
 		p := planOf(s.Type())
 		for _, i := range p.tokens {
-			t := s.Field(i).Interface().(cc.Token)
+			t := s.Field(i).Addr().Interface().(*cc.Token) // no copy: this runs for every argument of every call
 			if t.Seq() == 0 {
 				continue
 			}
-			if size += len(squeeze(t.SrcStr())); size > limit {
+			scratch = appendSqueezed(scratch[:0], t.Src())
+			if size += len(scratch); size > limit {
 				return false
 			}
 			toks = append(toks, t)
@@ -331,15 +344,33 @@ func squeezedWithin(n cc.Node, limit int) (string, bool) {
 		return "", false
 	}
 	sort.Slice(toks, func(i, j int) bool { return toks[i].Seq() < toks[j].Seq() })
-	var b strings.Builder
+	b := make([]byte, 0, size)
 	for _, t := range toks {
-		b.WriteString(squeeze(t.SrcStr()))
+		b = appendSqueezed(b, t.Src())
 	}
-	return b.String(), true
+	return string(b), true
 }
 
 func squeeze(s string) string {
 	return strings.Join(strings.Fields(s), "")
+}
+
+// appendSqueezed appends src without white space to b, as squeeze would;
+// ASCII text (every token, nearly) without allocating.
+func appendSqueezed(b, src []byte) []byte {
+	for _, c := range src {
+		if c >= utf8.RuneSelf {
+			return append(b, squeeze(string(src))...)
+		}
+	}
+	for _, c := range src {
+		switch c {
+		case ' ', '\t', '\n', '\v', '\f', '\r':
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
 }
 
 func spanText(text []byte, s Span) string {
@@ -386,8 +417,7 @@ func (f *File) tokenSpan(t cc.Token) Span {
 	if off+len(src) <= len(text) && bytes.Equal(text[off:off+len(src)], src) {
 		return Span{File: path, Start: lt.pos(off), End: lt.pos(off + len(src))}
 	}
-	end, _ := invocationArgs(text, off, path, lt)
-	return Span{File: path, Start: lt.pos(off), End: lt.pos(end)}
+	return Span{File: path, Start: lt.pos(off), End: lt.pos(lt.invocationAt(text, off, path).end)}
 }
 
 // fileOf returns the display path of a file cc/v4 names in positions.
@@ -406,6 +436,38 @@ func identAt(text []byte, off int) string {
 		end++
 	}
 	return string(text[off:end])
+}
+
+// invocation is a macro invocation in a text: where it ends, the spans of
+// its arguments and their text without white space (see matchMacroArg).
+type invocation struct {
+	end      int
+	args     []Span
+	squeezed []string
+	longest  int // of squeezed
+}
+
+// invocationAt returns the invocation at off in text (the text t was made
+// from), re-lexed once: every call and token a macro such as BPF_PROG
+// expands to is placed at its invocation, and re-lexing it for each of
+// them was quadratic. The result is shared: read only.
+func (t *lineTable) invocationAt(text []byte, off int, path string) *invocation {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if inv, ok := t.invocations[off]; ok {
+		return inv
+	}
+	inv := &invocation{}
+	inv.end, inv.args = invocationArgs(text, off, path, t)
+	for _, a := range inv.args {
+		inv.squeezed = append(inv.squeezed, squeeze(spanText(text, a)))
+		inv.longest = max(inv.longest, len(inv.squeezed[len(inv.squeezed)-1]))
+	}
+	if t.invocations == nil {
+		t.invocations = map[int]*invocation{}
+	}
+	t.invocations[off] = inv
+	return inv
 }
 
 // invocationArgs re-lexes a macro invocation `NAME(a, b)` at off: it returns

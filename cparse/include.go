@@ -1,6 +1,7 @@
 package cparse
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -129,7 +130,7 @@ var includeDirective = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*(include_next|inclu
 
 func scanDirectives(path string, text []byte, lt *lineTable) []directive {
 	var out []directive
-	for _, m := range includeDirective.FindAllSubmatchIndex(text, -1) {
+	for _, m := range directiveMatches(text) {
 		d := directive{next: string(text[m[2]:m[3]]) == "include_next"}
 		start := m[0]
 		for start < len(text) && (text[start] == ' ' || text[start] == '\t') {
@@ -143,6 +144,35 @@ func scanDirectives(path string, text []byte, lt *lineTable) []directive {
 		}
 		d.span = Span{File: path, Start: lt.pos(start), End: lt.pos(m[1])}
 		out = append(out, d)
+	}
+	return out
+}
+
+// directiveMatches is includeDirective.FindAllSubmatchIndex(text, -1),
+// with the regexp run only on lines that start with '#': over a whole text
+// its line anchor makes it try every byte (0.6 s of a check of the kernel
+// selftests).
+func directiveMatches(text []byte) [][]int {
+	var out [][]int
+	for off := 0; off < len(text); {
+		end := bytes.IndexByte(text[off:], '\n')
+		if end < 0 {
+			end = len(text)
+		} else {
+			end += off
+		}
+		line := text[off:end]
+		if t := bytes.TrimLeft(line, " \t"); len(t) > 0 && t[0] == '#' {
+			if m := includeDirective.FindSubmatchIndex(line); m != nil {
+				for i := range m {
+					if m[i] >= 0 {
+						m[i] += off
+					}
+				}
+				out = append(out, m)
+			}
+		}
+		off = end + 1
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -315,5 +316,25 @@ func TestSysrootAndForcedInclude(t *testing.T) {
 	}
 	if !contains(f.Flags, "--sysroot="+filepath.Join(dir, "root")) || !contains(f.Flags, forced) {
 		t.Errorf("flags %v", f.Flags)
+	}
+}
+
+// directiveMatches finds what the regexp over the whole text finds.
+func TestDirectiveMatches(t *testing.T) {
+	texts := []string{"#include <a.h>", "int x;\n  #  include \"b.h\"\r\n#include_next <c.h>\n#import MACRO\n\t#define A\n#include", "x #include <no.h>\n"}
+	files, _ := filepath.Glob("../testdata/include/*.h")
+	files = append(files, "../lsp/testdata/vmlinux.bpf.c", "parse.go")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts = append(texts, string(b))
+	}
+	for _, text := range texts {
+		want := includeDirective.FindAllSubmatchIndex([]byte(text), -1)
+		if got := directiveMatches([]byte(text)); !reflect.DeepEqual(got, want) {
+			t.Errorf("%.40q: %v, want %v", text, got, want)
+		}
 	}
 }

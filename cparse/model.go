@@ -151,4 +151,6 @@ type File struct {
 	src   *sources // texts of the files positions point into
 	calls map[*cc.PostfixExpression]*Call
 	spans *spanMemo // first and last tokens of the nodes SpanOf has walked
+
+	projectFiles map[string]bool // isProjectFile's answers, while the model is built
 }

@@ -20,13 +20,13 @@ import (
 // texts instead:
 //
 //   - the headers' part: which headers a file reads depends only on its
-//     flags, its preprocessor lines and the headers' own. A header pass
-//     preprocesses exactly those lines (every header served as its
-//     preprocessor lines only) to learn which files are read, whether
-//     vmlinux.h is one of them, and the macros they define. Its result is
-//     kept per (flags, preprocessor lines) for as long as the files it read
-//     are unchanged: the files of a `check` run that include the same
-//     headers, and every edit of a file, share it.
+//     flags, its directory, its preprocessor lines and the headers' own. A
+//     header pass preprocesses exactly those lines (every header served as
+//     its preprocessor lines only) to learn which files are read and
+//     whether vmlinux.h is one of them. Its result is kept per headerKey
+//     for as long as the files it read are unchanged: the files of a
+//     `check` run that include the same headers, and every edit of a file,
+//     share it.
 //   - each text's part: its identifiers and struct/union/enum tags outside
 //     comments, expansion or not; read once per header content. Every name
 //     preprocessing can produce is in some text (a macro's replacement list
@@ -163,12 +163,13 @@ func includePrefix(directives []byte) []byte {
 	return directives[:end]
 }
 
-// headerKey identifies what decides which files a parse reads: the flags
-// and the main file's preprocessor lines up to its last #include (as
+// headerKey identifies what decides which files a parse of the main file
+// at path reads: the flags, the main file's directory (where "x.h" is
+// looked for first) and its preprocessor lines up to its last #include (as
 // includePrefix gives them). Together with those files' texts it decides a
 // header pass.
-func headerKey(flags flagSet, directives []byte) string {
-	return strings.Join(flags.args(), "\x00") + "\x01" + string(directives)
+func headerKey(path string, flags flagSet, directives []byte) string {
+	return strings.Join(flags.args(), "\x00") + "\x01" + filepath.Dir(path) + "\x01" + string(directives)
 }
 
 // maxHeaderPasses bounds the header passes a Parser keeps (each holds the
@@ -217,7 +218,7 @@ func (c *headerPasses) put(key string, hp *headerPass) {
 // lines are directives: a kept one whose files are unchanged, else a new
 // one (kept unless a header was missing: creating it changes the result).
 func (p *Parser) headerPassFor(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, directives []byte) *headerPass {
-	key := headerKey(flags, directives)
+	key := headerKey(f.Path, flags, directives)
 	if hp := p.passes.get(key); hp != nil && p.current(hp, overlay) {
 		return hp
 	}

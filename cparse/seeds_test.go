@@ -235,3 +235,23 @@ func TestScanText(t *testing.T) {
 		t.Errorf("replacement identifiers %s", got)
 	}
 }
+
+// "x.h" is looked for in the including file's directory first: the same
+// #include lines in another directory are another header pass.
+func TestHeaderPassPerDirectory(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "vmlinux.h", fakeVmlinux)
+	write(t, dir, "a/common.h", "#include \"../vmlinux.h\"\n")
+	write(t, dir, "b/common.h", "struct task_struct { int pid; };\n")
+	text := "#include \"common.h\"\nint f(struct task_struct *t) { return t->pid; }\n"
+	p := NewParser(Options{CacheDir: t.TempDir()})
+	for _, c := range []struct {
+		sub  string
+		uses bool
+	}{{"a", true}, {"b", false}} {
+		f, flags := seedFile(t, p, write(t, dir, c.sub+"/prog.bpf.c", text))
+		if _, used := p.seedsFor(context.Background(), f, flags, nil, f.Src); used != c.uses {
+			t.Errorf("%s/prog.bpf.c reaches vmlinux.h: %v, want %v", c.sub, used, c.uses)
+		}
+	}
+}

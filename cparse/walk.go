@@ -124,7 +124,8 @@ func (m *spanMemo) walk(v reflect.Value) (p tokenPair) {
 	s := v.Elem()
 	plan := planOf(s.Type())
 	for _, i := range plan.tokens {
-		p.add(s.Field(i).Interface().(cc.Token))
+		// Through its address: Interface() would copy each token to the heap.
+		p.add(*(*cc.Token)(s.Field(i).Addr().UnsafePointer()))
 	}
 	for _, i := range plan.nodes {
 		below := m.walk(s.Field(i))

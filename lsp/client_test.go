@@ -42,6 +42,8 @@ type testClient struct {
 	progress []json.RawMessage // $/progress values
 	config   json.RawMessage   // the answer to workspace/configuration
 	notify   chan struct{}
+	// capabilities are the server's, from initialize.
+	capabilities map[string]any
 }
 
 // clientOptions shape the editor the test pretends to be.
@@ -57,6 +59,8 @@ type clientOptions struct {
 	parse        func(p *cparse.Parser, ctx context.Context, path string, overlay map[string][]byte) (*cparse.File, error)
 	parseTimeout time.Duration
 	log          io.Writer // the server log; default: discarded
+	root         string    // the workspace root (rootUri); default none
+	slots        int       // parse slots; default one per CPU
 }
 
 var includeDir, _ = filepath.Abs("../testdata/include")
@@ -74,6 +78,9 @@ func startServer(t *testing.T, o clientOptions) *testClient {
 		Settings: Settings{IncludeDirs: []string{includeDir}}})
 	if o.parse != nil {
 		s.parse = o.parse
+	}
+	if o.slots > 0 {
+		s.slots = newParseSlots(o.slots)
 	}
 	c := &testClient{t: t, server: s, raw: clientSide, exit: make(chan int, 1),
 		diags: map[uri.URI][]*protocol.PublishDiagnosticsParams{}, notify: make(chan struct{}, 1)}
@@ -99,10 +106,15 @@ func startServer(t *testing.T, o clientOptions) *testClient {
 		Capabilities map[string]any
 		ServerInfo   struct{ Name string }
 	}
-	if err := c.callJSON("initialize", map[string]any{"processId": nil, "rootUri": nil, "capabilities": caps,
+	var root any
+	if o.root != "" {
+		root = uri.File(o.root)
+	}
+	if err := c.callJSON("initialize", map[string]any{"processId": nil, "rootUri": root, "capabilities": caps,
 		"initializationOptions": o.initOptions}, &res); err != nil {
 		t.Fatal(err)
 	}
+	c.capabilities = res.Capabilities
 	if res.ServerInfo.Name != "bpf-lsp" || res.Capabilities["hoverProvider"] != true {
 		t.Fatalf("initialize: %+v", res)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.lsp.dev/protocol"
@@ -23,6 +24,9 @@ type Settings struct {
 	VerifyOnSave    bool     `json:"verifyOnSave"`    // run the kernel cross-check on every save
 	ClangPath       string   `json:"clangPath"`       // the compiler for the cross-check ("" = clang-19 or clang)
 	TargetKernels   []string `json:"targetKernels"`   // kernels checked for and verified on ("" = the running kernel; code_lens.go)
+	// WorkspaceDiagnostics analyses the workspace's closed BPF files in the
+	// background (workspace.go); nil means the default, on.
+	WorkspaceDiagnostics *bool `json:"workspaceDiagnostics"`
 
 	root string // the workspace root: relative paths in CompileFlags are relative to it
 }
@@ -44,6 +48,10 @@ const (
 	// result stays in place and the file gets a diagnostic saying why.
 	defaultParseTimeout = 20 * time.Second
 )
+
+func (st Settings) workspaceDiagnostics() bool {
+	return st.WorkspaceDiagnostics == nil || *st.WorkspaceDiagnostics
+}
 
 func newParser(st Settings) *cparse.Parser { return cparse.NewParser(parserOptions(st)) }
 
@@ -67,6 +75,10 @@ func decodeSettings(raw []byte, base Settings, root string) (st Settings, ok boo
 		raw = *wrapped.BpfLsp
 	}
 	st = base
+	if base.WorkspaceDiagnostics != nil {
+		// Unmarshal writes through a non-nil pointer: keep base's own.
+		st.WorkspaceDiagnostics = ptr(*base.WorkspaceDiagnostics)
+	}
 	if err := json.Unmarshal(raw, &st); err != nil {
 		return base, false
 	}
@@ -102,7 +114,7 @@ func (s *Server) DidChangeConfiguration(ctx context.Context, params *protocol.Di
 		return nil
 	}
 	if ok {
-		s.reanalyseAll()
+		s.settingsChanged()
 	}
 	return nil
 }
@@ -123,8 +135,15 @@ func (s *Server) fetchConfiguration(ctx context.Context) {
 	}
 	s.mu.Unlock()
 	if ok {
-		s.reanalyseAll()
+		s.settingsChanged()
 	}
+}
+
+// settingsChanged re-analyses what the new settings may change: every
+// open document and the workspace files.
+func (s *Server) settingsChanged() {
+	s.reanalyseAll()
+	s.workspaceSettingsChanged()
 }
 
 func (s *Server) applySettingsLocked(st Settings) {
@@ -136,9 +155,18 @@ func (s *Server) applySettingsLocked(st Settings) {
 
 // DidChangeWatchedFiles re-analyses open documents when a watched file (a
 // compile database, a header) changes on disk: flags and headers are read
-// afresh on every parse.
+// afresh on every parse. A .c file changes no other document (the editor
+// saving one sends this too); the workspace pass takes every change.
 func (s *Server) DidChangeWatchedFiles(ctx context.Context, params *protocol.DidChangeWatchedFilesParams) error {
-	s.reanalyseAll()
+	sources := true
+	for _, ch := range params.Changes {
+		path := docPath(ch.URI)
+		sources = sources && strings.HasSuffix(path, ".c")
+		s.workspaceFileChanged(path)
+	}
+	if !sources {
+		s.reanalyseAll()
+	}
 	return nil
 }
 

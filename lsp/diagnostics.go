@@ -137,8 +137,17 @@ func (s *Server) location(snap *snapshot, sp cparse.Span) protocol.Location {
 
 // Diagnostic answers a pull request (textDocument/diagnostic). The result
 // id names the analysis and the kernel verdicts it includes, so a client
-// re-asking about unchanged state gets an "unchanged" report.
+// re-asking about unchanged state gets an "unchanged" report. A closed
+// file is answered from the workspace analysis.
 func (s *Server) Diagnostic(ctx context.Context, params *protocol.DocumentDiagnosticParams) (protocol.DocumentDiagnosticReport, error) {
+	s.mu.Lock()
+	_, open := s.docs[params.TextDocument.URI]
+	s.mu.Unlock()
+	if !open {
+		if rep, ok := s.closedFileReport(params.TextDocument.URI, params.PreviousResultID); ok {
+			return rep, nil
+		}
+	}
 	snap, u, err := s.snapshotFor(ctx, params.TextDocument)
 	if err != nil {
 		return nil, err

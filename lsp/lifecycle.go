@@ -40,7 +40,8 @@ func (s *Server) Initialize(ctx context.Context, params *protocol.InitializePara
 			DocumentSymbolProvider: protocol.Boolean(true),
 			CodeActionProvider:     &protocol.CodeActionOptions{CodeActionKinds: []protocol.CodeActionKind{protocol.CodeActionKindQuickFix}},
 			InlayHintProvider:      protocol.Boolean(true),
-			DiagnosticProvider:     &protocol.DiagnosticOptions{Identifier: ptr("bpf-lsp"), InterFileDependencies: true},
+			DiagnosticProvider: &protocol.DiagnosticOptions{Identifier: ptr("bpf-lsp"), InterFileDependencies: true,
+				WorkspaceDiagnostics: s.settings.workspaceDiagnostics()},
 			ExecuteCommandProvider: protocol.ExecuteCommandOptions{Commands: []string{commandVerify, commandVerifyKernels}},
 			CodeLensProvider:       &protocol.CodeLensOptions{},
 		},
@@ -74,6 +75,9 @@ func negotiate(caps protocol.ClientCapabilities) clientCaps {
 		if ws.Configuration != nil {
 			c.configuration = *ws.Configuration
 		}
+		if w := ws.DidChangeWatchedFiles; w != nil && w.DynamicRegistration != nil {
+			c.watch = *w.DynamicRegistration
+		}
 	}
 	if w := caps.Window; w != nil && w.WorkDoneProgress != nil {
 		c.progress = *w.WorkDoneProgress
@@ -100,9 +104,38 @@ func workspaceRoot(params *protocol.InitializeParams) string {
 
 func ptr[T any](v T) *T { return &v }
 
+// Initialized starts the background analysis of the workspace and asks
+// the client to report file changes on disk, which it follows.
 func (s *Server) Initialized(ctx context.Context, params *protocol.InitializedParams) error {
 	s.logToClient(ctx, protocol.MessageTypeInfo, "bpf-lsp "+Version+" ready")
+	s.startWorkspace()
+	s.mu.Lock()
+	watch := s.caps.watch
+	s.mu.Unlock()
+	if watch {
+		// A call to the client: off the read loop, which reads its reply.
+		go s.registerWatchers(s.ctx)
+	}
 	return nil
+}
+
+// watchedFiles are the files whose changes on disk change results: the
+// sources and headers, compile databases and project configs.
+var watchedFiles = []string{"**/*.{c,h}", "**/compile_commands.json", "**/compile_flags.txt", "**/.bpf-lsp.yaml"}
+
+func (s *Server) registerWatchers(ctx context.Context) {
+	var watchers []protocol.FileSystemWatcher
+	for _, glob := range watchedFiles {
+		watchers = append(watchers, protocol.FileSystemWatcher{GlobPattern: protocol.Pattern(glob)})
+	}
+	opts, err := protocol.Marshal(protocol.DidChangeWatchedFilesRegistrationOptions{Watchers: watchers})
+	if err == nil {
+		err = s.client.RegisterCapability(ctx, &protocol.RegistrationParams{Registrations: []protocol.Registration{{
+			ID: "bpf-lsp/watched-files", Method: protocol.MethodWorkspaceDidChangeWatchedFiles, RegisterOptions: protocol.LSPAny(opts)}}})
+	}
+	if err != nil {
+		s.log.Info("client/registerCapability for watched files", "err", err)
+	}
 }
 
 // Shutdown stops all analyses; later requests fail, exit ends the session.
@@ -116,6 +149,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.cancelVerifyLocked(u)
 	}
 	s.mu.Unlock()
+	s.stopWorkspace(false)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
 
+	"github.com/bpf-lsp/bpf-lsp/analysis"
 	"github.com/bpf-lsp/bpf-lsp/config"
 	"github.com/bpf-lsp/bpf-lsp/cparse"
 )
@@ -74,13 +75,14 @@ func (s *Server) projectFor(st Settings, base *cparse.Parser, path string) (*cpa
 // logAnalysis logs, at debug level, the flags a file was parsed with and
 // where they came from, and how long parsing and analysis took: what a
 // header problem or a slow file needs to be understood from the log.
-func logAnalysis(log *slog.Logger, f *cparse.File, parse, analyse time.Duration) {
+func logAnalysis(log *slog.Logger, f *cparse.File, st analysis.Stats, parse, analyse time.Duration) {
 	source := f.FlagsSource
 	if source == "" {
 		source = "no compile database; the editor's settings and the project config only"
 	}
 	log.Debug("analysed", "file", f.Path, "flags", f.Flags, "from", source,
-		"parse", parse.Round(time.Microsecond), "analysis", analyse.Round(time.Microsecond))
+		"parse", parse.Round(time.Microsecond), "analysis", analyse.Round(time.Microsecond),
+		"programs", st.Programs, "reused", st.Cached)
 }
 
 // configVerifiesOnSave reports whether the project config turns on the

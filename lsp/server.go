@@ -54,6 +54,7 @@ type Server struct {
 	settings    Settings
 	parser      *cparse.Parser
 	project     projectConfigs // .bpf-lsp.yaml files, read again when changed
+	ws          workspace      // closed workspace files analysed in the background (its own lock)
 	docs        map[uri.URI]*document
 	verifyRuns  map[uri.URI]*verifyRun    // kernel cross-checks in progress
 	matrices    map[uri.URI]*kernelMatrix // last kernel matrix per document (code_lens.go)
@@ -73,6 +74,7 @@ type clientCaps struct {
 	refresh       bool // workspace/diagnostic/refresh
 	versioned     bool // versioned documentChanges in workspace edits
 	progress      bool // window/workDoneProgress
+	watch         bool // workspace/didChangeWatchedFiles can be registered
 	configuration bool // workspace/configuration
 }
 

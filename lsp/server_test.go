@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -414,5 +415,41 @@ func TestStreamClosedWithoutExitIsError(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("server did not notice the closed stream")
+	}
+}
+
+// Edits inside one program re-analyse that program only, a comment between
+// declarations none (their findings move with the text), and both publish
+// what a fresh server publishes for the same text.
+func TestEditsReuseOtherPrograms(t *testing.T) {
+	c := startServer(t, clientOptions{})
+	path, src := fixture(t, "timers.bpf.c")
+	u := c.open(path, src)
+	c.waitDiags(u, 1)
+	text := src
+	for v := 2; v <= 7; v++ {
+		// A line into drain's body, or a comment on the first line (the
+		// finding in arm moves).
+		line, ins, reused := 0, "// timers\n", 3
+		if v%2 == 0 {
+			line, _ = lineOf(t, text, "int drain(")
+			line, ins, reused = line+2, "\tskb->mark = 1;\n", 2
+		}
+		at := protocol.Position{Line: uint32(line)}
+		c.edit(u, v, protocol.Range{Start: at, End: at}, ins)
+		lines := strings.SplitAfter(text, "\n")
+		text = strings.Join(lines[:line], "") + ins + strings.Join(lines[line:], "")
+		got := c.waitDiags(u, int32(v))
+		c.server.mu.Lock()
+		stats := c.server.docs[u].result.result.Stats
+		c.server.mu.Unlock()
+		if stats.Programs != 3 || stats.Cached != reused {
+			t.Errorf("version %d: %d of %d programs reused, want %d", v, stats.Cached, stats.Programs, reused)
+		}
+		fresh := startServer(t, clientOptions{})
+		fu := fresh.open(path, text)
+		if want := fresh.waitDiags(fu, 1); len(want) == 0 || !reflect.DeepEqual(got, want) {
+			t.Fatalf("version %d: diagnostics differ from a fresh analysis\ngot:  %+v\nwant: %+v", v, got, want)
+		}
 	}
 }

@@ -88,3 +88,58 @@ func TestAbandonedParseGivesItsSlot(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A workspace analysis holding the only slot is preempted as soon as an
+// edit's analysis queues, and the slot passes to the edit when the
+// preempted parse is abandoned, without waiting for that parse to end.
+func TestWorkspaceSlotYields(t *testing.T) {
+	p := newParseSlots(1)
+	ctx := context.Background()
+	preempted := make(chan struct{})
+	ws, err := p.acquireYielding(ctx, func() { close(preempted) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *parseSlot)
+	go func() {
+		s, err := p.acquire(ctx, func() rank { return rankForeground })
+		if err != nil {
+			t.Error(err)
+		}
+		got <- s
+	}()
+	select {
+	case <-preempted:
+	case <-got:
+		t.Fatal("the edit got a slot the workspace analysis still held")
+	case <-time.After(time.Minute):
+		t.Fatal("the workspace analysis was not preempted")
+	}
+	ws.abandon()
+	edit := <-got
+	// A workspace analysis queued behind the edit waits; it preempts nobody.
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := p.acquireYielding(short, func() { t.Error("preempted by a workspace request") }); err == nil {
+		t.Fatal("a workspace analysis got the slot the edit holds")
+	}
+	edit.release()
+	ws.release()
+
+	// With a slot free, an edit still preempts the workspace analysis:
+	// they would share the CPU and the collector.
+	p = newParseSlots(2)
+	preempted = make(chan struct{})
+	if ws, err = p.acquireYielding(ctx, func() { close(preempted) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.acquire(ctx, func() rank { return rankForeground }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-preempted:
+	default:
+		t.Error("an edit started beside a workspace analysis without preempting it")
+	}
+	ws.release()
+}

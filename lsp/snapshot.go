@@ -34,6 +34,10 @@ type document struct {
 
 	verifier []protocol.Diagnostic // kernel verdicts for the saved text; cleared by an edit
 	verified int                   // bumped when verifier changes (pull result ids)
+
+	// analyses keeps each program's analysis across versions: an edit
+	// inside one function re-analyses the programs that reach it only.
+	analyses *analysis.Cache
 }
 
 // snapshot is the analysis of one document version. It keeps what the
@@ -136,7 +140,10 @@ func (s *Server) schedule(u uri.URI, delay time.Duration, why priority) {
 	}
 	d.result = nil
 	d.wake() // requests for an older version answer ContentModified
-	gen, version, text, path := d.gen, d.version, d.text, d.path
+	if d.analyses == nil {
+		d.analyses = analysis.NewCache()
+	}
+	gen, version, text, path, analyses := d.gen, d.version, d.text, d.path, d.analyses
 	overlay := s.overlayLocked()
 	parser, st, utf8, timeout := s.parser, s.settings, s.caps.utf8, s.opts.ParseTimeout
 	s.mu.Unlock()
@@ -166,7 +173,8 @@ func (s *Server) schedule(u uri.URI, delay time.Duration, why priority) {
 			return rankBackground
 		}
 		parser, cfg := s.projectFor(st, parser, path)
-		snap := s.analyze(ctx, rank, parser, path, version, text, overlay, utf8, timeout)
+		acquire := func() (*parseSlot, error) { return s.slots.acquire(ctx, rank) }
+		snap := s.analyze(ctx, acquire, parser, analyses, path, version, text, overlay, utf8, timeout)
 		snap.uri, snap.path = u, path
 		snap.findings = cfg.Apply(nil, snap.findings)
 		if ctx.Err() != nil {
@@ -205,14 +213,8 @@ func (s *Server) schedule(u uri.URI, delay time.Duration, why priority) {
 // other analysis is pending: under load the timeout says more about the
 // load than about the file. An edit cancels ctx and makes this moot.
 func (s *Server) retryWhenIdle(ctx context.Context, u uri.URI, gen int) {
-	tick := time.NewTicker(idlePoll)
-	defer tick.Stop()
-	for s.busy.Load() > 0 {
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return
-		}
+	if !s.waitIdle(ctx) {
+		return
 	}
 	s.mu.Lock()
 	d, ok := s.docs[u]
@@ -228,15 +230,17 @@ func (s *Server) retryWhenIdle(ctx context.Context, u uri.URI, gen int) {
 // idle.
 const idlePoll = 100 * time.Millisecond
 
-// analyze parses and analyses one version when s.slots allows (rank
-// says how much the user waits for it). It always returns a snapshot: a parse that is cancelled, takes
-// longer than the timeout or panics gives a failed one carrying the reason.
-func (s *Server) analyze(ctx context.Context, rank func() rank, parser *cparse.Parser, path string, version int32, text []byte, overlay map[string][]byte, utf8 bool, limit time.Duration) *snapshot {
+// analyze parses and analyses one version once acquire gets it a parse
+// slot (at the rank that says how much the user waits for it), reusing
+// from analyses the programs the edit did not touch. It always returns a
+// snapshot: a parse that is cancelled, takes longer than the timeout or
+// panics gives a failed one carrying the reason.
+func (s *Server) analyze(ctx context.Context, acquire func() (*parseSlot, error), parser *cparse.Parser, analyses *analysis.Cache, path string, version int32, text []byte, overlay map[string][]byte, utf8 bool, limit time.Duration) *snapshot {
 	failed := func(msg string) *snapshot {
 		return &snapshot{version: version, text: text, mapper: newMapper(text, utf8), result: &analysis.Result{}, failed: true,
 			findings: []analysis.Finding{{Code: analysis.CodeCError, Severity: analysis.SevWarning, Span: cparse.Span{File: path}, Message: msg}}}
 	}
-	slot, err := s.slots.acquire(ctx, rank)
+	slot, err := acquire()
 	if err != nil {
 		return failed("analysis cancelled")
 	}
@@ -265,8 +269,8 @@ func (s *Server) analyze(ctx context.Context, rank func() rank, parser *cparse.P
 			return
 		}
 		parsed := time.Now()
-		res := analysis.Run(f)
-		logAnalysis(s.log, f, parsed.Sub(start), time.Since(parsed))
+		res := analyses.Run(f)
+		logAnalysis(s.log, f, res.Stats, parsed.Sub(start), time.Since(parsed))
 		findings := append(analysis.FrontendFindings(f), analysis.ForKernels(f, res, targets)...)
 		done <- &snapshot{version: version, text: text, calls: callSites(f), programs: programsOf(f), result: res, findings: findings, mapper: newMapper(text, utf8)}
 	}()

@@ -23,8 +23,10 @@ func (s *Server) DidOpen(ctx context.Context, params *protocol.DidOpenTextDocume
 		old.wake()
 		s.cancelVerifyLocked(u)
 	}
-	s.docs[u] = &document{uri: u, path: docPath(u), version: params.TextDocument.Version, text: []byte(params.TextDocument.Text)}
+	d := &document{uri: u, path: docPath(u), version: params.TextDocument.Version, text: []byte(params.TextDocument.Text)}
+	s.docs[u] = d
 	s.mu.Unlock()
+	s.workspaceOpened(d.path)
 	s.schedule(u, 0, foreground)
 	return nil
 }
@@ -118,6 +120,7 @@ func (s *Server) DidClose(ctx context.Context, params *protocol.DidCloseTextDocu
 	s.mu.Unlock()
 	if ok {
 		s.releaseMemory()
+		defer s.workspaceClosed(d.path) // after the clear below: its result follows it
 	}
 	if !ok || pull {
 		return nil

@@ -153,13 +153,27 @@ func onlyGuardedBy(fs []analysis.Finding) bool {
 var kernelIDs = regexp.MustCompile(`(id|alloc_insn)=\d+`)
 
 // quotedKernelTextProblems: a finding of the rule the kernel's message maps
-// to quotes what the kernel printed (ids and instruction numbers aside).
+// to, or of a rule for the same bug (SameBug), quotes what the kernel
+// printed (ids and instruction numbers aside). When such findings sit on
+// the kernel's line, only those are held to it: the kernel stops at its
+// first error, and a second bug of the same rule has its own message.
 func quotedKernelTextProblems(r Result) []string {
 	norm := func(s string) string { return kernelIDs.ReplaceAllString(s, "$1=N") }
 	msg := norm(r.Message)
-	var problems []string
+	var same []analysis.Finding
+	onLine := false
 	for _, fd := range r.Static {
-		if fd.Code == r.Code && fd.Kernel != "" && !strings.Contains(msg, norm(fd.Kernel)) {
+		if SameBug(r.Code, fd.Code) && fd.Kernel != "" {
+			same = append(same, fd)
+			onLine = onLine || fd.Span.Start.Line == r.Line
+		}
+	}
+	var problems []string
+	for _, fd := range same {
+		if onLine && fd.Span.Start.Line != r.Line {
+			continue
+		}
+		if !strings.Contains(msg, norm(fd.Kernel)) {
 			problems = append(problems, fmt.Sprintf("%s: line %d: %s quotes the kernel as %q, the kernel printed %q", r.Program, fd.Span.Start.Line, fd.Code, fd.Kernel, r.Message))
 		}
 	}

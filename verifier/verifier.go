@@ -340,10 +340,18 @@ var compatible = map[string][]string{
 	"BL206": {"BL212"},
 	"BL207": {"BL206", "BL212"},
 	"BL212": {"BL207"},
-	"BL101": {"BL104"},
+	// "bpf_list_head not found at offset=N": no lock in the root's
+	// section, or an argument moved off the root.
+	"BL101": {"BL104", "BL218"},
 	// The kernel drops a section's record when its BTF fields do not parse
 	// (two locks, a bad or missing __contains): the first lock call fails.
 	"BL107": {"BL102", "BL105", "BL106"},
+}
+
+// SameBug reports whether a static finding's code describes the bug the
+// kernel's message was classified as (kernelCode).
+func SameBug(kernelCode, staticCode string) bool {
+	return staticCode == kernelCode || slices.Contains(compatible[kernelCode], staticCode)
 }
 
 // compare sets the agreement between the kernel's verdict and the static
@@ -370,7 +378,7 @@ func compare(r *Result) {
 		}
 	case Reject:
 		for _, fd := range errs {
-			if fd.Code == r.Code || slices.Contains(compatible[r.Code], fd.Code) {
+			if SameBug(r.Code, fd.Code) {
 				r.Agreement = Agree
 				r.Reason = fmt.Sprintf("both report %s", r.Code)
 				if len(errs) > 1 {

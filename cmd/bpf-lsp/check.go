@@ -74,7 +74,8 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	out := newFindingWriter(*format, stdout, report.Paths{Dir: cwd}, useColor)
 	prog := newProgress(stderr, len(files))
 	exit := 0
-	checkFiles(ctx, proj, files, func(i int, r fileResult) {
+	check := func(i int) fileResult { return checkFile(ctx, proj, files[i]) }
+	checkFiles(ctx, len(files), check, func(i int, r fileResult) {
 		prog.clear()
 		if r.configErr != nil {
 			fmt.Fprintf(stderr, "bpf-lsp check: %v\n", r.configErr)
@@ -185,14 +186,15 @@ type fileResult struct {
 	configErr error // its config is invalid (reported once per config)
 }
 
-// checkFiles analyses files on every core and calls emit for each file in
-// path order as soon as it and all before it are done. At most a window
-// of files is in flight or waiting to be emitted, so memory stays bounded
-// however many files there are, and each result is released once emitted.
-func checkFiles(ctx context.Context, proj *project, files []string, emit func(int, fileResult)) {
-	workers := min(runtime.GOMAXPROCS(0), len(files))
-	window := make(chan struct{}, 4*workers)
-	results := make([]chan fileResult, len(files))
+// checkFiles runs check on files 0..n-1 on every core and calls emit for
+// each file in order as soon as it and all before it are done. At most a
+// window of files is in flight or waiting to be emitted, so memory stays
+// bounded however many files there are, and each result is released once
+// emitted.
+func checkFiles(ctx context.Context, n int, check func(int) fileResult, emit func(int, fileResult)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	window := make(chan struct{}, checkWindow*workers)
+	results := make([]chan fileResult, n)
 	for i := range results {
 		results[i] = make(chan fileResult, 1)
 	}
@@ -203,13 +205,13 @@ func checkFiles(ctx context.Context, proj *project, files []string, emit func(in
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				results[i] <- checkFile(ctx, proj, files[i])
+				results[i] <- check(i)
 			}
 		}()
 	}
 	go func() {
 		defer close(work)
-		for i := range files {
+		for i := range n {
 			select {
 			case window <- struct{}{}:
 			case <-ctx.Done():
@@ -218,7 +220,7 @@ func checkFiles(ctx context.Context, proj *project, files []string, emit func(in
 			work <- i
 		}
 	}()
-	for i := range files {
+	for i := range n {
 		select {
 		case r := <-results[i]:
 			emit(i, r)
@@ -231,6 +233,11 @@ func checkFiles(ctx context.Context, proj *project, files []string, emit func(in
 	}
 	wg.Wait()
 }
+
+// checkWindow is how many files per worker may be in flight or done and
+// waiting for an earlier file: enough to keep the cores busy behind a slow
+// file, few enough that memory does not grow with the number of files.
+const checkWindow = 4
 
 func checkFile(ctx context.Context, proj *project, path string) fileResult {
 	cfg, parser, sel, cfgErr := proj.forFile(path)

@@ -44,6 +44,7 @@ type latency struct {
 
 type corpusResult struct {
 	Files        int          `json:"files"`
+	Workspace    bool         `json:"workspaceDiagnostics"` // the background pass over closed files ran
 	Failed       int          `json:"failed"`
 	Restarts     int          `json:"restarts"`       // server deaths the session recovered from
 	NoFunction   int          `json:"noFunctionEdit"` // files edited at their end
@@ -62,7 +63,7 @@ type corpusResult struct {
 // by patterns (all when none), as an editor would with the corpus's
 // compile database: the root is the selftests directory and the database
 // gives every file the flags its Makefile gives clang.
-func corpusSession(bin, root, cache string, patterns []string, timeout time.Duration) (*corpusResult, error) {
+func corpusSession(bin, root, cache string, patterns []string, workspace bool, timeout time.Duration) (*corpusResult, error) {
 	ctx := context.Background()
 	c, err := realworld.Prepare(ctx, root, cache)
 	if err != nil {
@@ -81,9 +82,9 @@ func corpusSession(bin, root, cache string, patterns []string, timeout time.Dura
 	if err := writeCompileDB(db, sources); err != nil {
 		return nil, err
 	}
-	res := &corpusResult{Files: len(sources)}
+	res := &corpusResult{Files: len(sources), Workspace: workspace}
 	cfg := lspclient.Config{Argv: []string{bin, "serve"}, Dir: filepath.Join(root, "tools/testing/selftests/bpf"),
-		InitOptions: map[string]any{"compileCommands": db}, InitTimeout: timeout}
+		InitOptions: map[string]any{"compileCommands": db, "workspaceDiagnostics": workspace}, InitTimeout: timeout}
 	srv, err := lspclient.Start(cfg)
 	if err != nil {
 		return nil, err
@@ -150,7 +151,7 @@ func openEditClose(srv *lspclient.Server, s realworld.Source, timeout time.Durat
 		return ft
 	}
 	ft.ColdMs, ft.ColdCPUMs = ms(time.Since(t0)), ms(srv.CPUTime()-cpu0)
-	text, line := editInFunction(string(src))
+	text, line := editInFunction(string(src), "an edit")
 	ft.EditLine = line
 	cpu0, t0 = srv.CPUTime(), time.Now()
 	srv.Replace(uri, 2, text)
@@ -177,13 +178,13 @@ func aliveOr(s *lspclient.Server) string {
 	return "exited: " + s.Status()
 }
 
-// editInFunction inserts a comment line in the middle of the body of the
-// file's first function in kernel style (a "{" alone at column 0 after a
+// editInFunction inserts a comment line saying what in the middle of the
+// body of the file's first function in kernel style (a "{" alone at column 0 after a
 // line ending in ")", closed by a "}" at column 0), where an edit changes
 // no declaration; a file without one is edited at its end. It returns the
 // new text and the inserted line's number (0 at the end).
-func editInFunction(src string) (string, int) {
-	const comment = "\t/* bpf-lsp bench: an edit */\n"
+func editInFunction(src, what string) (string, int) {
+	comment := "\t/* bpf-lsp bench: " + what + " */\n"
 	lines := strings.SplitAfter(src, "\n")
 	prev := ""
 	for i, l := range lines {
@@ -213,7 +214,7 @@ func editInFunction(src string) (string, int) {
 	if !strings.HasSuffix(src, "\n") {
 		src += "\n"
 	}
-	return src + "/* bpf-lsp bench: an edit */\n", 0
+	return src + comment[1:], 0
 }
 
 // writeCompileDB writes the compile database an editor user of the corpus
@@ -261,7 +262,11 @@ func summarize(files []fileTiming, get func(fileTiming) float64) latency {
 }
 
 func printCorpus(r *corpusResult) {
-	fmt.Printf("\nOne bpf-lsp server over %d corpus files: open, one edit inside the first function, close.\n", r.Files)
+	pass := "off"
+	if r.Workspace {
+		pass = "on"
+	}
+	fmt.Printf("\nOne bpf-lsp server over %d corpus files: open, one edit inside the first function, close (workspace pass %s).\n", r.Files, pass)
 	fmt.Printf("%.0f s wall, %.0f s server CPU, peak RSS %d MB (RSS after each tenth: %v MB); %d failed, %d server restarts, %d files without a function body edited at the end.\n\n",
 		r.WallSeconds, r.ServerCPUSec, r.PeakRSSMB, r.RSSMB, r.Failed, r.Restarts, r.NoFunction)
 	fmt.Println("| ms per file | median | p99 | max | over 200 ms | over 1 s |")

@@ -73,7 +73,7 @@ func TestEditInFunction(t *testing.T) {
 		{"no function", "int x;", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			text, line := editInFunction(tc.src)
+			text, line := editInFunction(tc.src, "an edit")
 			if line != tc.line {
 				t.Fatalf("line = %d, want %d in\n%s", line, tc.line, text)
 			}

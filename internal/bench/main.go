@@ -39,6 +39,7 @@ func main() {
 	corpus := flag.String("corpus", "", "linux source tree (default CACHE/linux-source-6.12)")
 	rw := flag.String("rw", "/tmp/rw", "directory with vmlinux.h and include/bpf/*.h for the selftest cases (as COMMON in the realworld harness)")
 	corpusEdits := flag.Bool("corpus-edits", false, "one server over every corpus file: open, edit, close")
+	workspace := flag.Bool("workspace", false, "with -corpus-edits, leave the server's background analysis of the workspace's closed files on (editors' default; its CPU then counts in the edits')")
 	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
 	timeout := flag.Duration("timeout", 120*time.Second, "longest wait for one publication")
 	flag.Parse()
@@ -57,7 +58,7 @@ func main() {
 	// the output says what the load was.
 	out := output{Commit: sourceCommit(), LoadStart: loadAverage()}
 	if *corpusEdits {
-		out.Corpus, err = corpusSession(abs, *corpus, *cache, patterns, *timeout)
+		out.Corpus, err = corpusSession(abs, *corpus, *cache, patterns, *workspace, *timeout)
 	} else {
 		out.Runs, out.Edits = *runs, *edits
 		out.Cases, err = sideBySide(abs, *clangd, *corpus, *rw, patterns, *runs, *edits, *timeout)

@@ -15,6 +15,7 @@ import (
 type serverSpec struct {
 	name string
 	argv []string
+	init any // initializationOptions
 }
 
 // measure is one server's numbers on one file in one run, or their
@@ -46,12 +47,14 @@ type caseResult struct {
 // (when clangd is installed), runs times each, and prints the table of
 // medians and bpf-lsp's ratios.
 func sideBySide(bin, clangd, corpus, rw string, only []string, runs, edits int, timeout time.Duration) ([]caseResult, error) {
-	servers := []serverSpec{{"bpf-lsp", []string{bin, "serve"}}}
+	// Background work on closed files off in both: clangd's index,
+	// bpf-lsp's workspace pass.
+	servers := []serverSpec{{"bpf-lsp", []string{bin, "serve"}, map[string]any{"workspaceDiagnostics": false}}}
 	if _, err := exec.LookPath(clangd); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %s not found (apt-get install clangd-19): bpf-lsp alone\n", clangd)
 	} else {
 		base := []string{clangd, "--log=error", "--background-index=false"}
-		servers = append(servers, serverSpec{"clangd", base}, serverSpec{"clangd --sync", append(slices.Clone(base), "--sync")})
+		servers = append(servers, serverSpec{"clangd", base, nil}, serverSpec{"clangd --sync", append(slices.Clone(base), "--sync"), nil})
 	}
 	var out []caseResult
 	for _, c := range cases(corpus, rw) {
@@ -128,7 +131,7 @@ func run(specs []serverSpec, path, src string, edits int, timeout time.Duration)
 	}()
 	uri := lspclient.FileURI(path)
 	for i, spec := range specs {
-		s, err := lspclient.Start(lspclient.Config{Argv: spec.argv, Dir: filepath.Dir(path)})
+		s, err := lspclient.Start(lspclient.Config{Argv: spec.argv, Dir: filepath.Dir(path), InitOptions: spec.init})
 		if err != nil {
 			errs[i] = err
 			continue
@@ -150,9 +153,11 @@ func run(specs []serverSpec, path, src string, edits int, timeout time.Duration)
 		}
 	}
 	for v := int32(2); v <= int32(edits)+1; v++ {
-		// The edit is below every declaration: a user typing in the last
-		// function. Each version's text differs, so no server can skip it.
-		text := src + "\n// edit " + strconv.Itoa(int(v)) + "\n"
+		// A user typing inside a function (the first, as in the corpus
+		// session): a comment between declarations is no edit for a server
+		// that re-analyses only what changed. Each version's text differs,
+		// so no server can skip it.
+		text, _ := editInFunction(src, "edit "+strconv.Itoa(int(v)))
 		for i, s := range live {
 			if s == nil || errs[i] != nil {
 				continue

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/bpf-lsp/bpf-lsp/analysis"
 	"github.com/bpf-lsp/bpf-lsp/verifier"
 )
 
@@ -183,7 +184,8 @@ func elfPrograms(data []byte) ([]Verdict, error) {
 }
 
 // LoaderFingerprint hashes the loader's sources (the verifier package, the
-// verify command and the module's dependency versions) in the repository at repo, so cached
+// verify command and the module's dependency versions) in the repository at
+// repo, and the rules' kernel patterns the classifier reads, so cached
 // verdicts are recomputed when the loader changes.
 func LoaderFingerprint(repo string) (string, error) {
 	files, err := filepath.Glob(filepath.Join(repo, "verifier", "*.go"))
@@ -203,6 +205,11 @@ func LoaderFingerprint(repo string) (string, error) {
 		}
 		fmt.Fprintf(h, "%s %d\n", filepath.Base(f), len(data))
 		h.Write(data)
+	}
+	// The classifier files messages under rules by their kernel patterns,
+	// which live with the rules (this binary's copy of them).
+	for _, r := range analysis.Rules() {
+		fmt.Fprintf(h, "%s %q\n", r.Code, r.KernelPatterns)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }

@@ -19,7 +19,7 @@ const SlowSeconds = 1.0
 const (
 	StatusAccept     = "accept"      // accepted, no finding
 	StatusFalseAlarm = "accept-fp"   // accepted, but an error/warning finding
-	StatusLockMatch  = "lock-match"  // rejected for a lock reason, a finding with the kernel's rule
+	StatusLockMatch  = "lock-match"  // rejected for a lock reason, a finding with the kernel's rule (verifier.SameBug)
 	StatusLockOther  = "lock-other"  // rejected for a lock reason, findings with other rules only
 	StatusLockMissed = "lock-missed" // rejected for a lock reason, no finding
 	StatusReject     = "reject"      // rejected for a reason bpf-lsp does not model
@@ -276,7 +276,7 @@ func programStatus(p *ProgramResult) string {
 		return StatusLockMissed
 	}
 	for _, f := range p.Findings {
-		if strings.HasPrefix(f, p.Code+" ") {
+		if code, _, _ := strings.Cut(f, " "); verifier.SameBug(p.Code, code) {
 			return StatusLockMatch
 		}
 	}

@@ -45,10 +45,11 @@ func TestAttribute(t *testing.T) {
 		{File: "/x/a.c", Line: 10, Severity: "error", Code: "BL204", Message: "unlock without lock", Function: "helper"},
 		{File: "/x/a.c", Line: 20, Severity: "info", Code: "BL203", Message: "an info finding charges nobody", Function: "accepted"},
 		{File: "/x/a.c", Line: 30, Severity: "error", Code: "BL210", Message: "leak", Function: "other_rule"},
+		{File: "/x/a.c", Line: 40, Severity: "error", Code: "BL106", Message: "bad __contains", Function: "same_bug"},
 	}}
 	fr := FileResult{UsesLocks: usesLocks([]byte("bpf_spin_lock(&v->lock);"))}
 	fileFromRun(&fr, run)
-	if !fr.Clean || fr.InternalError != "" || len(fr.Findings) != 3 {
+	if !fr.Clean || fr.InternalError != "" || len(fr.Findings) != 4 {
 		t.Fatalf("file result = %+v", fr)
 	}
 	progs := []*ProgramResult{
@@ -57,11 +58,14 @@ func TestAttribute(t *testing.T) {
 		{Verdict: Verdict{Program: "matched", Verdict: verifier.Reject, Code: "BL204"}},
 		{Verdict: Verdict{Program: "other_rule", Verdict: verifier.Reject, Code: "BL201"}},
 		{Verdict: Verdict{Program: "missed", Verdict: verifier.Reject, Code: "BL203"}},
+		// One kernel message for several bugs: "has no valid bpf_spin_lock"
+		// is classified BL107 and is what a bad __contains (BL106) gives.
+		{Verdict: Verdict{Program: "same_bug", Verdict: verifier.Reject, Code: "BL107"}},
 		{Verdict: Verdict{Program: "not_lock", Verdict: verifier.Reject, Code: "BL900"}},
 		{Verdict: Verdict{Program: "broken", Verdict: verifier.Failed, Message: "kfunc not found"}},
 	}
 	g := CallGraph{
-		Programs: []string{"accepted", "caller", "matched", "other_rule", "missed", "not_lock", "broken"},
+		Programs: []string{"accepted", "caller", "matched", "other_rule", "missed", "same_bug", "not_lock", "broken"},
 		Calls:    map[string][]string{"caller": {"helper"}, "matched": {"helper"}},
 	}
 	attribute(&fr, g, progs, lock)
@@ -71,6 +75,7 @@ func TestAttribute(t *testing.T) {
 		"matched":    StatusLockMatch,
 		"other_rule": StatusLockOther,
 		"missed":     StatusLockMissed,
+		"same_bug":   StatusLockMatch,
 		"not_lock":   StatusReject,
 		"broken":     StatusError,
 	}
@@ -82,10 +87,10 @@ func TestAttribute(t *testing.T) {
 		results = append(results, *p)
 	}
 	s := score([]FileResult{fr}, results)
-	if s.Accepted != 2 || s.FalseAlarms != 1 || s.LockRejections != 3 || s.LockFound != 2 || s.LockMatching != 1 || s.Rejected != 4 || s.LoadErrors != 1 {
+	if s.Accepted != 2 || s.FalseAlarms != 1 || s.LockRejections != 4 || s.LockFound != 3 || s.LockMatching != 2 || s.Rejected != 5 || s.LoadErrors != 1 {
 		t.Errorf("scores = %+v", s)
 	}
-	if s.LockFileRejections != 3 || s.LockFileFound != 2 || s.LockFileMatching != 1 {
+	if s.LockFileRejections != 4 || s.LockFileFound != 3 || s.LockFileMatching != 2 {
 		t.Errorf("lock-file scores = %+v", s)
 	}
 	// The same rejections in a file that never touches a lock, graph or
@@ -93,7 +98,7 @@ func TestAttribute(t *testing.T) {
 	for i := range results {
 		results[i].InLockFile = false
 	}
-	if s := score([]FileResult{fr}, results); s.LockFileRejections != 0 || s.LockRejections != 3 {
+	if s := score([]FileResult{fr}, results); s.LockFileRejections != 0 || s.LockRejections != 4 {
 		t.Errorf("scores without lock files = %+v", s)
 	}
 }

@@ -87,15 +87,15 @@ struct __sk_buff {
 	})
 
 /* Helpers (by id). */
-static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *)1;
-static long (*bpf_map_update_elem)(void *map, const void *key, const void *value, __u64 flags) = (void *)2;
-static long (*bpf_trace_printk)(const char *fmt, __u32 fmt_size, ...) = (void *)6;
-static __u64 (*bpf_ktime_get_ns)(void) = (void *)5;
-static __u32 (*bpf_get_prandom_u32)(void) = (void *)7;
-static __u32 (*bpf_get_smp_processor_id)(void) = (void *)8;
-static long (*bpf_tail_call)(void *ctx, void *prog_array_map, __u32 index) = (void *)12;
-static long (*bpf_spin_lock)(struct bpf_spin_lock *lock) = (void *)93;
-static long (*bpf_spin_unlock)(struct bpf_spin_lock *lock) = (void *)94;
+static void *(* const bpf_map_lookup_elem)(void *map, const void *key) = (void *)1;
+static long (* const bpf_map_update_elem)(void *map, const void *key, const void *value, __u64 flags) = (void *)2;
+static long (* const bpf_trace_printk)(const char *fmt, __u32 fmt_size, ...) = (void *)6;
+static __u64 (* const bpf_ktime_get_ns)(void) = (void *)5;
+static __u32 (* const bpf_get_prandom_u32)(void) = (void *)7;
+static __u32 (* const bpf_get_smp_processor_id)(void) = (void *)8;
+static long (* const bpf_tail_call)(void *ctx, void *prog_array_map, __u32 index) = (void *)12;
+static long (* const bpf_spin_lock)(struct bpf_spin_lock *lock) = (void *)93;
+static long (* const bpf_spin_unlock)(struct bpf_spin_lock *lock) = (void *)94;
 
 #define bpf_printk(fmt, ...)                                                   \
 	({                                                                     \

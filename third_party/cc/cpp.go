@@ -411,6 +411,16 @@ func (h hideSet) cap(src hideSet) hideSet {
 	return r
 }
 
+// srcView returns t.SrcStr() without a copy: a view of t's source buffer,
+// whose bytes never change once scanned (Token.Set only appends), made for
+// every token expand and subst look at.
+//
+// bpf-lsp patch 12.
+func (t *Token) srcView() string {
+	b := t.Src()
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
 // hideSets interns the hide sets of one preprocessor run and memoizes the
 // operations on them, so that the many tokens, expansions and unions that
 // share sets share their maps instead of copying them: there are few
@@ -694,11 +704,12 @@ func (d *dequeue) skip(n int) {
 }
 
 type tokenizer struct {
-	c   *cpp
-	in  []cppToken
-	out cppTokens
-	buf cppTokens // See token.
-	q   *dequeue
+	c     *cpp
+	in    []cppToken
+	inBuf []cppToken // See shift.
+	out   cppTokens
+	buf   cppTokens // See token.
+	q     *dequeue
 }
 
 func newTokenizer(c *cpp) *tokenizer {
@@ -717,7 +728,7 @@ func (t *tokenizer) peek(index int) (tok cppToken) {
 			return t.in[index]
 		}
 
-		t.in = append(t.in, tokens2CppTokens(t.c.nextLine(), false)...)
+		t.in = appendCppTokens(t.in, t.c.nextLine(), false)
 		continue
 	}
 }
@@ -732,7 +743,12 @@ func (t *tokenizer) peekNonBlank() (cppToken, int) {
 
 func (t *tokenizer) shift() (tok cppToken) {
 	if len(t.in) == 0 {
-		t.in = tokens2CppTokens(t.c.nextLine(), false)
+		// bpf-lsp patch 11: the lines' tokens are converted into one
+		// buffer, reused once its tokens are handed out (by value).
+		t.in = appendCppTokens(t.inBuf[:0], t.c.nextLine(), false)
+		if cap(t.in) > cap(t.inBuf) {
+			t.inBuf = t.in[:0]
+		}
 	}
 
 	tok = t.in[0]
@@ -1058,7 +1074,7 @@ more:
 
 	T := t.Token
 	HS := t.hs
-	src := T.SrcStr()
+	src := T.srcView()
 	if eval && src == "defined" {
 		TS = c.parseDefined(TS)
 		goto more
@@ -1191,7 +1207,7 @@ more:
 	IS = IS[1:]
 	if t.Ch == '#' {
 		if t2, skip := IS.peekNonBlank(); t2.Ch == rune(IDENTIFIER) {
-			if i := m.is(t2.SrcStr()); i >= 0 {
+			if i := m.is(t2.srcView()); i >= 0 {
 				// if IS is # • T • IS’ and T is FP[i] then
 				//	return subst(IS’,FP,AP,HS,OS • stringize(select(i,AP )));
 				IS = IS[skip+1:]
@@ -1210,7 +1226,7 @@ more:
 	if t.Ch == rune(PPPASTE) {
 		t2, skip := IS.peekNonBlank()
 		if t2.Ch == rune(IDENTIFIER) {
-			if i := m.is(t2.SrcStr()); i >= 0 {
+			if i := m.is(t2.srcView()); i >= 0 {
 				// if IS is ## • T • IS’ and T is FP[i] then
 				if i >= len(AP) || len(AP[i]) == 0 {
 					//	if select(i,AP ) is {} then /* only if actuals can be empty */
@@ -1256,13 +1272,13 @@ more:
 
 	if t.Ch == rune(IDENTIFIER) {
 		if t2, skip := IS.peekNonBlank(); t2.Ch == rune(PPPASTE) {
-			if i := m.is(t.SrcStr()); i >= 0 {
+			if i := m.is(t.srcView()); i >= 0 {
 				// if IS is T • ##^HS’ • IS’ and T is FP[i] then
 				//	if select(i,AP ) is {} then /* only if actuals can be empty */
 				if i >= len(AP) || len(AP[i]) == 0 {
 					IS = IS[skip+1:] // ##
 					t2, skip := IS.peekNonBlank()
-					if j := m.is(t2.SrcStr()); j >= 0 {
+					if j := m.is(t2.srcView()); j >= 0 {
 						//		if IS’ is T’ • IS’’ and T’ is FP[j] then
 						//			return subst(IS’’,FP,AP,HS,OS • select(j,AP));
 						IS = IS[skip+1:]
@@ -1284,7 +1300,7 @@ more:
 	}
 
 	if len(FP) != 0 || m.VarArg >= 0 {
-		if i := m.is(t.SrcStr()); i >= 0 {
+		if i := m.is(t.srcView()); i >= 0 {
 			// if IS is T • IS’ and T is FP[i] then
 			//	return subst(IS’,FP,AP,HS,OS • expand(select(i,AP )));
 			switch arg, ok := expandedArgs[i]; {

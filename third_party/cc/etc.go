@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -208,11 +209,16 @@ func toksDump(v interface{}) string {
 }
 
 func tokens2CppTokens(s []Token, skipFirstSep bool) (r []cppToken) {
-	// bpf-lsp patch 7: r is allocated once, at its final size, and the
-	// white space token is the source's one (scannerSource.space), not a
-	// new one appended to its buffer for every line.
+	return appendCppTokens(nil, s, skipFirstSep)
+}
+
+// appendCppTokens appends tokens2CppTokens(s, skipFirstSep) to r.
+func appendCppTokens(r []cppToken, s []Token, skipFirstSep bool) []cppToken {
+	// bpf-lsp patch 7: r grows once, to its final size, and the white
+	// space token is the source's one (scannerSource.space), not a new one
+	// appended to its buffer for every line.
 	if len(s) == 0 {
-		return nil
+		return r
 	}
 
 	n := len(s)
@@ -221,7 +227,7 @@ func tokens2CppTokens(s []Token, skipFirstSep bool) (r []cppToken) {
 			n++
 		}
 	}
-	r = make([]cppToken, 0, n)
+	r = slices.Grow(r, n)
 	var spTok Token
 	for i, v := range s {
 		if (i != 0 || !skipFirstSep) && len(v.Sep()) != 0 {

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// checkFiles emits results in file order as each becomes ready (not at
+// the end), and while an early file is slow only a window of later files
+// is started: memory does not grow with the number of files.
+func TestCheckFilesStreamsWithinAWindow(t *testing.T) {
+	const n = 60
+	window := int64(checkWindow * min(runtime.GOMAXPROCS(0), n))
+	release := make(chan struct{})
+	var started atomic.Int64
+	var firstEmitted atomic.Bool
+	emitted := make(chan int, n)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		checkFiles(context.Background(), n, func(i int) fileResult {
+			started.Add(1)
+			switch i {
+			case 0:
+				<-release
+			case n - 1:
+				if !firstEmitted.Load() {
+					t.Error("the last file started before the first was emitted")
+				}
+			}
+			return fileResult{}
+		}, func(i int, r fileResult) {
+			if i == 0 {
+				firstEmitted.Store(true)
+			}
+			emitted <- i
+		})
+	}()
+	deadline := time.Now().Add(time.Minute)
+	for started.Load() < window && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // a chance to overrun the window, if it could
+	if got := started.Load(); got != window {
+		t.Errorf("%d files started while the first was running, want the window, %d", got, window)
+	}
+	select {
+	case i := <-emitted:
+		t.Fatalf("file %d emitted before file 0", i)
+	default:
+	}
+	close(release)
+	for want := range n {
+		if got := <-emitted; got != want {
+			t.Fatalf("emitted file %d, want %d", got, want)
+		}
+	}
+	<-done
+}
+
+// A directory argument takes the files a compile database in or above it
+// names with a BPF target, whatever their names (progs/*.c, as the kernel
+// selftests build them), and not the user-space files it names.
+func TestCheckDirectoryTakesCompileDatabaseFiles(t *testing.T) {
+	dir := t.TempDir()
+	src, _ := os.ReadFile("../../testdata/demo/queue.bpf.c")
+	hdr, _ := os.ReadFile("../../testdata/include/bpf_lsp.h")
+	os.MkdirAll(filepath.Join(dir, "progs"), 0o755)
+	os.WriteFile(filepath.Join(dir, "bpf_lsp.h"), hdr, 0o644)
+	os.WriteFile(filepath.Join(dir, "progs", "queue.c"), src, 0o644)
+	os.WriteFile(filepath.Join(dir, "progs", "loader.c"), src, 0o644) // named without a BPF target: user space
+	progs := filepath.Join(dir, "progs")
+	if code, _, errs := runCmd("check", progs); code != 2 || !strings.Contains(errs, "no BPF programs") {
+		t.Fatalf("without a compile database: exit %d, %s; want no programs", code, errs)
+	}
+	os.WriteFile(filepath.Join(dir, "compile_commands.json"), []byte(`[
+ {"directory": "`+dir+`", "file": "progs/queue.c", "arguments": ["clang", "-g", "-O2", "--target=bpf", "-I.", "-c", "progs/queue.c"]},
+ {"directory": "`+dir+`", "file": "progs/loader.c", "arguments": ["cc", "-I.", "-c", "progs/loader.c"]}]`), 0o644)
+	code, out, errs := runCmd("check", progs)
+	if code != 1 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	files := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		files[filepath.Base(strings.SplitN(line, ":", 2)[0])] = true
+	}
+	var got []string
+	for f := range files {
+		got = append(got, f)
+	}
+	sort.Strings(got)
+	if strings.Join(got, ",") != "queue.c" {
+		t.Errorf("findings in %v, want queue.c only (with the database's -I):\n%s%s", got, out, errs)
+	}
+}
