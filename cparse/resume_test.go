@@ -197,6 +197,7 @@ func TestPreambleHeapCost(t *testing.T) {
 	p := NewParser(Options{CacheDir: t.TempDir()})
 	parse(t, p, path, nil) // warm the header and vmlinux.h caches
 	p.preambles = preambleCache{}
+	parse(t, p, path, nil) // the first parse of a region translates it whole
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -215,5 +216,20 @@ func TestPreambleHeapCost(t *testing.T) {
 	t.Logf("preamble: %d KB of headers served, %d KB held, estimated %d KB", served>>10, held>>10, e.size>>10)
 	if e.size < held/2 || e.size > held*2 {
 		t.Errorf("estimated %d KB, holds %d KB", e.size>>10, held>>10)
+	}
+}
+
+// TestPreambleMissingHeaderAppears: a preamble that missed a header is
+// stale once the header exists.
+func TestPreambleMissingHeaderAppears(t *testing.T) {
+	dir := t.TempDir()
+	path := write(t, dir, "prog.bpf.c", "#include \"later.h\"\nint x;\n")
+	p := NewParser(Options{})
+	if f := parse(t, p, path, nil); len(f.Errors) != 1 || f.Errors[0].Missing == "" {
+		t.Fatalf("before: %+v", f.Errors)
+	}
+	write(t, dir, "later.h", "int from_later;\n")
+	if f := parse(t, p, path, nil); len(f.Errors) != 0 || f.Var("from_later") == nil {
+		t.Fatalf("after the header appeared: %+v, vars %v", f.Errors, varNames(f))
 	}
 }
