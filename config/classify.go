@@ -1,9 +1,12 @@
 package config
 
 import (
+	"bytes"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
+	"strings"
 
 	"github.com/bpf-lsp/bpf-lsp/cparse"
 )
@@ -26,25 +29,99 @@ import (
 // .struct_ops. Other dotted names are not marks: user space puts its
 // USDT semaphores in SEC(".probes").
 var (
-	bpfHeader = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*include[ \t]*[<"](?:[^">\n]*/)?(?:bpf_helpers|bpf_tracing|bpf_core_read|vmlinux)\.h[>"]`)
-	bpfMark   = regexp.MustCompile(`\b(?:SEC|__section|section)[ \t]*\([ \t]*"(?:[^".]|\.maps"|\.struct_ops)`)
-	hostMark  = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*include[ \t]*[<"](?:stdio\.h|stdlib\.h|pthread\.h|bpf/libbpf\.h|bpf/bpf\.h|linux/module\.h|[^">\n]*\.(?:l|sub)?skel\.h)[>"]` +
-		`|^[ \t]*(?:[A-Za-z_]\w*[ \t*]+)*main[ \t]*\([^;{)]*\)[ \t\n]*\{`)
-	includeLine = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*include[ \t]*(?:"([^"\n]+)"|<([^>\n]+)>)`)
+	bpfMark = regexp.MustCompile(`\b(?:SEC|__section|section)[ \t]*\([ \t]*"(?:[^".]|\.maps"|\.struct_ops)`)
+	mainDef = regexp.MustCompile(`^[ \t]*(?:[A-Za-z_]\w*[ \t*]+)*main[ \t]*\([^;{)]*\)[ \t\n]*\{`)
 )
+
+// marks are what a text says of itself.
+type marks struct {
+	bpfHeader bool // includes a BPF-only header
+	host      bool // a host mark
+	bpf       bool // a BPF section attribute
+	includes  []include
+}
+
+type include struct {
+	name  string
+	angle bool
+}
+
+// scan reads src's marks in one pass over its lines; the regular
+// expressions only see the few lines a cheap test picks (the directory
+// walk reads every .c file of a tree, user space included).
+func scan(src []byte) marks {
+	var m marks
+	for start := 0; start < len(src); {
+		end := len(src)
+		if i := bytes.IndexByte(src[start:], '\n'); i >= 0 {
+			end = start + i
+		}
+		line := src[start:end]
+		from := start // a definition may span lines: match from its first
+		start = end + 1
+		if t := bytes.TrimLeft(line, " \t"); len(t) > 0 && t[0] == '#' {
+			if inc, ok := includeOf(t[1:]); ok {
+				m.includes = append(m.includes, inc)
+				m.bpfHeader = m.bpfHeader || bpfHeaders[path.Base(inc.name)]
+				m.host = m.host || hostHeaders[inc.name] || strings.HasSuffix(inc.name, "skel.h")
+			}
+			continue
+		}
+		if !m.bpf && (bytes.Contains(line, []byte("SEC")) || bytes.Contains(line, []byte("section"))) {
+			m.bpf = bpfMark.Match(line)
+		}
+		if !m.host && bytes.Contains(line, []byte("main")) {
+			m.host = mainDef.Match(src[from:])
+		}
+	}
+	return m
+}
 
 // Bounds of the header walk: project headers are few and shallow; a file
 // whose BPF side is deeper than this is better named by a config glob.
 const (
 	maxWalkDepth   = 8
 	maxWalkHeaders = 64
-	maxHeaderSize  = 1 << 20 // vmlinux.h is recognised by name, never read
+	maxHeaderSize  = 1 << 20 // a project header; vmlinux.h is known by name, not read
 )
 
 // header is what the classifier keeps of one header's text.
 type header struct {
 	side     side
 	includes []include // in order
+}
+
+// bpfHeaders are the headers only BPF programs include, by base name
+// (projects vendor libbpf's under other directories).
+var bpfHeaders = map[string]bool{"bpf_helpers.h": true, "bpf_tracing.h": true, "bpf_core_read.h": true, "vmlinux.h": true}
+
+// hostHeaders are headers of user space (and the kernel's module API)
+// that BPF programs never include. A name ending in skel.h (bpftool's
+// .skel.h, .lskel.h, .subskel.h) is a skeleton, user space too.
+var hostHeaders = map[string]bool{"stdio.h": true, "stdlib.h": true, "pthread.h": true,
+	"bpf/libbpf.h": true, "bpf/bpf.h": true, "linux/module.h": true}
+
+// includeOf reads the directive after a line's '#': the name of an
+// #include of "x.h" or <x.h>.
+func includeOf(d []byte) (include, bool) {
+	d = bytes.TrimLeft(d, " \t")
+	rest, ok := bytes.CutPrefix(d, []byte("include"))
+	if !ok {
+		return include{}, false
+	}
+	rest = bytes.TrimLeft(rest, " \t")
+	if len(rest) < 2 || (rest[0] != '"' && rest[0] != '<') {
+		return include{}, false // #include_next, #include MACRO
+	}
+	closing := byte('"')
+	if rest[0] == '<' {
+		closing = '>'
+	}
+	end := bytes.IndexByte(rest[1:], closing)
+	if end <= 0 {
+		return include{}, false
+	}
+	return include{name: string(rest[1 : 1+end]), angle: closing == '>'}, true
 }
 
 // side says which side a text's own marks are for.
@@ -56,59 +133,40 @@ const (
 	hostSide
 )
 
-func sideOf(src []byte) side {
-	bpf := bpfHeader.Match(src) || bpfMark.Match(src)
-	host := hostMark.Match(src)
+func (m marks) side() side {
+	bpf := m.bpfHeader || m.bpf
 	switch {
-	case bpf && !host:
+	case bpf && !m.host:
 		return bpfSide
-	case host && !bpf:
+	case m.host && !bpf:
 		return hostSide
 	}
 	return neither
 }
 
-type include struct {
-	name  string
-	angle bool
-}
-
-// includesOf lists the #include lines of src; those naming a macro are
-// left out.
-func includesOf(src []byte) []include {
-	var out []include
-	for _, m := range includeLine.FindAllSubmatch(src, -1) {
-		if m[1] != nil {
-			out = append(out, include{name: string(m[1])})
-		} else {
-			out = append(out, include{name: string(m[2]), angle: true})
-		}
-	}
-	return out
-}
-
 // isProgram decides from file's text src and, when that is not enough,
 // from the headers it includes.
-func (cl *Classifier) isProgram(file string, src []byte) bool {
+func (cl *Classifier) isProgram(file string, cfg *Config, src []byte) bool {
+	m := scan(src)
 	switch {
-	case bpfHeader.Match(src):
+	case m.bpfHeader:
 		return true
-	case hostMark.Match(src):
+	case m.host:
 		return false
-	case bpfMark.Match(src):
+	case m.bpf:
 		return true
 	}
-	return cl.includesBPF(file, includesOf(src))
+	return cl.includesBPF(file, cfg, m.includes)
 }
 
 // includesBPF walks the headers that file includes, breadth first,
 // resolving names with the file's include flags (those its parse would
 // use), and reports whether the first header of one side is BPF's.
-func (cl *Classifier) includesBPF(file string, includes []include) bool {
+func (cl *Classifier) includesBPF(file string, cfg *Config, includes []include) bool {
 	if len(includes) == 0 {
 		return false
 	}
-	quoted, angle := cl.searchDirs(file)
+	quoted, angle := cl.searchDirs(file, cfg)
 	type pending struct {
 		dir      string // the includer's directory
 		includes []include
@@ -119,19 +177,19 @@ func (cl *Classifier) includesBPF(file string, includes []include) bool {
 		var next []pending
 		for _, p := range level {
 			for _, inc := range p.includes {
-				path := resolve(inc, p.dir, quoted, angle)
-				if path == "" || visited[path] {
+				name := resolve(inc, p.dir, quoted, angle)
+				if name == "" || visited[name] {
 					continue
 				}
 				if len(visited) == maxWalkHeaders {
 					return false
 				}
-				visited[path] = true
-				h := cl.header(path)
+				visited[name] = true
+				h := cl.header(name)
 				if h.side != neither {
 					return h.side == bpfSide
 				}
-				next = append(next, pending{filepath.Dir(path), h.includes})
+				next = append(next, pending{filepath.Dir(name), h.includes})
 			}
 		}
 		level = next
@@ -139,10 +197,15 @@ func (cl *Classifier) includesBPF(file string, includes []include) bool {
 	return false
 }
 
-// searchDirs returns the include search of file: its config's added flags
-// and its compile database's, as cparse resolves them for a parse.
-func (cl *Classifier) searchDirs(file string) (quoted, angle []string) {
-	cfg, _ := cl.Configs.For(file)
+// searchDirs returns the include search of file, whose config is cfg: the
+// config's added flags and its compile database's, as cparse resolves
+// them for a parse. It is kept by directory: the .c files of one directory
+// that no database names get the same flags.
+func (cl *Classifier) searchDirs(file string, cfg *Config) (quoted, angle []string) {
+	dir := filepath.Dir(file)
+	if s, ok := cl.search[dir]; ok {
+		return s.quoted, s.angle
+	}
 	p, ok := cl.parsers[cfg]
 	if !ok {
 		if cl.parsers == nil {
@@ -151,8 +214,15 @@ func (cl *Classifier) searchDirs(file string) (quoted, angle []string) {
 		p = cparse.NewParser(cfg.ParserOptions(cparse.Options{}))
 		cl.parsers[cfg] = p
 	}
-	return cparse.SearchDirs(p.CompileFlags(file).Args, filepath.Dir(file))
+	quoted, angle = cparse.SearchDirs(p.CompileFlags(file).Args, dir)
+	if cl.search == nil {
+		cl.search = map[string]searchDirs{}
+	}
+	cl.search[dir] = searchDirs{quoted, angle}
+	return quoted, angle
 }
+
+type searchDirs struct{ quoted, angle []string }
 
 // resolve finds the regular file inc names, as the preprocessor would
 // from an includer in dir; "" when there is none.
@@ -172,26 +242,27 @@ func resolve(inc include, dir string, quoted, angle []string) string {
 	return ""
 }
 
-func regular(path string) string {
-	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
-		return path
+func regular(name string) string {
+	if st, err := os.Stat(name); err == nil && st.Mode().IsRegular() {
+		return name
 	}
 	return ""
 }
 
-// header reads and scans path once per Classifier; an unreadable or
+// header reads and scans the header name once per Classifier; an unreadable or
 // oversized header counts as one without marks or includes.
-func (cl *Classifier) header(path string) *header {
-	if h, ok := cl.headers[path]; ok {
+func (cl *Classifier) header(name string) *header {
+	if h, ok := cl.headers[name]; ok {
 		return h
 	}
 	if cl.headers == nil {
 		cl.headers = map[string]*header{}
 	}
 	h := &header{}
-	if src, err := cparse.ReadRegular(path, maxHeaderSize); err == nil {
-		h = &header{side: sideOf(src), includes: includesOf(src)}
+	if src, err := cparse.ReadRegular(name, maxHeaderSize); err == nil {
+		m := scan(src)
+		h = &header{side: m.side(), includes: m.includes}
 	}
-	cl.headers[path] = h
+	cl.headers[name] = h
 	return h
 }

@@ -31,6 +31,7 @@ type Classifier struct {
 	dbs     map[string]map[string]bool // database path -> file -> targets BPF
 	headers map[string]*header         // by path: each header is read once
 	parsers map[*Config]*cparse.Parser // the include flags of each config's files
+	search  map[string]searchDirs      // by directory
 }
 
 // IsBPF reports whether file is a BPF program; src is its text (nil:
@@ -39,7 +40,8 @@ func (cl *Classifier) IsBPF(file string, src []byte) bool {
 	if strings.HasSuffix(file, ".bpf.c") {
 		return true
 	}
-	if cfg, _ := cl.Configs.For(file); len(cfg.Files) > 0 && cfg.matchAny(cfg.Files, file) {
+	cfg, _ := cl.Configs.For(file)
+	if len(cfg.Files) > 0 && cfg.matchAny(cfg.Files, file) {
 		return true
 	}
 	if bpf, named := cl.inDatabase(file); named {
@@ -53,7 +55,7 @@ func (cl *Classifier) IsBPF(file string, src []byte) bool {
 		}
 		src = data
 	}
-	return cl.isProgram(file, src)
+	return cl.isProgram(file, cfg, src)
 }
 
 // inDatabase looks for file in the nearest compile_commands.json above it
