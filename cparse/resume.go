@@ -327,7 +327,10 @@ func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map
 	}
 	key := preambleCacheKey(f.Path, flags, text[:cut])
 	e, prior := p.preambles.get(key, f.Path, seeds, func(e *preamble) bool { return p.fresh(e, overlay) })
-	if e == nil && p.preambles.firstSight(key) {
+	// A file open in an editor (its text in the overlay) will be edited:
+	// its preamble pays off from the first edit, which must not pay for
+	// building it. Other files build one on a region's second parse.
+	if _, open := overlay[f.Path]; e == nil && !open && p.preambles.firstSight(key) {
 		return nil, nil, nil, false
 	}
 	if e == nil {

@@ -3,6 +3,7 @@ package cparse
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -162,6 +163,43 @@ func TestPreambleEditsBelow(t *testing.T) {
 	}
 	if p.preambleBuilds.Load() == builds {
 		t.Error("an edited vmlinux.h did not rebuild the preamble")
+	}
+}
+
+// TestPreambleWhen: a document open in the editor (its text in the
+// overlay) builds its preamble on its first parse, so its first edit
+// resumes; a file read from disk builds it only on its second parse (most
+// files of a workspace pass are parsed once).
+func TestPreambleWhen(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "prog.c")
+	src := "#include \"defs.h\"\n\nint get(struct pair *p) { return p->a + B; }\n"
+	for name, text := range map[string]string{"defs.h": "struct pair { int a, b; };\n#define B 2\n", "prog.c": src} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parse := func(p *Parser, overlay map[string][]byte) {
+		t.Helper()
+		if f, err := p.Parse(context.Background(), path, overlay); err != nil || f.AST == nil || len(f.Errors) > 0 {
+			t.Fatalf("%v %+v", err, f.Errors)
+		}
+	}
+	open := NewParser(Options{CacheDir: t.TempDir()})
+	parse(open, map[string][]byte{path: []byte(src)})
+	if b := open.preambleBuilds.Load(); b != 1 {
+		t.Errorf("an open document's first parse built %d preambles, want 1", b)
+	}
+	parse(open, map[string][]byte{path: []byte(src + "\nint x;\n")})
+	if b := open.preambleBuilds.Load(); b != 1 {
+		t.Errorf("its first edit built %d preambles in all, want the first one only", b)
+	}
+	closed := NewParser(Options{CacheDir: t.TempDir()})
+	for i, want := range []int64{0, 1} {
+		parse(closed, nil)
+		if b := closed.preambleBuilds.Load(); b != want {
+			t.Errorf("parse %d of a file on disk: %d preambles built, want %d", i+1, b, want)
+		}
 	}
 }
 
