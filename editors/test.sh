@@ -127,8 +127,11 @@ vscode_test() {
 	cp "$here/testdata/demo.bpf.c" "$here/testdata/loader.c" "$d/ws/"
 	cp "$here/testdata/demo.bpf.c" "$d/ws/progs/demo.c" # a BPF program only by its text
 	printf -- '-I%s\n' "$repo/testdata/include" > "$d/ws/compile_flags.txt"
+	# The server's workspace pass off: the panel then shows only what the
+	# extension's own documents get (progs/demo.c is a BPF program the pass
+	# would report too, so it would not show the extension selecting it).
 	cat > "$d/user/User/settings.json" <<JSON
-{"workbench.startupEditor": "none", "telemetry.telemetryLevel": "off", "extensions.autoCheckUpdates": false,
+{"bpfLsp.workspaceDiagnostics": false, "workbench.startupEditor": "none", "telemetry.telemetryLevel": "off", "extensions.autoCheckUpdates": false,
  "extensions.autoUpdate": false, "workbench.enableExperiments": false, "update.mode": "none",
  "security.workspace.trust.enabled": false, "workbench.tips.enabled": false}
 JSON

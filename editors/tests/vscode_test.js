@@ -89,7 +89,7 @@ async function main() {
     step('loader.c: no bpf-lsp diagnostics');
 
     // progs/demo.c: no *.bpf.c name, no bpf_helpers.h (the server's own
-    // workspace scan skips it), but SEC("tc"): selected by its text.
+    // workspace pass is off in this test), but SEC("tc"): selected by its text.
     await page.keyboard.press('Control+P');
     await page.keyboard.type('progs/demo.c');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'demo.c' }).first().click({ timeout: 30000 });
