@@ -30,6 +30,7 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	stdinName := fs.String("stdin-filename", "", "read the text of the one PATH from stdin (an editor's unsaved buffer); `path` names it")
 	kernel := fs.String("kernel", "", kernelUsage)
 	color := fs.String("color", "auto", "color the text output: `when` (auto: on a terminal, unless NO_COLOR is set; always; never)")
+	stats := fs.Bool("stats", false, "print each file's parse and analysis time and the analysis's work (states explored, pruned) to stderr")
 	paths, code, ok := parseArgs(fs, args)
 	if !ok {
 		return code
@@ -90,6 +91,9 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if r.err != nil {
 			fmt.Fprintf(stderr, "bpf-lsp check: %v\n", r.err)
 			exit = 2
+		}
+		if *stats && r.stats != "" {
+			fmt.Fprintf(stderr, "%s: %s\n", files[i], r.stats)
 		}
 		if err := out.write(r.findings); err != nil && exit == 0 {
 			fmt.Fprintf(stderr, "bpf-lsp check: write output: %v\n", err)
@@ -190,6 +194,7 @@ type fileResult struct {
 	findings  []analysis.Finding
 	err       error // the file could not be read
 	configErr error // its config is invalid (reported once per config)
+	stats     string
 }
 
 // checkFiles runs check on files 0..n-1 on every core and calls emit for
@@ -247,12 +252,18 @@ const checkWindow = 4
 
 func checkFile(ctx context.Context, proj *project, path string) fileResult {
 	cfg, parser, sel, cfgErr := proj.forFile(path)
+	start := time.Now()
 	f, err := parser.Parse(ctx, path, proj.overlay)
 	if err != nil {
 		return fileResult{err: err, configErr: cfgErr}
 	}
+	parsed := time.Now()
 	targets, targetErr := proj.targets.forConfig(cfg)
-	findings := append(analysis.FrontendFindings(f), findingsFor(f, targets)...)
+	res := analysis.Run(f)
+	findings := append(analysis.FrontendFindings(f), analysis.ForKernels(f, res, targets)...)
+	st := res.Stats
+	stats := fmt.Sprintf("parse %d ms, analysis %d ms: %d programs, %d states explored, %d pruned, %d callee summaries (%d calls reused)",
+		parsed.Sub(start).Milliseconds(), time.Since(parsed).Milliseconds(), st.Programs, st.Explored, st.Pruned, st.Summaries, st.Reused)
 	sort.SliceStable(findings, func(i, j int) bool {
 		a, b := findings[i].Span, findings[j].Span
 		if a.File != b.File {
@@ -263,7 +274,7 @@ func checkFile(ctx context.Context, proj *project, path string) fileResult {
 		}
 		return a.Start.Offset < b.Start.Offset
 	})
-	return fileResult{findings: cfg.Apply(sel, findings), configErr: errors.Join(cfgErr, targetErr)}
+	return fileResult{findings: cfg.Apply(sel, findings), configErr: errors.Join(cfgErr, targetErr), stats: stats}
 }
 
 // findingWriter prints findings in the chosen format as they come: text

@@ -268,11 +268,6 @@ func (c *targetCache) forConfig(cfg *config.Config) ([]*kernels.Target, error) {
 	return ts, err
 }
 
-// findingsFor runs the lock analysis and the target kernels' checks.
-func findingsFor(f *cparse.File, targets []*kernels.Target) []analysis.Finding {
-	return analysis.ForKernels(f, analysis.Run(f), targets)
-}
-
 // verifyKernelList turns verify's --kernel into a --kernels list: another
 // kernel than the running one is verified in a VM.
 func verifyKernelList(kernel, list string) (string, error) {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -63,6 +64,22 @@ func TestCheckText(t *testing.T) {
 	}
 	if !strings.Contains(out, "queue.bpf.c:38:") || !strings.Contains(out, ": error: ") || !strings.Contains(out, "[BL201]") {
 		t.Errorf("text output is not compiler-style:\n%s", out)
+	}
+}
+
+// TestCheckStats: -stats says, per file on stderr, what parsing and the
+// path exploration cost; stdout keeps only findings.
+func TestCheckStats(t *testing.T) {
+	code, out, errs := runCmd("check", "-stats", "../../testdata/demo/queue.bpf.c", "-I", "../../testdata/include")
+	if code != 1 {
+		t.Fatalf("exit code %d, want 1", code)
+	}
+	re := regexp.MustCompile(`queue\.bpf\.c: parse \d+ ms, analysis \d+ ms: [1-9]\d* programs, [1-9]\d* states explored, \d+ pruned`)
+	if !re.MatchString(errs) {
+		t.Errorf("stderr has no stats line:\n%s", errs)
+	}
+	if strings.Contains(out, "states explored") {
+		t.Errorf("stats on stdout:\n%s", out)
 	}
 }
 
