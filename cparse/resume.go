@@ -166,7 +166,7 @@ type preambleCache struct {
 
 const (
 	maxPreambles     = 8
-	maxPreambleBytes = 40 << 20 // about five vmlinux.h programs (8 MB each)
+	maxPreambleBytes = 24 << 20 // about three vmlinux.h programs (8 MB each)
 	// preambleCostFactor estimates a preamble's heap cost from the bytes of
 	// source it translated (measured: see TestPreambleHeapCost).
 	preambleCostFactor = 30
