@@ -20,7 +20,7 @@ import (
 )
 
 func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	tuneGC()
+	tuneGC(checkSoftLimit)
 	fs := newFlagSet("check", "check [-I dir] [-D name[=value]] [-checks list] [--kernel running|VERSION|PATH] [--format text|json|sarif] [--color auto|always|never] PATH...", stderr)
 	var cf cFlags
 	cf.register(fs)
