@@ -73,7 +73,7 @@ bench: build
 	nice -n 10 $(GO) run ./internal/bench -bin ./bpf-lsp -json out/bench.json $(BENCH_FLAGS)
 
 # `make bench-corpus` runs one server over every real-world corpus file
-# (make realworld fills the cache): open, one edit inside the first
+# (make realworld fills the cache): open, two edits inside the first
 # function, close; prints cold and edit -> diagnostics latency (median, p99,
 # max, files over 200 ms), the slowest files and peak RSS; JSON in
 # out/bench-corpus.json. BENCH_FLAGS="-files 'rbtree*,tools/sched_ext/*'" runs a subset.

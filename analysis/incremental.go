@@ -89,13 +89,14 @@ type generation struct {
 	kinds []*Guarded
 	units map[[32]byte]*unitResult
 
-	prev   *generation
-	window window
-	global [32]byte
-	vars   []varDecl
-	funcs  map[*cparse.Func]*funcFacts
-	lockIx map[*Lock]int
-	grdIx  map[*Guarded]int
+	prev    *generation
+	window  window
+	regions []region // of the function bodies and variable declarations, by start
+	global  [32]byte
+	vars    []varDecl
+	funcs   map[*cparse.Func]*funcFacts
+	lockIx  map[*Lock]int
+	grdIx   map[*Guarded]int
 }
 
 // funcFacts is one function's own hash, the functions it names and every
@@ -121,6 +122,7 @@ func (c *Cache) begin(f *cparse.File, cl *classes) *generation {
 	g := &generation{c: c, f: f, path: f.Path, text: f.Src, units: map[[32]byte]*unitResult{}, funcs: map[*cparse.Func]*funcFacts{}}
 	g.known, g.kinds = classObjects(cl)
 	g.global = g.globalHash(cl)
+	g.regions = regionsOf(f)
 	if prev != nil && prev.path == f.Path && len(prev.known) == len(g.known) && len(prev.kinds) == len(g.kinds) {
 		g.prev = prev
 		g.window = diff(prev.text, f.Src)
@@ -549,12 +551,70 @@ func (g *generation) span(s cparse.Span, ok *bool) cparse.Span {
 	}
 	empty := s.Start.Offset == s.End.Offset
 	var ok1, ok2 bool
-	s.Start, ok1 = g.window.pos(s.Start, true)
-	s.End, ok2 = g.window.pos(s.End, !empty)
+	s.Start, ok1 = g.pos(s.Start, true)
+	s.End, ok2 = g.pos(s.End, !empty)
 	if !ok1 || !ok2 {
 		*ok = false
 	}
 	return s
+}
+
+// pos moves a position of the previous text: past the changed window, or,
+// when it lies in the window (the edits between the versions were in
+// several places), with the function body or variable declaration it lies
+// in when that region's text is unchanged.
+func (g *generation) pos(p cparse.Pos, start bool) (cparse.Pos, bool) {
+	if q, ok := g.window.pos(p, start); ok {
+		return q, true
+	}
+	old := g.prev.regions
+	i := sort.Search(len(old), func(i int) bool { return old[i].start.Offset > p.Offset || !start && old[i].start.Offset == p.Offset }) - 1
+	if i < 0 || p.Offset > old[i].end || start && p.Offset == old[i].end {
+		return p, false
+	}
+	r := old[i]
+	j := slices.IndexFunc(g.regions, func(n region) bool { return n.key == r.key })
+	if j < 0 || g.regions[j].sum != r.sum || g.regions[j].start.Col != r.start.Col {
+		return p, false
+	}
+	n := g.regions[j]
+	p.Offset += n.start.Offset - r.start.Offset
+	p.Line += n.start.Line - r.start.Line
+	return p, true
+}
+
+// region is a function body (from the start of the line of its '{') or a
+// variable declaration of the main file, identified by the name of the
+// function or first variable, with the hash of its text.
+type region struct {
+	key   string
+	start cparse.Pos
+	end   int
+	sum   [32]byte
+}
+
+func regionsOf(f *cparse.File) []region {
+	var out []region
+	add := func(key string, start, end int) {
+		if start < 0 || end > len(f.Src) || start > end {
+			return
+		}
+		out = append(out, region{key: key, start: cparse.PosAt(f.Src, start), end: end, sum: sha256.Sum256(f.Src[start:end])})
+	}
+	for _, fn := range f.Funcs {
+		if b := fn.BodySpan; b.File == f.Path && b.Start.Offset >= 0 && b.Start.Offset <= len(f.Src) {
+			add("func "+fn.Name, lineStart(f.Src, b.Start.Offset), b.End.Offset)
+		}
+	}
+	seen := map[int]bool{}
+	for _, v := range f.Vars {
+		if d := v.DeclSpan; d.File == f.Path && !seen[d.Start.Offset] {
+			seen[d.Start.Offset] = true
+			add("var "+v.Name, d.Start.Offset, d.End.Offset)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].start.Offset < out[j].start.Offset })
+	return out
 }
 
 // move returns old with its positions moved to the new text and its locks

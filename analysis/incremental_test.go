@@ -21,7 +21,7 @@ import (
 // and removed, identifiers renamed, syntax broken and fixed, globals and
 // struct fields added or removed, comments and blank lines between
 // functions, a macro of the included header changed (as an unsaved
-// buffer). After every edit the analysis through a Cache must equal a fresh
+// buffer); sometimes two of them at once. After every edit the analysis through a Cache must equal a fresh
 // full analysis, field by field (findings with positions, related
 // information, fixes and messages; locks, references, held ranges, stats).
 func TestIncrementalMatchesFull(t *testing.T) {
@@ -71,6 +71,13 @@ func TestIncrementalMatchesFull(t *testing.T) {
 		for range 20 {
 			n++
 			next, what := randomEdit(rng, src, &undo)
+			if rng.IntN(4) == 0 {
+				// Edits in several places before one analysis (the
+				// server debounces).
+				var more string
+				next, more = randomEdit(rng, next, &undo)
+				what += " + " + more
+			}
 			if rng.IntN(15) == 0 {
 				// bpf_obj_drop as a no-op (or back): programs leak.
 				next, what = src, "header macro"

@@ -4,7 +4,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -21,26 +20,28 @@ func (c *Config) ParserOptions(base cparse.Options) cparse.Options {
 	return base
 }
 
-// bpfInclude matches the include that marks a libbpf BPF program.
-var bpfInclude = regexp.MustCompile(`(?m)^\s*#\s*include\s*[<"]bpf/bpf_helpers\.h[>"]`)
-
 // A Classifier decides which C files are BPF programs: a *.bpf.c name, a
-// config glob, a compile database entry built with -target bpf, or an
-// #include <bpf/bpf_helpers.h>. A compile database entry without a BPF
-// target makes the file user space whatever its text. It caches
-// databases; use one per run.
+// config glob, a compile database entry built with -target bpf, or, for a
+// file no database names, its text and the project headers it includes
+// (see isProgram). A compile database entry without a BPF target makes
+// the file user space whatever its text. It caches databases and headers;
+// use one per run.
 type Classifier struct {
 	Configs *Cache
 	dbs     map[string]map[string]bool // database path -> file -> targets BPF
+	headers map[string]*header         // by path: each header is read once
+	parsers map[*Config]*cparse.Parser // the include flags of each config's files
+	search  map[string]searchDirs      // by directory
 }
 
 // IsBPF reports whether file is a BPF program; src is its text (nil:
-// read the first part from disk when needed).
+// read it from disk when needed).
 func (cl *Classifier) IsBPF(file string, src []byte) bool {
 	if strings.HasSuffix(file, ".bpf.c") {
 		return true
 	}
-	if cfg, _ := cl.Configs.For(file); len(cfg.Files) > 0 && cfg.matchAny(cfg.Files, file) {
+	cfg, _ := cl.Configs.For(file)
+	if len(cfg.Files) > 0 && cfg.matchAny(cfg.Files, file) {
 		return true
 	}
 	if bpf, named := cl.inDatabase(file); named {
@@ -54,7 +55,7 @@ func (cl *Classifier) IsBPF(file string, src []byte) bool {
 		}
 		src = data
 	}
-	return bpfInclude.Match(src)
+	return cl.isProgram(file, cfg, src)
 }
 
 // inDatabase looks for file in the nearest compile_commands.json above it
@@ -148,5 +149,5 @@ type NoProgramsError struct{ Dir string }
 
 func (e *NoProgramsError) Error() string {
 	return e.Dir + ": no BPF programs here (*.bpf.c, a compile_commands.json entry built with -target bpf, " +
-		"a file including <bpf/bpf_helpers.h>, or the files globs of " + FileName + ")"
+		"a file with SEC(\"...\") or including <bpf/bpf_helpers.h> directly or through its headers, or the files globs of " + FileName + ")"
 }

@@ -76,17 +76,38 @@ func defaultSystemDirs(sysroot string) []string {
 }
 
 // searchPaths returns cc/v4's IncludePaths and SysIncludePaths for flags:
-// "x.h" searches the includer's directory (""), -iquote, then the <x.h>
-// list; <x.h> searches -I, -isystem, the system directories, -idirafter.
-// Duplicates are dropped as clang drops them: a directory is kept where it
-// first appears, except that a -I directory that is also a system directory
-// keeps only its system place.
+// searchOrder's lists with the default system directories, between the
+// made-up roots.
 func searchPaths(fl flagSet) (quoted, angle []string) {
+	var defaults []string
+	if !fl.NoStdInc {
+		defaults = defaultSystemDirs(fl.Sysroot)
+	}
+	quoted, angle = searchOrder(fl, defaults)
+	quoted = append(append([]string{absRoot, ""}, quoted...), missingRoot)
+	angle = append(append([]string{absRoot}, angle...), missingRoot)
+	return quoted, angle
+}
+
+// SearchDirs returns the directories clang searches, in order, under the
+// compile arguments args (relative paths are relative to dir): for
+// "x.h" after the includer's own directory, and for <x.h>. The default
+// system directories are left out: a caller looking for a project's own
+// headers does not want them, and finding them takes clang.
+func SearchDirs(args []string, dir string) (quoted, angle []string) {
+	return searchOrder(parseFlags(args, dir), nil)
+}
+
+// searchOrder lists the search directories of flags, with defaults as the
+// system directories: "x.h" searches -iquote, then the <x.h> list; <x.h>
+// searches -I, -isystem, defaults, -idirafter. Duplicates are dropped as
+// clang drops them: a directory is kept where it first appears, except
+// that a -I directory that is also a system directory keeps only its
+// system place.
+func searchOrder(fl flagSet, defaults []string) (quoted, angle []string) {
 	var system []string
 	system = append(system, fl.System...)
-	if !fl.NoStdInc {
-		system = append(system, defaultSystemDirs(fl.Sysroot)...)
-	}
+	system = append(system, defaults...)
 	system = append(system, fl.After...)
 	isSystem := map[string]bool{}
 	for _, d := range system {
@@ -105,7 +126,6 @@ func searchPaths(fl flagSet) (quoted, angle []string) {
 			angle = append(angle, d)
 		}
 	}
-	quoted = []string{absRoot, ""}
 	seenQ := map[string]bool{}
 	for _, d := range fl.Quote {
 		if !seenQ[d] {
@@ -113,9 +133,7 @@ func searchPaths(fl flagSet) (quoted, angle []string) {
 			quoted = append(quoted, d)
 		}
 	}
-	quoted = append(append(quoted, angle...), missingRoot)
-	angle = append(append([]string{absRoot}, angle...), missingRoot)
-	return quoted, angle
+	return append(quoted, angle...), angle
 }
 
 // directive is one #include line of a file.

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -336,5 +337,17 @@ func TestDirectiveMatches(t *testing.T) {
 		if got := directiveMatches([]byte(text)); !reflect.DeepEqual(got, want) {
 			t.Errorf("%.40q: %v, want %v", text, got, want)
 		}
+	}
+}
+
+// TestSearchDirs: the exported search order is clang's, without the
+// default system directories and the made-up roots.
+func TestSearchDirs(t *testing.T) {
+	quoted, angle := SearchDirs([]string{"-iquote", "q", "-Ia", "-I", "/s", "-isystem", "/s", "-idirafter", "after", "-Ia"}, "/p")
+	if want := []string{"/p/q", "/p/a", "/s", "/p/after"}; !slices.Equal(quoted, want) {
+		t.Errorf("quoted = %v, want %v", quoted, want)
+	}
+	if want := []string{"/p/a", "/s", "/p/after"}; !slices.Equal(angle, want) {
+		t.Errorf("angle = %v, want %v", angle, want)
 	}
 }

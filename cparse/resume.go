@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
@@ -21,7 +22,11 @@ import (
 // (cc.TranslatePreamble) and reused by every parse whose text starts the
 // same way (cc.TranslateAfter translates only the rest). An edit below
 // those lines then never preprocesses, parses or type-checks a header
-// again, and the files of a check run that start alike share one.
+// again, and the files of a check run that start alike share one. A region
+// is translated whole the first time it is parsed and as a preamble from
+// the second (an edit, a blanking round, another file of the directory
+// with the same lines): building one costs about a whole translation, and
+// a region parsed once gains nothing from it.
 //
 // A parse resumed from a preamble reports what a whole translation
 // reports: the include bookkeeping done while cc/v4 read the headers (the
@@ -29,9 +34,11 @@ import (
 // positions map into) is kept with the preamble and replayed into each
 // parse. Where a resumed translation could differ, the whole file is
 // translated instead: cc/v4 panics, the body completes a tag the preamble
-// left incomplete (cc.ErrPreambleMismatch), or it gives errors that a
-// trimmed vmlinux.h could cause (the trimming retries then decide on whole
-// translations, as before).
+// left incomplete (cc.ErrPreambleMismatch). Errors a trimmed vmlinux.h
+// could cause are the same resumed or not (the preamble's header is trimmed
+// to a superset of the seeds): the trimming retries in translate handle them
+// as before, each retry's seeds giving a new preamble, the full header's
+// decision resuming from an untrimmed one.
 
 // preambleEnd returns the length of text's preamble region: the leading
 // lines that are blank, comments or #include, #define, #undef, #pragma and
@@ -142,18 +149,22 @@ func directiveEnd(text []byte, i int) int {
 }
 
 // preamble is one translated preamble and what replaying it needs. pre is
-// nil when the region cannot be resumed from (errors, a missing or
-// unreadable header): such parses translate the whole file, without
+// nil when the region cannot be resumed from (errors, an unreadable
+// header): such parses translate the whole file, without
 // building the preamble again while its headers are unchanged.
 type preamble struct {
-	key     string
-	seeds   map[string]bool // vmlinux.h trimmed to these; nil: not trimmed
-	vmlinux bool            // vmlinux.h is among the headers read
-	pre     *cc.Preamble
-	inc     *includeState // after the preamble: replayed into each parse
-	src     *sources      // the texts served
-	reads   []headerRead  // every file read, to tell when one changed
-	size    int64         // approximate heap cost
+	key      string
+	seeds    map[string]bool // vmlinux.h trimmed to these; nil: not trimmed
+	vmlinux  bool            // vmlinux.h is among the headers read
+	pre      *cc.Preamble
+	inc      *includeState // after the preamble: replayed into each parse
+	src      *sources      // the texts served
+	reads    []headerRead  // every file read, to tell when one changed
+	missing  []string      // headers found nowhere: one appearing makes the preamble stale
+	dirs     []string      // where they were looked for
+	owner    string        // the only main file that may use it ("": any of its directory)
+	builtFor string        // the main file it was built for
+	size     int64         // approximate heap cost
 }
 
 // preambleCache keeps the preambles of a Parser, least recently used first
@@ -162,6 +173,27 @@ type preambleCache struct {
 	mu      sync.Mutex
 	entries []*preamble // most recently used last
 	bytes   int64
+	seen    map[string]bool // keys parsed once: the next parse builds their preamble
+}
+
+// maxSeen bounds preambleCache.seen (keys hold whole regions).
+const maxSeen = 1024
+
+// firstSight reports whether key has not been parsed before, and
+// remembers it. A preamble costs about a whole translation to build and
+// its heap to keep: a region parsed once (most files of a check run, whose
+// regions differ) is better translated whole.
+func (c *preambleCache) firstSight(key string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seen[key] {
+		return false
+	}
+	if c.seen == nil || len(c.seen) >= maxSeen {
+		c.seen = map[string]bool{}
+	}
+	c.seen[key] = true
+	return true
 }
 
 const (
@@ -172,16 +204,18 @@ const (
 	preambleCostFactor = 30
 )
 
-// get returns a cached preamble for key usable with seeds, most recent
-// first, and the seeds of the latest entry for key that trims vmlinux.h
-// (a new preamble unites them with seeds, so they only grow).
-func (c *preambleCache) get(key string, seeds map[string]bool, valid func(*preamble) bool) (*preamble, map[string]bool) {
+// get returns a cached preamble for key usable by path with seeds, most
+// recent first, and else the seeds of the latest entry built for path that
+// trims vmlinux.h (a new preamble unites them with seeds: while a file is
+// edited, they only grow; other files' seeds would only make its vmlinux.h
+// bigger).
+func (c *preambleCache) get(key, path string, seeds map[string]bool, valid func(*preamble) bool) (*preamble, map[string]bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var prior map[string]bool
 	for i := len(c.entries) - 1; i >= 0; i-- {
 		e := c.entries[i]
-		if e.key != key {
+		if e.key != key || e.owner != "" && e.owner != path {
 			continue
 		}
 		if !valid(e) {
@@ -189,11 +223,13 @@ func (c *preambleCache) get(key string, seeds map[string]bool, valid func(*pream
 			c.entries = slices.Delete(c.entries, i, i+1)
 			continue
 		}
-		if !e.vmlinux || seeds == nil && e.seeds == nil || seeds != nil && e.seeds != nil && subset(seeds, e.seeds) {
+		// A region that cannot be a preamble (errors in its headers) is
+		// not built again for other seeds while its headers are unchanged.
+		if e.pre == nil || !e.vmlinux || seeds == nil && e.seeds == nil || seeds != nil && e.seeds != nil && subset(seeds, e.seeds) {
 			c.entries = append(slices.Delete(c.entries, i, i+1), e)
 			return e, nil
 		}
-		if prior == nil && e.seeds != nil {
+		if prior == nil && e.seeds != nil && e.builtFor == path {
 			prior = e.seeds
 		}
 	}
@@ -223,8 +259,41 @@ func subset(a, b map[string]bool) bool {
 	return true
 }
 
-// fresh reports whether every file e read still has the text it read.
+// searchedDirs are the directories a missing header may appear in: the
+// search path and the directories of the files that include ("x.h").
+func searchedDirs(inc *includeState, reads []headerRead) []string {
+	seen := map[string]bool{}
+	var dirs []string
+	add := func(d string) {
+		if d != "" && d != absRoot && d != missingRoot && !seen[d] {
+			seen[d] = true
+			dirs = append(dirs, d)
+		}
+	}
+	add(filepath.Dir(inc.main))
+	for _, d := range append(slices.Clone(inc.quoted), inc.angle...) {
+		add(d)
+	}
+	for _, r := range reads {
+		add(filepath.Dir(r.path))
+	}
+	return dirs
+}
+
+// fresh reports whether every file e read still has the text it read and
+// the headers it missed are still missing.
 func (p *Parser) fresh(e *preamble, overlay map[string][]byte) bool {
+	for _, name := range e.missing {
+		for _, d := range e.dirs {
+			path := filepath.Join(d, name)
+			if _, open := overlay[path]; open {
+				return false
+			}
+			if _, err := os.Stat(path); err == nil {
+				return false
+			}
+		}
+	}
 	for _, r := range e.reads {
 		cur, open := overlay[r.path]
 		if r.overlay {
@@ -257,8 +326,16 @@ func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map
 		return nil, nil, nil, false
 	}
 	key := preambleCacheKey(f.Path, flags, text[:cut])
-	e, prior := p.preambles.get(key, seeds, func(e *preamble) bool { return p.fresh(e, overlay) })
+	e, prior := p.preambles.get(key, f.Path, seeds, func(e *preamble) bool { return p.fresh(e, overlay) })
+	// A file open in an editor (its text in the overlay) will be edited:
+	// its preamble pays off from the first edit, which must not pay for
+	// building it. Other files build one on a region's second parse.
+	if _, open := overlay[f.Path]; e == nil && !open && p.preambles.firstSight(key) {
+		return nil, nil, nil, false
+	}
 	if e == nil {
+		// Seeds only grow while a file is edited: the union serves the
+		// next edits too.
 		if seeds != nil && prior != nil {
 			seeds = maps.Clone(seeds)
 			maps.Copy(seeds, prior)
@@ -291,9 +368,6 @@ func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map
 	if panicked || errors.Is(err, cc.ErrPreambleMismatch) {
 		return nil, nil, nil, false
 	}
-	if err != nil && p.trimmingSuspect(parseErrors(err.Error(), f.Path, f.Src, inc)) {
-		return nil, nil, nil, false
-	}
 	return ast, inc, err, true
 }
 
@@ -313,7 +387,7 @@ func translateAfterSafely(cfg *cc.Config, pre *cc.Preamble, sources []cc.Source)
 // that it cannot be one. It returns nil when cancelled.
 func (p *Parser) buildPreamble(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, cut int, seeds map[string]bool) *preamble {
 	p.preambleBuilds.Add(1)
-	e := &preamble{key: preambleCacheKey(f.Path, flags, text[:cut]), seeds: seeds,
+	e := &preamble{key: preambleCacheKey(f.Path, flags, text[:cut]), seeds: seeds, builtFor: f.Path,
 		src: &sources{files: map[string][]byte{}, maxSize: p.opts.MaxFileSize}}
 	var vmlinux func(string, []byte) []byte
 	if seeds != nil {
@@ -344,12 +418,19 @@ func (p *Parser) buildPreamble(ctx context.Context, f *File, flags flagSet, over
 		}
 	}
 	inc := fsys.inc
-	if terr == nil && len(inc.missing) == 0 && len(inc.failed) == 0 {
+	if terr == nil && len(inc.failed) == 0 {
 		e.pre, e.inc = pre, inc
 		for _, text := range e.src.files {
 			e.size += int64(len(text))
 		}
 		e.size *= preambleCostFactor
+		if len(inc.errs) > 0 {
+			e.owner = f.Path // their messages name the main file
+		}
+		if len(inc.missing) > 0 {
+			e.missing = slices.Sorted(maps.Keys(inc.missing))
+			e.dirs = searchedDirs(inc, e.reads)
+		}
 	}
 	// What is the main file's, each parse serves again.
 	e.src.mu.Lock()

@@ -3,6 +3,7 @@ package cparse
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -165,6 +166,43 @@ func TestPreambleEditsBelow(t *testing.T) {
 	}
 }
 
+// TestPreambleWhen: a document open in the editor (its text in the
+// overlay) builds its preamble on its first parse, so its first edit
+// resumes; a file read from disk builds it only on its second parse (most
+// files of a workspace pass are parsed once).
+func TestPreambleWhen(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "prog.c")
+	src := "#include \"defs.h\"\n\nint get(struct pair *p) { return p->a + B; }\n"
+	for name, text := range map[string]string{"defs.h": "struct pair { int a, b; };\n#define B 2\n", "prog.c": src} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parse := func(p *Parser, overlay map[string][]byte) {
+		t.Helper()
+		if f, err := p.Parse(context.Background(), path, overlay); err != nil || f.AST == nil || len(f.Errors) > 0 {
+			t.Fatalf("%v %+v", err, f.Errors)
+		}
+	}
+	open := NewParser(Options{CacheDir: t.TempDir()})
+	parse(open, map[string][]byte{path: []byte(src)})
+	if b := open.preambleBuilds.Load(); b != 1 {
+		t.Errorf("an open document's first parse built %d preambles, want 1", b)
+	}
+	parse(open, map[string][]byte{path: []byte(src + "\nint x;\n")})
+	if b := open.preambleBuilds.Load(); b != 1 {
+		t.Errorf("its first edit built %d preambles in all, want the first one only", b)
+	}
+	closed := NewParser(Options{CacheDir: t.TempDir()})
+	for i, want := range []int64{0, 1} {
+		parse(closed, nil)
+		if b := closed.preambleBuilds.Load(); b != want {
+			t.Errorf("parse %d of a file on disk: %d preambles built, want %d", i+1, b, want)
+		}
+	}
+}
+
 // TestPreambleConcurrent parses files sharing one preamble at once (run
 // with -race).
 func TestPreambleConcurrent(t *testing.T) {
@@ -197,6 +235,7 @@ func TestPreambleHeapCost(t *testing.T) {
 	p := NewParser(Options{CacheDir: t.TempDir()})
 	parse(t, p, path, nil) // warm the header and vmlinux.h caches
 	p.preambles = preambleCache{}
+	parse(t, p, path, nil) // the first parse of a region translates it whole
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -215,5 +254,20 @@ func TestPreambleHeapCost(t *testing.T) {
 	t.Logf("preamble: %d KB of headers served, %d KB held, estimated %d KB", served>>10, held>>10, e.size>>10)
 	if e.size < held/2 || e.size > held*2 {
 		t.Errorf("estimated %d KB, holds %d KB", e.size>>10, held>>10)
+	}
+}
+
+// TestPreambleMissingHeaderAppears: a preamble that missed a header is
+// stale once the header exists.
+func TestPreambleMissingHeaderAppears(t *testing.T) {
+	dir := t.TempDir()
+	path := write(t, dir, "prog.bpf.c", "#include \"later.h\"\nint x;\n")
+	p := NewParser(Options{})
+	if f := parse(t, p, path, nil); len(f.Errors) != 1 || f.Errors[0].Missing == "" {
+		t.Fatalf("before: %+v", f.Errors)
+	}
+	write(t, dir, "later.h", "int from_later;\n")
+	if f := parse(t, p, path, nil); len(f.Errors) != 0 || f.Var("from_later") == nil {
+		t.Fatalf("after the header appeared: %+v, vars %v", f.Errors, varNames(f))
 	}
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Editor tests: Neovim (headless), Emacs + eglot (batch) and VS Code
-# (code-server 4.100.3 in headless Chromium) against the real server.
+# Editor tests: Neovim (headless), Emacs + eglot (batch, both ways of
+# bpf-lsp.el) and VS Code (code-server 4.100.3 in headless Chromium)
+# against the real server.
 # Installs what it needs when missing (apt packages as root, npm packages
 # pinned), builds the server, runs each test with a time limit, and ends
 # with "N passed, N failed, N skipped" (an editor that is missing and
@@ -98,7 +99,9 @@ fi
 # Emacs + eglot.
 if command -v emacs >/dev/null; then
 	(cd "$here/tests" && HOME=$work/emacs-home timeout 120 emacs --batch -l emacs_test.el 2>&1 | grep -v '^Loading')
-	result "emacs $(emacs --version | head -1 | cut -d' ' -f3) + eglot" "${PIPESTATUS[0]}"
+	result "emacs $(emacs --version | head -1 | cut -d' ' -f3) + eglot (clangd) + bpf-lsp Flymake backend" "${PIPESTATUS[0]}"
+	(cd "$here/tests" && HOME=$work/emacs-home timeout 120 emacs --batch -l emacs_eglot_test.el 2>&1 | grep -v '^Loading')
+	result "emacs $(emacs --version | head -1 | cut -d' ' -f3) + eglot running bpf-lsp (hover, quick fix)" "${PIPESTATUS[0]}"
 else
 	skip emacs "emacs not installed: apt-get install emacs-nox elpa-eglot"
 fi
@@ -120,8 +123,9 @@ vscode_test() {
 	bash "$here/tests/install-code-server.sh" "$cache/code-server"
 	local cs="node $cache/code-server/node_modules/code-server/out/node/entry.js"
 	local d=$work/cs
-	mkdir -p "$d/ws" "$d/user/User" "$d/ext" "$repo/out"
+	mkdir -p "$d/ws/progs" "$d/user/User" "$d/ext" "$repo/out"
 	cp "$here/testdata/demo.bpf.c" "$here/testdata/loader.c" "$d/ws/"
+	cp "$here/testdata/demo.bpf.c" "$d/ws/progs/demo.c" # a BPF program only by its text
 	printf -- '-I%s\n' "$repo/testdata/include" > "$d/ws/compile_flags.txt"
 	cat > "$d/user/User/settings.json" <<JSON
 {"workbench.startupEditor": "none", "telemetry.telemetryLevel": "off", "extensions.autoCheckUpdates": false,

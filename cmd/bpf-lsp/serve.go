@@ -16,7 +16,7 @@ import (
 // Editor settings (initializationOptions, didChangeConfiguration) are
 // merged over these flags.
 func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	tuneGC(serveSoftLimit)
+	tuneGC(serveGC)
 	fs := newFlagSet("serve", "serve [-I dir] [-D name[=value]] [--log-file FILE] [--verify-on-save] [--clang PATH] [-v]", stderr)
 	var includes, defines listFlag
 	fs.Var(&includes, "I", "add `dir` to the include path")

@@ -1,26 +1,37 @@
-;;; bpf-lsp.el --- bpf-lsp diagnostics for BPF C programs, beside clangd -*- lexical-binding: t; -*-
+;;; bpf-lsp.el --- bpf-lsp for BPF C programs, beside clangd -*- lexical-binding: t; -*-
 
-;; Lock mistakes in BPF C programs, as you type, through a Flymake backend
-;; that runs `bpf-lsp check --format json' on the buffer's text.
-;;
-;; eglot runs one language server per major mode, so bpf-lsp as an eglot
-;; server would replace clangd in C buffers.  A Flymake backend does not:
-;; eglot (or any other backend) keeps serving the buffer, and bpf-lsp's
-;; findings appear beside clangd's.  Only BPF programs get the backend:
+;; Lock mistakes in BPF C programs, as you type.  BPF programs are the
 ;; files matching `bpf-lsp-file-regexps', files the nearest
 ;; compile_commands.json builds with -target bpf, or, when no database
-;; names the file, files that include <bpf/bpf_helpers.h>.
+;; names the file, files that include <bpf/bpf_helpers.h>.  Two ways,
+;; chosen by `bpf-lsp-eglot-server':
+;;
+;; `bpf-lsp': eglot runs `bpf-lsp serve' for BPF programs: diagnostics,
+;; hover (eldoc), quick fixes (`eglot-code-actions'), go-to-lock (xref).
+;; eglot runs one server per major mode, so BPF programs get their own
+;; major mode, `bpf-c-mode' (or `bpf-c-ts-mode'), derived from the C
+;; mode: eglot runs bpf-lsp there and clangd in every other C buffer.
+;; clangd does not serve the BPF buffers then (no clangd completion
+;; there).
+;;
+;; `clangd' (the default, and the only way without eglot): eglot keeps
+;; clangd in BPF programs too, and a Flymake backend that runs
+;; `bpf-lsp check --format json' on the buffer's text puts bpf-lsp's
+;; diagnostics beside clangd's.  No bpf-lsp hover or quick fixes.
 ;;
 ;; Setup:
 ;;   (load "/path/to/bpf-lsp/editors/emacs/bpf-lsp.el")
+;;   (setq bpf-lsp-eglot-server 'bpf-lsp)    ; optional, see above
 ;;   (bpf-lsp-setup)                 ; hooks c-mode and c-ts-mode
-;;   (add-hook 'c-mode-hook #'eglot-ensure)   ; clangd, as usual
+;;   (add-hook 'c-mode-hook #'eglot-ensure)   ; clangd (and bpf-lsp), as usual
 
 ;;; Code:
 
 (require 'flymake)
 (require 'json)
 (require 'cl-lib)
+
+(defvar eglot-server-programs)
 
 (defgroup bpf-lsp nil "bpf-lsp diagnostics for BPF C programs." :group 'tools)
 
@@ -35,6 +46,23 @@
 (defcustom bpf-lsp-file-regexps '("\\.bpf\\.c\\'")
   "File names that are BPF programs whatever their content."
   :type '(repeat regexp))
+
+(defcustom bpf-lsp-eglot-server 'clangd
+  "The server eglot runs in BPF programs.
+`clangd': clangd, with bpf-lsp's diagnostics from a Flymake backend
+beside it.  `bpf-lsp': bpf-lsp, in `bpf-c-mode' / `bpf-c-ts-mode'
+buffers, with hover and quick fixes; clangd keeps the other C files.
+Without eglot, `bpf-lsp' falls back to `clangd'."
+  :type '(choice (const :tag "clangd, bpf-lsp diagnostics through Flymake" clangd)
+                 (const :tag "bpf-lsp (hover, quick fixes)" bpf-lsp)))
+
+(defcustom bpf-lsp-settings nil
+  "Server settings for eglot's bpf-lsp, a plist sent as initializationOptions.
+The keys are the server's settings (see editors/README.md), e.g.
+  (:includeDirs [\"include\"] :workspaceDiagnostics :json-false)
+`workspaceDiagnostics' (analyse the project's closed BPF files in the
+background) is on unless set to :json-false."
+  :type 'plist)
 
 (defvar bpf-lsp--warned nil "Non-nil once the missing binary was reported.")
 (defvar-local bpf-lsp--proc nil "The running check of this buffer.")
@@ -150,22 +178,54 @@
   (when bpf-lsp-mode
     (add-hook 'flymake-diagnostic-functions #'bpf-lsp-flymake nil t)))
 
+(define-derived-mode bpf-c-mode c-mode "BPF-C"
+  "C mode for BPF programs: eglot runs bpf-lsp in it (see `bpf-lsp-eglot-server').")
+
+(declare-function bpf-c-ts-mode "bpf-lsp")
+(when (fboundp 'c-ts-mode)
+  (define-derived-mode bpf-c-ts-mode c-ts-mode "BPF-C"
+    "C mode (tree-sitter) for BPF programs: eglot runs bpf-lsp in it."))
+
+(defun bpf-lsp--eglot-contact (&optional _interactive)
+  "The eglot contact of bpf-lsp: its command and `bpf-lsp-settings'."
+  (append (list bpf-lsp-program "serve")
+          (when bpf-lsp-settings (list :initializationOptions bpf-lsp-settings))))
+
+(defun bpf-lsp--eglot-register ()
+  "Put bpf-lsp first in `eglot-server-programs' for the BPF modes.
+First, because eglot takes the first entry whose mode the buffer's
+derives from, and a C entry (clangd's) matches `bpf-c-mode' too."
+  (let ((entry (cons '((bpf-c-mode :language-id "c") (bpf-c-ts-mode :language-id "c"))
+                     #'bpf-lsp--eglot-contact)))
+    (setq eglot-server-programs (cons entry (delete entry eglot-server-programs)))))
+
+(defun bpf-lsp--use-eglot ()
+  "Non-nil when eglot is to run bpf-lsp in BPF programs."
+  (and (eq bpf-lsp-eglot-server 'bpf-lsp) (require 'eglot nil t)))
+
 (defun bpf-lsp-maybe-enable ()
-  "Turn on `bpf-lsp-mode' in a BPF program; say once if bpf-lsp is missing."
-  (when (bpf-lsp-file-p)
-    (if (executable-find bpf-lsp-program)
-        (bpf-lsp-mode 1)
-      (unless bpf-lsp--warned
-        (setq bpf-lsp--warned t)
-        (message "bpf-lsp: `%s' not found; BPF files get no bpf-lsp diagnostics (install it, or set `bpf-lsp-program')"
-                 bpf-lsp-program)))))
+  "Serve a BPF program with bpf-lsp; say once if bpf-lsp is missing.
+With `bpf-lsp-eglot-server' `bpf-lsp', switch to the BPF major mode
+eglot runs bpf-lsp in; else turn on `bpf-lsp-mode' (Flymake).  Without
+the binary the buffer stays as it is, with clangd."
+  (when (and (not (derived-mode-p 'bpf-c-mode 'bpf-c-ts-mode)) (bpf-lsp-file-p))
+    (cond ((not (executable-find bpf-lsp-program))
+           (unless bpf-lsp--warned
+             (setq bpf-lsp--warned t)
+             (message "bpf-lsp: `%s' not found; BPF files get no bpf-lsp diagnostics (install it, or set `bpf-lsp-program')"
+                      bpf-lsp-program)))
+          ((bpf-lsp--use-eglot)
+           (bpf-lsp--eglot-register)
+           (if (derived-mode-p 'c-ts-mode) (bpf-c-ts-mode) (bpf-c-mode)))
+          (t (bpf-lsp-mode 1)))))
 
 ;;;###autoload
 (defun bpf-lsp-setup ()
-  "Check BPF programs opened in C modes with bpf-lsp."
+  "Serve BPF programs opened in C modes with bpf-lsp (see `bpf-lsp-eglot-server')."
   (add-hook 'c-mode-hook #'bpf-lsp-maybe-enable)
   (add-hook 'c-ts-mode-hook #'bpf-lsp-maybe-enable)
-  (add-hook 'eglot-managed-mode-hook #'bpf-lsp--after-eglot))
+  (add-hook 'eglot-managed-mode-hook #'bpf-lsp--after-eglot)
+  (with-eval-after-load 'eglot (bpf-lsp--eglot-register)))
 
 (defun bpf-lsp-verify ()
   "Compile the current file and load it into the running kernel's verifier."

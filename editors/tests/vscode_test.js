@@ -1,7 +1,9 @@
 // Drives VS Code (code-server) in headless Chromium: the bpf-lsp diagnostic
 // reaches the Problems panel, hover names the lock, the quick fix applies
-// and the diagnostic clears. Exits non-zero on failure and saves
-// screenshots in the given directory either way.
+// and the diagnostic clears; the user-space loader.c gets nothing from
+// bpf-lsp, while progs/demo.c (a BPF program by its text, not its name)
+// is checked. Exits non-zero on failure and saves screenshots in the given
+// directory either way.
 const { chromium } = require('playwright-core');
 
 const [url, shots] = process.argv.slice(2);
@@ -42,7 +44,10 @@ async function main() {
     await page.keyboard.press('Enter');
     await page.waitForTimeout(500);
     const token = page.locator('.editor-instance .view-lines span', { hasText: /^nr_nodes$/ }).first();
-    await token.hover();
+    // At the token's end: an inlay hint ("holds glock:") may be drawn
+    // inside the same span, before the text, and has a hover of its own.
+    const box = await token.boundingBox();
+    await token.hover({ position: { x: box.width - 4, y: box.height / 2 } });
     await page.waitForFunction(() => {
       const h = [...document.querySelectorAll('.monaco-hover')].map((e) => e.textContent).join(' ');
       return h.includes('Guarded by') && h.includes('glock');
@@ -82,7 +87,20 @@ async function main() {
       throw new Error('bpf-lsp reported on the user-space loader.c: ' + after.replace(/\s+/g, ' ').slice(0, 200));
     }
     step('loader.c: no bpf-lsp diagnostics');
-    for (const s of ["problems", "hover", "quickfix", "fixed"]) console.log(`vscode: screenshot ${shots}/vscode-${s}.png`);
+
+    // progs/demo.c: no *.bpf.c name, no bpf_helpers.h (the server's own
+    // workspace scan skips it), but SEC("tc"): selected by its text.
+    await page.keyboard.press('Control+P');
+    await page.keyboard.type('progs/demo.c');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'demo.c' }).first().click({ timeout: 30000 });
+    await page.waitForFunction(() => document.querySelector('.tab.active')?.textContent.includes('demo.c'), null, { timeout: 30000 });
+    await page.waitForFunction((m) => {
+      const p = document.querySelector('.markers-panel');
+      return p && p.textContent.includes('demo.c') && p.textContent.includes(m);
+    }, MSG, { timeout: 60000 });
+    step('progs/demo.c (selected by content): ' + (await page.textContent('.markers-panel')).replace(/\s+/g, ' ').slice(0, 200));
+    await page.screenshot({ path: `${shots}/vscode-content.png` });
+    for (const s of ["problems", "hover", "quickfix", "fixed", "content"]) console.log(`vscode: screenshot ${shots}/vscode-${s}.png`);
     console.log('vscode: OK');
   } catch (e) {
     await page.screenshot({ path: `${shots}/vscode-fail.png` }).catch(() => {});

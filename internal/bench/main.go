@@ -12,7 +12,7 @@
 //
 // With -corpus-edits, one bpf-lsp server session over every file of the
 // real-world corpus (internal/realworld), as an editor with the corpus's
-// compile database would run it: open, edit inside the first function,
+// compile database would run it: open, two edits inside the first function,
 // close; cold and edit latency per file, the slowest files, peak RSS.
 //
 //	go run ./internal/bench -bin ./bpf-lsp -corpus-edits [-files 'rbtree*,tools/sched_ext/*'] [-json out.json]

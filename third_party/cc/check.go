@@ -5284,7 +5284,7 @@ func (n *PrimaryExpression) check(c *ctx, mode flags) (r Type) {
 			return
 		}
 
-		if n.m != nil && n.m.Value() == Unknown && n.Value() != Unknown {
+		if n.m != nil && !n.m.frozen && n.m.Value() == Unknown && n.Value() != Unknown { // bpf-lsp patch 10: see Macro.frozen
 			ok := true
 			if l := normalizedMacroReplacementList(n.m); len(l) == 1 {
 				switch l[0].Ch {

@@ -532,6 +532,11 @@ type Macro struct {
 
 	IsConst  bool // Defined only once or all definitions are the same.
 	IsFnLike bool // m: false, m(): true, m(x): true.
+
+	// bpf-lsp patch 10: frozen is set on a Preamble's macros, shared by
+	// every translation resumed from it: their value and type are not
+	// memoized by a continuation's uses.
+	frozen bool
 }
 
 func newMacro(nm Token, params []Token, replList []cppToken, minArgs, varArg int, isFnLike bool) (*Macro, error) {

@@ -83,6 +83,16 @@ func TranslatePreamble(cfg *Config, sources []Source) (*Preamble, error) {
 	for _, s := range p.cpp.fset.sources {
 		s.frozen = true
 	}
+	for _, m := range p.cpp.macros {
+		m.frozen = true
+	}
+	for _, ms := range p.cpp.mstack {
+		for _, m := range ms {
+			if m != nil {
+				m.frozen = true
+			}
+		}
+	}
 	for nm, ns := range ast.Scope.Nodes {
 		defined := false
 		for _, n := range ns {
@@ -148,7 +158,7 @@ func TranslateAfter(cfg *Config, pre *Preamble, sources []Source) (*AST, error) 
 		// cpp.macro rewrites their replacement list in place.
 		if m := cpp.macros[nm]; m != nil {
 			m2 := *m
-			m2.replacementList = slices.Clone(m.replacementList)
+			m2.replacementList, m2.frozen = slices.Clone(m.replacementList), false
 			cpp.macros[nm] = &m2
 		}
 	}

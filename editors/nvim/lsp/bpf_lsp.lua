@@ -23,9 +23,12 @@ return {
   end,
   init_options = {
     -- includeDirs = { 'include' },
+    -- compileFlags = { '-idirafter', '/usr/include/x86_64-linux-gnu' },
     -- defines = { 'DEBUG=1' },
     -- compileCommands = 'build/compile_commands.json',
     verifyOnSave = false, -- load programs into the kernel verifier on save
     -- clangPath = 'clang-19',
+    -- targetKernels = { '6.12', '7.3' },
+    workspaceDiagnostics = true, -- also analyse the project's closed BPF files (false for huge trees)
   },
 }

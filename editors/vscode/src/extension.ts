@@ -1,7 +1,7 @@
 // The bpf-lsp VS Code extension: starts `bpf-lsp serve` for BPF programs
-// (bpfLsp.files globs, beside clangd) and
-// adds restart / verify / output commands and a status item while the
-// kernel cross-check runs.
+// (bpfLsp.files globs, or C files whose text marks them as BPF; beside
+// clangd) and adds restart / verify / output commands and a status item
+// while the kernel cross-check runs.
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
@@ -11,6 +11,7 @@ import {
   ServerOptions,
   TransportKind,
   ExecuteCommandRequest,
+  Middleware,
 } from 'vscode-languageclient/node';
 
 let client: LanguageClient | undefined;
@@ -40,6 +41,66 @@ function serverPath(context: vscode.ExtensionContext, cfg: vscode.WorkspaceConfi
   return fs.existsSync(bundled) ? bundled : 'bpf-lsp';
 }
 
+// bpfMarkers: text that only a BPF program has. bpf_helpers.h reached
+// through a project header is not seen (add a glob to bpfLsp.files).
+const bpfMarkers = /\bSEC\s*\(\s*"|#\s*include\s*[<"](?:bpf\/bpf_helpers\.h|(?:[^>"]*\/)?vmlinux\.h)[>"]/;
+
+// verdicts caches, per open document URI, whether it is a BPF program:
+// decided once when the document is first seen (so the server sees a
+// consistent open/change/close sequence) and forgotten on close, so a C
+// file that becomes a BPF program is served once it is reopened.
+const verdicts = new Map<string, boolean>();
+
+function isBpf(document: vscode.TextDocument, files: string[]): boolean {
+  const key = document.uri.toString();
+  let verdict = verdicts.get(key);
+  if (verdict === undefined) {
+    verdict =
+      files.some((pattern) => vscode.languages.match({ scheme: 'file', language: 'c', pattern }, document) > 0) ||
+      bpfMarkers.test(document.getText());
+    verdicts.set(key, verdict);
+  }
+  return verdict;
+}
+
+// bpfOnly builds the middleware that keeps every C file that is not a BPF
+// program away from the server. A DocumentSelector can match only a
+// language, a scheme and a glob, never the text, so the client is
+// registered for all C files and this filter drops the rest: their
+// open/change/save/close notifications are never sent and their requests
+// answer nothing, leaving them to clangd alone. A feature the server
+// gains needs its provide* hook here too.
+function bpfOnly(files: string[]): Middleware {
+  const ok = (document: vscode.TextDocument) => isBpf(document, files);
+  const notify = <E>(doc: (e: E) => vscode.TextDocument) =>
+    (e: E, next: (e: E) => Promise<void>): Promise<void> => (ok(doc(e)) ? next(e) : Promise.resolve());
+  return {
+    didOpen: notify((d: vscode.TextDocument) => d),
+    didChange: notify((e: vscode.TextDocumentChangeEvent) => e.document),
+    willSave: notify((e: vscode.TextDocumentWillSaveEvent) => e.document),
+    willSaveWaitUntil: (e, next) => (ok(e.document) ? next(e) : Promise.resolve([])),
+    didSave: notify((d: vscode.TextDocument) => d),
+    didClose: async (d, next) => {
+      const served = ok(d);
+      verdicts.delete(d.uri.toString());
+      if (served) {
+        await next(d);
+      }
+    },
+    provideHover: (d, pos, token, next) => (ok(d) ? next(d, pos, token) : undefined),
+    provideDefinition: (d, pos, token, next) => (ok(d) ? next(d, pos, token) : undefined),
+    provideDocumentSymbols: (d, token, next) => (ok(d) ? next(d, token) : undefined),
+    provideCodeActions: (d, range, context, token, next) => (ok(d) ? next(d, range, context, token) : undefined),
+    provideInlayHints: (d, range, token, next) => (ok(d) ? next(d, range, token) : undefined),
+    provideCodeLenses: (d, token, next) => (ok(d) ? next(d, token) : undefined),
+    // Every pull comes through here (on open, on change, for other
+    // open files after a change, for tabs). A bare URI is a file not
+    // open, of which the server only reports BPF programs.
+    provideDiagnostics: (d, previous, token, next) =>
+      (d instanceof vscode.Uri ? verdicts.get(d.toString()) !== false : ok(d)) ? next(d, previous, token) : undefined,
+  };
+}
+
 async function start(context: vscode.ExtensionContext): Promise<void> {
   const cfg = vscode.workspace.getConfiguration('bpfLsp');
   const trusted = vscode.workspace.isTrusted;
@@ -49,10 +110,12 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
     args: ['serve', ...setting<string[]>(cfg, 'extraArgs', [])],
     transport: TransportKind.stdio,
   };
-  // Only BPF programs: other C files stay with clangd alone.
+  // Only BPF programs: other C files stay with clangd alone (bpfOnly).
   const files = setting<string[]>(cfg, 'files', ['**/*.bpf.c']);
+  verdicts.clear(); // the globs may have changed
   const clientOptions: LanguageClientOptions = {
-    documentSelector: files.map((pattern) => ({ scheme: 'file', language: 'c', pattern })),
+    documentSelector: [{ scheme: 'file', language: 'c' }],
+    middleware: bpfOnly(files),
     outputChannel: output,
     initializationOptions: {
       includeDirs: setting<string[]>(cfg, 'includeDirs', []),
@@ -61,6 +124,8 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
       compileCommands: setting<string>(cfg, 'compileCommands', ''),
       verifyOnSave: trusted && cfg.get<boolean>('verifyOnSave', false),
       clangPath: setting<string>(cfg, 'clangPath', ''),
+      targetKernels: setting<string[]>(cfg, 'targetKernels', []),
+      workspaceDiagnostics: cfg.get<boolean>('workspaceDiagnostics', true),
     },
     synchronize: {
       fileEvents: vscode.workspace.createFileSystemWatcher('**/{compile_commands.json,compile_flags.txt,.bpf-lsp.yaml}'),

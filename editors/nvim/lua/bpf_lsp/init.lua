@@ -22,6 +22,8 @@ M.defaults = {
   compileCommands = nil,
   verifyOnSave = false,
   clangPath = nil,
+  targetKernels = nil, -- e.g. { '6.12', '7.3' }; nil: the running kernel
+  workspaceDiagnostics = nil, -- false: do not analyse the project's closed BPF files (nil: the server's default, on)
 }
 
 local uv = vim.uv or vim.loop
@@ -143,6 +145,8 @@ function M.setup(opts)
           compileCommands = cfg.compileCommands,
           verifyOnSave = cfg.verifyOnSave,
           clangPath = cfg.clangPath,
+          targetKernels = cfg.targetKernels,
+          workspaceDiagnostics = cfg.workspaceDiagnostics,
         },
       }
       if vim.lsp.start then -- 0.8+: reuses a running client with the same name and root

@@ -1,0 +1,4 @@
+/* Found only through the config's -Iinclude. */
+struct {
+	int type;
+} events SEC(".maps");

@@ -1,0 +1,2 @@
+#pragma once
+#include "cycle_a.h"

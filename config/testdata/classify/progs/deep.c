@@ -1,0 +1,2 @@
+#define MAX 4
+#include "sub/level1.h"

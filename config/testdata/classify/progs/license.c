@@ -1,0 +1,1 @@
+char _license[] __attribute__((section("license"), used)) = "GPL";

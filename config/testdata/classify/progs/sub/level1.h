@@ -1,0 +1,1 @@
+#include <proj/maps.h>
