@@ -275,8 +275,9 @@ type vmEntry struct {
 	trimmed map[string][]byte // by seed set and promotion: edits rarely change them
 }
 
-// maxTrimmed bounds the memoised trimmed headers per vmlinux.h.
-const maxTrimmed = 16
+// maxTrimmed bounds the memoised trimmed headers per vmlinux.h (under 1 MB
+// each; the files being edited use one or two).
+const maxTrimmed = 8
 
 func newVmlinuxCache(dir string) *vmlinuxCache {
 	if dir == "" {

@@ -27,8 +27,16 @@ type gcTuning struct {
 }
 
 var (
-	// serveGC keeps the server near its memory target.
-	serveGC = gcTuning{percent: 200, softLimit: 192 << 20}
+	// serveGC keeps the server near issue 13's 150 MB resident target: the
+	// limit is that less room for what it does not count (the binary's
+	// pages). One open file never reaches it (88-103 MB over edits of the
+	// biggest selftests, the same CPU per edit). The workspace pass over
+	// the selftests does: its peak is the parser's caches under the
+	// largest single parse (about 100 MB live), which no limit can go
+	// below. At a42f117 the pass peaked at 176 MB RSS and took 34 s of
+	// CPU, against 201 MB and 29 s with 192 MiB; 128 MiB gave 171 MB for
+	// 40 s.
+	serveGC = gcTuning{percent: 200, softLimit: 144 << 20}
 	// checkGC lets a batch run use more of its 300 MB budget: check on the
 	// 798 selftests spent 4-8% less CPU at 400/240 MiB than at 200/192 MiB
 	// (254 against 207 MB max RSS).

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
@@ -20,7 +21,9 @@ import (
 var version = ""
 
 func main() {
-	os.Exit(profiled(func() int { return run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr) }))
+	os.Exit(heapProfiled(func() int {
+		return profiled(func() int { return run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr) })
+	}))
 }
 
 // profiled runs f, writing a CPU profile to $BPF_LSP_CPUPROFILE when it is
@@ -43,6 +46,31 @@ func profiled(f func() int) int {
 	}
 	defer pprof.StopCPUProfile()
 	return f()
+}
+
+// heapProfiled runs f, then writes a heap profile to $BPF_LSP_MEMPROFILE
+// when it is set (gopls's -profile.mem): what is still reachable when the
+// command ends (pprof -sample_index=inuse_space: the long-lived heap under
+// every parse) and what was allocated over its run (alloc_space: where the
+// garbage, and so the peak between collections, comes from).
+func heapProfiled(f func() int) int {
+	code := f()
+	path := os.Getenv("BPF_LSP_MEMPROFILE")
+	if path == "" {
+		return code
+	}
+	runtime.GC() // the in-use figures are those of the last collection
+	out, err := os.Create(path)
+	if err == nil {
+		err = pprof.WriteHeapProfile(out)
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bpf-lsp: BPF_LSP_MEMPROFILE: %v\n", err)
+	}
+	return code
 }
 
 // run dispatches a subcommand and returns the process exit code:
