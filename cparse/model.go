@@ -151,6 +151,10 @@ type File struct {
 	src   *sources // texts of the files positions point into
 	calls map[*cc.PostfixExpression]*Call
 	spans *spanMemo // first and last tokens of the nodes SpanOf has walked
+	// sighted is the preamble region this parse counted as first seen: its
+	// retry rounds (on copies of the File) are the same parse, not the
+	// second one a build needs.
+	sighted *string
 
 	projectFiles map[string]bool // isProjectFile's answers, while the model is built
 }

@@ -144,7 +144,7 @@ func (p *Parser) Parse(ctx context.Context, path string, overlay map[string][]by
 		}
 	}
 	flags, dbErr := p.flagsFor(path)
-	f = &File{Path: path, Src: src, Structs: map[string]*Struct{}, Flags: flags.args(), FlagsSource: flags.Source, spans: &spanMemo{},
+	f = &File{Path: path, Src: src, Structs: map[string]*Struct{}, Flags: flags.args(), FlagsSource: flags.Source, spans: &spanMemo{}, sighted: new(string),
 		src: &sources{files: map[string][]byte{}, maxSize: p.opts.MaxFileSize}, calls: map[*cc.PostfixExpression]*Call{}}
 	for k, v := range overlay {
 		f.src.files[k] = v

@@ -329,9 +329,19 @@ func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map
 	e, prior := p.preambles.get(key, f.Path, seeds, func(e *preamble) bool { return p.fresh(e, overlay) })
 	// A file open in an editor (its text in the overlay) will be edited:
 	// its preamble pays off from the first edit, which must not pay for
-	// building it. Other files build one on a region's second parse.
-	if _, open := overlay[f.Path]; e == nil && !open && p.preambles.firstSight(key) {
-		return nil, nil, nil, false
+	// building it. Other files build one on a region's second parse (not
+	// on a retry round of the first: a workspace pass would then build,
+	// and evict an open file's preamble, for files parsed once).
+	if _, open := overlay[f.Path]; e == nil && !open {
+		if f.sighted != nil && *f.sighted == key {
+			return nil, nil, nil, false
+		}
+		if p.preambles.firstSight(key) {
+			if f.sighted != nil {
+				*f.sighted = key
+			}
+			return nil, nil, nil, false
+		}
 	}
 	if e == nil {
 		// Seeds only grow while a file is edited: the union serves the

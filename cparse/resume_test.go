@@ -201,6 +201,17 @@ func TestPreambleWhen(t *testing.T) {
 			t.Errorf("parse %d of a file on disk: %d preambles built, want %d", i+1, b, want)
 		}
 	}
+	// A vmlinux.h program whose first translation learns the types it
+	// needs complete translates again within the same parse: still its
+	// first parse.
+	vm := vmlinuxProgram(t, vmlinuxBody)
+	once := NewParser(Options{CacheDir: t.TempDir()})
+	if _, err := once.Parse(context.Background(), vm, nil); err != nil {
+		t.Fatal(err)
+	}
+	if b := once.preambleBuilds.Load(); b != 0 {
+		t.Errorf("one parse of a vmlinux.h program from disk built %d preambles, want 0", b)
+	}
 }
 
 // TestPreambleConcurrent parses files sharing one preamble at once (run

@@ -27,7 +27,7 @@ type gcTuning struct {
 }
 
 var (
-	// serveGC keeps the server near issue 13's 150 MB resident target: the
+	// serveGC keeps the server near its 150 MB resident target: the
 	// limit is that less room for what it does not count (the binary's
 	// pages). One open file never reaches it (88-103 MB over edits of the
 	// biggest selftests, the same CPU per edit). The workspace pass over
