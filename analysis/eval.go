@@ -213,17 +213,32 @@ func (a *analyzer) evalx(st *state, e cc.ExpressionNode, m mode, ctx evalCtx) va
 		}
 	}
 	// Anything else: evaluate the operands for their effects.
+	for _, sub := range a.operandsOf(e) {
+		a.eval(st, sub, m)
+	}
+	return value{}
+}
+
+// operandsOf returns the outermost expressions below e, found once per
+// node: the AST walk (reflection) would otherwise run again on every
+// path through e.
+func (a *analyzer) operandsOf(e cc.ExpressionNode) []cc.ExpressionNode {
+	if ops, ok := a.operands[e]; ok {
+		return ops
+	}
+	ops := []cc.ExpressionNode{}
 	cparse.Inspect(e, func(n cc.Node) bool {
 		if n == cc.Node(e) {
 			return true
 		}
 		if sub, ok := n.(cc.ExpressionNode); ok {
-			a.eval(st, sub, m)
+			ops = append(ops, sub)
 			return false
 		}
 		return true
 	})
-	return value{}
+	a.operands[e] = ops
+	return ops
 }
 
 // localVar returns the local variable an expression names, or nil.

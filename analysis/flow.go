@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"modernc.org/cc/v4"
+	"modernc.org/token"
 
 	"github.com/bpf-lsp/bpf-lsp/cparse"
 )
@@ -26,8 +27,10 @@ type analyzer struct {
 	spans    map[cc.Node]cparse.Span
 	cfgs     map[*cparse.Func]*cfg
 	declIdx  map[*cc.Declarator]int
-	ptrIdx   map[any]int // identities of pointers in state descriptions
+	declPos  map[*cc.Declarator]token.Position // Position() walks the declarator: computed once
+	ptrIdx   map[any]int                       // identities of pointers in state descriptions
 	forks    map[cc.Node]bool
+	operands map[cc.Node][]cc.ExpressionNode
 	// summaries of static callees by entry state (see summary.go), and
 	// those being computed (they collect the findings of their paths).
 	summaries map[summaryKey]*summary
