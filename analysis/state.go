@@ -218,9 +218,7 @@ func (a *analyzer) canonical(st *state) (string, map[objID]objID) {
 		}
 		b.tag(';')
 	}
-	nums := slices.Collect(maps.Keys(st.nums))
-	slices.SortFunc(nums, a.declCompare)
-	for _, d := range nums {
+	for _, d := range a.sortedDecls(maps.Keys(st.nums)) {
 		n := st.nums[d]
 		b.tag('n').num(int64(a.declOrder(d))).flag(n.known).flag(n.nonZero).num(n.v).tag(';')
 	}
@@ -305,14 +303,51 @@ func (k *keyBuilder) ptr(p any) *keyBuilder {
 
 // sortedPlaces orders places by variable, then path.
 func (a *analyzer) sortedPlaces(keys iter.Seq[place]) []place {
-	places := slices.Collect(keys)
-	slices.SortFunc(places, func(x, y place) int {
-		if c := a.declCompare(x.d, y.d); c != 0 {
+	var at []declAt[place]
+	for p := range keys {
+		at = append(at, newDeclAt(a, p.d, p))
+	}
+	slices.SortFunc(at, func(x, y declAt[place]) int {
+		if c := a.compareDeclAt(x.pos, y.pos, x.d, y.d); c != 0 {
 			return c
 		}
-		return strings.Compare(x.path, y.path)
+		return strings.Compare(x.v.path, y.v.path)
 	})
+	places := make([]place, len(at))
+	for i, x := range at {
+		places[i] = x.v
+	}
 	return places
+}
+
+// sortedDecls orders declarators as compareDeclAt does.
+func (a *analyzer) sortedDecls(keys iter.Seq[*cc.Declarator]) []*cc.Declarator {
+	var at []declAt[*cc.Declarator]
+	for d := range keys {
+		at = append(at, newDeclAt(a, d, d))
+	}
+	slices.SortFunc(at, func(x, y declAt[*cc.Declarator]) int { return a.compareDeclAt(x.pos, y.pos, x.d, y.d) })
+	decls := make([]*cc.Declarator, len(at))
+	for i, x := range at {
+		decls[i] = x.v
+	}
+	return decls
+}
+
+// declAt is a value to sort by its declarator's position, looked up once
+// per value rather than once per comparison (sorting the variables of
+// every state description is a hot path).
+type declAt[T any] struct {
+	v   T
+	d   *cc.Declarator
+	pos token.Position
+}
+
+func newDeclAt[T any](a *analyzer, d *cc.Declarator, v T) declAt[T] {
+	if d == nil {
+		return declAt[T]{v: v}
+	}
+	return declAt[T]{v: v, d: d, pos: a.declPosition(d)}
 }
 
 func (a *analyzer) nameByContent(st *state, ids []objID, name func(objID), b *keyBuilder, tag string) {
@@ -342,16 +377,15 @@ func (o objState) flags() string {
 	return string([]byte{byte('0' + o.ref), bit(o.maybeNull, 'm'), bit(o.isNull, 'n'), bit(o.released, 'r'), bit(o.invalid, 'i'), bit(o.escaped, 'e')})
 }
 
-// declCompare orders declarators by where they are declared, so
-// descriptions of states list variables in the same order whatever the
-// order of the maps they come from (declarators of one position, from a
-// macro, by declOrder).
-func (a *analyzer) declCompare(x, y *cc.Declarator) int {
+// compareDeclAt orders declarators by where they are declared (px, py:
+// their positions, zero when either is nil), so descriptions of states list
+// variables in the same order whatever the order of the maps they come
+// from (declarators of one position, from a macro, by declOrder).
+func (a *analyzer) compareDeclAt(px, py token.Position, x, y *cc.Declarator) int {
 	if x == y {
 		return 0
 	}
 	if x != nil && y != nil {
-		px, py := a.declPosition(x), a.declPosition(y)
 		if c := strings.Compare(px.Filename, py.Filename); c != 0 {
 			return c
 		}
