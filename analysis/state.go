@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"modernc.org/cc/v4"
+	"modernc.org/token"
 
 	"github.com/bpf-lsp/bpf-lsp/cparse"
 )
@@ -350,7 +351,7 @@ func (a *analyzer) declCompare(x, y *cc.Declarator) int {
 		return 0
 	}
 	if x != nil && y != nil {
-		px, py := x.Position(), y.Position()
+		px, py := a.declPosition(x), a.declPosition(y)
 		if c := strings.Compare(px.Filename, py.Filename); c != 0 {
 			return c
 		}
@@ -359,6 +360,16 @@ func (a *analyzer) declCompare(x, y *cc.Declarator) int {
 		}
 	}
 	return a.declOrder(x) - a.declOrder(y)
+}
+
+// declPosition memoises d.Position for declCompare.
+func (a *analyzer) declPosition(d *cc.Declarator) token.Position {
+	if p, ok := a.declPos[d]; ok {
+		return p
+	}
+	p := d.Position()
+	a.declPos[d] = p
+	return p
 }
 
 // declOrder numbers declarators in the order the analysis meets them: their
