@@ -213,17 +213,33 @@ func (a *analyzer) evalx(st *state, e cc.ExpressionNode, m mode, ctx evalCtx) va
 		}
 	}
 	// Anything else: evaluate the operands for their effects.
+	for _, sub := range a.operands(e) {
+		a.eval(st, sub, m)
+	}
+	return value{}
+}
+
+// operands returns the outermost expressions below e, in the order
+// cparse.Inspect meets them, memoised: exploration evaluates the same
+// expressions on many paths, and walking the AST by reflection each time
+// dominated macro-heavy bodies.
+func (a *analyzer) operands(e cc.ExpressionNode) []cc.ExpressionNode {
+	if ops, ok := a.ops[e]; ok {
+		return ops
+	}
+	var ops []cc.ExpressionNode
 	cparse.Inspect(e, func(n cc.Node) bool {
 		if n == cc.Node(e) {
 			return true
 		}
 		if sub, ok := n.(cc.ExpressionNode); ok {
-			a.eval(st, sub, m)
+			ops = append(ops, sub)
 			return false
 		}
 		return true
 	})
-	return value{}
+	a.ops[e] = ops
+	return ops
 }
 
 // localVar returns the local variable an expression names, or nil.

@@ -30,6 +30,7 @@ type analyzer struct {
 	declIdx  map[*cc.Declarator]int
 	ptrIdx   map[any]int // identities of pointers in state descriptions
 	forks    map[cc.Node]bool
+	ops      map[cc.ExpressionNode][]cc.ExpressionNode
 	// summaries of static callees by entry state (see summary.go), and
 	// those being computed (they collect the findings of their paths).
 	summaries map[summaryKey]*summary

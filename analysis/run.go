@@ -25,7 +25,7 @@ func run(f *cparse.File, c *Cache) *Result {
 		return r
 	}
 	cl := buildClasses(f)
-	memo := &nodeMemo{spans: map[cc.Node]cparse.Span{}, cfgs: map[*cparse.Func]*cfg{}, forks: map[cc.Node]bool{}, declPos: map[*cc.Declarator]token.Position{}}
+	memo := &nodeMemo{spans: map[cc.Node]cparse.Span{}, cfgs: map[*cparse.Func]*cfg{}, forks: map[cc.Node]bool{}, ops: map[cc.ExpressionNode][]cc.ExpressionNode{}, declPos: map[*cc.Declarator]token.Position{}}
 	var gen *generation
 	if c != nil {
 		gen = c.begin(f, cl)
@@ -117,6 +117,7 @@ type nodeMemo struct {
 	spans map[cc.Node]cparse.Span
 	cfgs  map[*cparse.Func]*cfg
 	forks map[cc.Node]bool
+	ops   map[cc.ExpressionNode][]cc.ExpressionNode // see analyzer.operands
 	// declPos memoises Declarator.Position, which walks the declarator's
 	// tree: describing states sorts declarators by it on every step.
 	declPos map[*cc.Declarator]token.Position
@@ -125,7 +126,7 @@ type nodeMemo struct {
 // analyzeUnit explores one program from its entry.
 func analyzeUnit(f *cparse.File, cl *classes, memo *nodeMemo, fn *cparse.Func, entry bool) *unitResult {
 	a := &analyzer{f: f, cl: cl, seen: map[string]bool{}, refs: map[cparse.Span]*Ref{}, held: map[cparse.Span]*HeldRange{},
-		spans: memo.spans, cfgs: memo.cfgs, declPos: memo.declPos, declIdx: map[*cc.Declarator]int{}, ptrIdx: map[any]int{}, forks: memo.forks, summaries: map[summaryKey]*summary{}}
+		spans: memo.spans, cfgs: memo.cfgs, declPos: memo.declPos, declIdx: map[*cc.Declarator]int{}, ptrIdx: map[any]int{}, forks: memo.forks, ops: memo.ops, summaries: map[summaryKey]*summary{}}
 	a.prog = fn
 	a.checkProgType(fn)
 	if inlineAsmOnly(fn) {
