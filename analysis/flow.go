@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"modernc.org/cc/v4"
-	"modernc.org/token"
 
 	"github.com/bpf-lsp/bpf-lsp/cparse"
 )
@@ -26,7 +25,7 @@ type analyzer struct {
 	curStmt  cparse.Span // the statement being interpreted (fixes wrap it)
 	spans    map[cc.Node]cparse.Span
 	cfgs     map[*cparse.Func]*cfg
-	declPos  map[*cc.Declarator]token.Position
+	declPos  map[*cc.Declarator]declKey
 	declIdx  map[*cc.Declarator]int
 	ptrIdx   map[any]int // identities of pointers in state descriptions
 	forks    map[cc.Node]bool

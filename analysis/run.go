@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"modernc.org/cc/v4"
-	"modernc.org/token"
 
 	"github.com/bpf-lsp/bpf-lsp/cparse"
 )
@@ -25,7 +24,7 @@ func run(f *cparse.File, c *Cache) *Result {
 		return r
 	}
 	cl := buildClasses(f)
-	memo := &nodeMemo{spans: map[cc.Node]cparse.Span{}, cfgs: map[*cparse.Func]*cfg{}, forks: map[cc.Node]bool{}, ops: map[cc.ExpressionNode][]cc.ExpressionNode{}, declPos: map[*cc.Declarator]token.Position{}}
+	memo := &nodeMemo{spans: map[cc.Node]cparse.Span{}, cfgs: map[*cparse.Func]*cfg{}, forks: map[cc.Node]bool{}, ops: map[cc.ExpressionNode][]cc.ExpressionNode{}, declPos: map[*cc.Declarator]declKey{}}
 	var gen *generation
 	if c != nil {
 		gen = c.begin(f, cl)
@@ -118,9 +117,8 @@ type nodeMemo struct {
 	cfgs  map[*cparse.Func]*cfg
 	forks map[cc.Node]bool
 	ops   map[cc.ExpressionNode][]cc.ExpressionNode // see analyzer.operands
-	// declPos memoises Declarator.Position, which walks the declarator's
-	// tree: describing states sorts declarators by it on every step.
-	declPos map[*cc.Declarator]token.Position
+	// declPos memoises declarators' positions (see analyzer.declKey).
+	declPos map[*cc.Declarator]declKey
 }
 
 // analyzeUnit explores one program from its entry.

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"modernc.org/cc/v4"
-	"modernc.org/token"
 
 	"github.com/bpf-lsp/bpf-lsp/cparse"
 )
@@ -219,7 +218,7 @@ func (a *analyzer) canonical(st *state) (string, map[objID]objID) {
 		b.tag(';')
 	}
 	nums := slices.Collect(maps.Keys(st.nums))
-	slices.SortFunc(nums, a.declCompare)
+	a.sortDecls(nums)
 	for _, d := range nums {
 		n := st.nums[d]
 		b.tag('n').num(int64(a.declOrder(d))).flag(n.known).flag(n.nonZero).num(n.v).tag(';')
@@ -305,13 +304,24 @@ func (k *keyBuilder) ptr(p any) *keyBuilder {
 
 // sortedPlaces orders places by variable, then path.
 func (a *analyzer) sortedPlaces(keys iter.Seq[place]) []place {
-	places := slices.Collect(keys)
-	slices.SortFunc(places, func(x, y place) int {
-		if c := a.declCompare(x.d, y.d); c != 0 {
+	type keyed struct {
+		p place
+		k declKey
+	}
+	var ks []keyed
+	for p := range keys {
+		ks = append(ks, keyed{p, a.declKey(p.d)})
+	}
+	slices.SortFunc(ks, func(x, y keyed) int {
+		if c := a.compareDecls(x.k, y.k); c != 0 {
 			return c
 		}
-		return strings.Compare(x.path, y.path)
+		return strings.Compare(x.p.path, y.p.path)
 	})
+	places := make([]place, len(ks))
+	for i, k := range ks {
+		places[i] = k.p
+	}
 	return places
 }
 
@@ -342,34 +352,59 @@ func (o objState) flags() string {
 	return string([]byte{byte('0' + o.ref), bit(o.maybeNull, 'm'), bit(o.isNull, 'n'), bit(o.released, 'r'), bit(o.invalid, 'i'), bit(o.escaped, 'e')})
 }
 
-// declCompare orders declarators by where they are declared, so
-// descriptions of states list variables in the same order whatever the
-// order of the maps they come from (declarators of one position, from a
-// macro, by declOrder).
-func (a *analyzer) declCompare(x, y *cc.Declarator) int {
-	if x == y {
-		return 0
-	}
-	if x != nil && y != nil {
-		px, py := a.declPosition(x), a.declPosition(y)
-		if c := strings.Compare(px.Filename, py.Filename); c != 0 {
-			return c
-		}
-		if c := px.Offset - py.Offset; c != 0 {
-			return c
-		}
-	}
-	return a.declOrder(x) - a.declOrder(y)
+// declKey is what declarators are ordered by, looked up once per sort:
+// states are described on every step, and sorting dominated
+// macro-heavy bodies.
+type declKey struct {
+	d    *cc.Declarator
+	file string
+	off  int
 }
 
-// declPosition memoises d.Position for declCompare.
-func (a *analyzer) declPosition(d *cc.Declarator) token.Position {
-	if p, ok := a.declPos[d]; ok {
-		return p
+// declKey memoises the position of d: Declarator.Position walks the
+// declarator's tree.
+func (a *analyzer) declKey(d *cc.Declarator) declKey {
+	if d == nil {
+		return declKey{}
+	}
+	if k, ok := a.declPos[d]; ok {
+		return k
 	}
 	p := d.Position()
-	a.declPos[d] = p
-	return p
+	k := declKey{d, p.Filename, p.Offset}
+	a.declPos[d] = k
+	return k
+}
+
+// sortDecls orders declarators by where they are declared, so
+// descriptions of states list variables in the same order whatever the
+// order of the maps they come from.
+func (a *analyzer) sortDecls(ds []*cc.Declarator) {
+	ks := make([]declKey, len(ds))
+	for i, d := range ds {
+		ks[i] = a.declKey(d)
+	}
+	slices.SortFunc(ks, a.compareDecls)
+	for i, k := range ks {
+		ds[i] = k.d
+	}
+}
+
+// compareDecls orders declarators by position (declarators of one
+// position, from a macro, by declOrder).
+func (a *analyzer) compareDecls(x, y declKey) int {
+	if x.d == y.d {
+		return 0
+	}
+	if x.d != nil && y.d != nil {
+		if c := strings.Compare(x.file, y.file); c != 0 {
+			return c
+		}
+		if c := x.off - y.off; c != 0 {
+			return c
+		}
+	}
+	return a.declOrder(x.d) - a.declOrder(y.d)
 }
 
 // declOrder numbers declarators in the order the analysis meets them: their
