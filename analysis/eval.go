@@ -670,7 +670,12 @@ func boolValue(b bool) value {
 // intLiteral parses an integer constant (decimal, hex, octal, with
 // suffixes).
 func intLiteral(p *cc.PrimaryExpression) (int64, bool) {
-	s := strings.TrimRight(p.Token.SrcStr(), "uUlL")
+	s := p.Token.SrcStr()
+	// strings.TrimRight(s, "uUlL") without building its byte set: literals
+	// are evaluated on every path.
+	for len(s) > 0 && strings.IndexByte("uUlL", s[len(s)-1]) >= 0 {
+		s = s[:len(s)-1]
+	}
 	n, err := strconv.ParseInt(s, 0, 64)
 	if err != nil {
 		u, err := strconv.ParseUint(s, 0, 64)
