@@ -27,7 +27,8 @@ type analyzer struct {
 	cfgs     map[*cparse.Func]*cfg
 	declPos  map[*cc.Declarator]declKey
 	declIdx  map[*cc.Declarator]int
-	ptrIdx   map[any]int // identities of pointers in state descriptions
+	lastNums []*cc.Declarator // see sortedNums
+	ptrIdx   map[any]int      // identities of pointers in state descriptions
 	forks    map[cc.Node]bool
 	ops      map[cc.ExpressionNode][]cc.ExpressionNode
 	// summaries of static callees by entry state (see summary.go), and

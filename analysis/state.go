@@ -217,8 +217,7 @@ func (a *analyzer) canonical(st *state) (string, map[objID]objID) {
 		}
 		b.tag(';')
 	}
-	nums := slices.Collect(maps.Keys(st.nums))
-	a.sortDecls(nums)
+	nums := a.sortedNums(st.nums)
 	for _, d := range nums {
 		n := st.nums[d]
 		b.tag('n').num(int64(a.declOrder(d))).flag(n.known).flag(n.nonZero).num(n.v).tag(';')
@@ -388,6 +387,30 @@ func (a *analyzer) sortDecls(ds []*cc.Declarator) {
 	for i, k := range ks {
 		ds[i] = k.d
 	}
+}
+
+// sortedNums returns the declarators of nums in sortDecls' order. The
+// states along a path mostly track the same variables, and sorting them
+// dominated describing states: the last order is reused for the same set.
+// (Reuse numbers nothing new: every declarator of the last set got its
+// declOrder when that set was described.)
+func (a *analyzer) sortedNums(nums map[*cc.Declarator]scalar) []*cc.Declarator {
+	if len(a.lastNums) == len(nums) && len(nums) > 0 {
+		same := true
+		for _, d := range a.lastNums {
+			if _, ok := nums[d]; !ok {
+				same = false
+				break
+			}
+		}
+		if same {
+			return a.lastNums
+		}
+	}
+	ds := slices.Collect(maps.Keys(nums))
+	a.sortDecls(ds)
+	a.lastNums = ds
+	return ds
 }
 
 // compareDecls orders declarators by position (declarators of one
