@@ -11,7 +11,6 @@ require (
 	golang.org/x/sys v0.45.0
 	gopkg.in/yaml.v3 v3.0.1
 	modernc.org/cc/v4 v4.31.0
-	modernc.org/token v1.1.0
 )
 
 require (
@@ -24,6 +23,7 @@ require (
 	modernc.org/opt v0.2.0 // indirect
 	modernc.org/sortutil v1.2.1 // indirect
 	modernc.org/strutil v1.2.1 // indirect
+	modernc.org/token v1.1.0 // indirect
 )
 
 replace modernc.org/cc/v4 => ./third_party/cc

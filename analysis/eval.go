@@ -213,20 +213,21 @@ func (a *analyzer) evalx(st *state, e cc.ExpressionNode, m mode, ctx evalCtx) va
 		}
 	}
 	// Anything else: evaluate the operands for their effects.
-	for _, sub := range a.operandsOf(e) {
+	for _, sub := range a.operands(e) {
 		a.eval(st, sub, m)
 	}
 	return value{}
 }
 
-// operandsOf returns the outermost expressions below e, found once per
-// node: the AST walk (reflection) would otherwise run again on every
-// path through e.
-func (a *analyzer) operandsOf(e cc.ExpressionNode) []cc.ExpressionNode {
-	if ops, ok := a.operands[e]; ok {
+// operands returns the outermost expressions below e, in the order
+// cparse.Inspect meets them, memoised: exploration evaluates the same
+// expressions on many paths, and walking the AST by reflection each time
+// dominated macro-heavy bodies.
+func (a *analyzer) operands(e cc.ExpressionNode) []cc.ExpressionNode {
+	if ops, ok := a.ops[e]; ok {
 		return ops
 	}
-	ops := []cc.ExpressionNode{}
+	var ops []cc.ExpressionNode
 	cparse.Inspect(e, func(n cc.Node) bool {
 		if n == cc.Node(e) {
 			return true
@@ -237,7 +238,7 @@ func (a *analyzer) operandsOf(e cc.ExpressionNode) []cc.ExpressionNode {
 		}
 		return true
 	})
-	a.operands[e] = ops
+	a.ops[e] = ops
 	return ops
 }
 
@@ -669,7 +670,12 @@ func boolValue(b bool) value {
 // intLiteral parses an integer constant (decimal, hex, octal, with
 // suffixes).
 func intLiteral(p *cc.PrimaryExpression) (int64, bool) {
-	s := strings.TrimRight(p.Token.SrcStr(), "uUlL")
+	s := p.Token.SrcStr()
+	// strings.TrimRight(s, "uUlL") without building its byte set: literals
+	// are evaluated on every path.
+	for len(s) > 0 && strings.IndexByte("uUlL", s[len(s)-1]) >= 0 {
+		s = s[:len(s)-1]
+	}
 	n, err := strconv.ParseInt(s, 0, 64)
 	if err != nil {
 		u, err := strconv.ParseUint(s, 0, 64)

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"modernc.org/cc/v4"
-	"modernc.org/token"
 
 	"github.com/bpf-lsp/bpf-lsp/cparse"
 )
@@ -26,11 +25,12 @@ type analyzer struct {
 	curStmt  cparse.Span // the statement being interpreted (fixes wrap it)
 	spans    map[cc.Node]cparse.Span
 	cfgs     map[*cparse.Func]*cfg
+	declPos  map[*cc.Declarator]declKey
 	declIdx  map[*cc.Declarator]int
-	declPos  map[*cc.Declarator]token.Position // Position() walks the declarator: computed once
-	ptrIdx   map[any]int                       // identities of pointers in state descriptions
+	lastNums []*cc.Declarator // see sortedNums
+	ptrIdx   map[any]int      // identities of pointers in state descriptions
 	forks    map[cc.Node]bool
-	operands map[cc.Node][]cc.ExpressionNode
+	ops      map[cc.ExpressionNode][]cc.ExpressionNode
 	// summaries of static callees by entry state (see summary.go), and
 	// those being computed (they collect the findings of their paths).
 	summaries map[summaryKey]*summary

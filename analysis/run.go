@@ -24,7 +24,7 @@ func run(f *cparse.File, c *Cache) *Result {
 		return r
 	}
 	cl := buildClasses(f)
-	memo := &nodeMemo{spans: map[cc.Node]cparse.Span{}, cfgs: map[*cparse.Func]*cfg{}, forks: map[cc.Node]bool{}, operands: map[cc.Node][]cc.ExpressionNode{}}
+	memo := &nodeMemo{spans: map[cc.Node]cparse.Span{}, cfgs: map[*cparse.Func]*cfg{}, forks: map[cc.Node]bool{}, ops: map[cc.ExpressionNode][]cc.ExpressionNode{}, declPos: map[*cc.Declarator]declKey{}}
 	var gen *generation
 	if c != nil {
 		gen = c.begin(f, cl)
@@ -113,16 +113,18 @@ type unitResult struct {
 
 // nodeMemo holds what is computed once per AST node for all programs.
 type nodeMemo struct {
-	spans    map[cc.Node]cparse.Span
-	cfgs     map[*cparse.Func]*cfg
-	forks    map[cc.Node]bool
-	operands map[cc.Node][]cc.ExpressionNode // see analyzer.operandsOf
+	spans map[cc.Node]cparse.Span
+	cfgs  map[*cparse.Func]*cfg
+	forks map[cc.Node]bool
+	ops   map[cc.ExpressionNode][]cc.ExpressionNode // see analyzer.operands
+	// declPos memoises declarators' positions (see analyzer.declKey).
+	declPos map[*cc.Declarator]declKey
 }
 
 // analyzeUnit explores one program from its entry.
 func analyzeUnit(f *cparse.File, cl *classes, memo *nodeMemo, fn *cparse.Func, entry bool) *unitResult {
 	a := &analyzer{f: f, cl: cl, seen: map[string]bool{}, refs: map[cparse.Span]*Ref{}, held: map[cparse.Span]*HeldRange{},
-		spans: memo.spans, cfgs: memo.cfgs, declIdx: map[*cc.Declarator]int{}, ptrIdx: map[any]int{}, forks: memo.forks, operands: memo.operands, summaries: map[summaryKey]*summary{}}
+		spans: memo.spans, cfgs: memo.cfgs, declPos: memo.declPos, declIdx: map[*cc.Declarator]int{}, ptrIdx: map[any]int{}, forks: memo.forks, ops: memo.ops, summaries: map[summaryKey]*summary{}}
 	a.prog = fn
 	a.checkProgType(fn)
 	if inlineAsmOnly(fn) {

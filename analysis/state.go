@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"modernc.org/cc/v4"
-	"modernc.org/token"
 
 	"github.com/bpf-lsp/bpf-lsp/cparse"
 )
@@ -218,7 +217,8 @@ func (a *analyzer) canonical(st *state) (string, map[objID]objID) {
 		}
 		b.tag(';')
 	}
-	for _, d := range a.sortedDecls(maps.Keys(st.nums)) {
+	nums := a.sortedNums(st.nums)
+	for _, d := range nums {
 		n := st.nums[d]
 		b.tag('n').num(int64(a.declOrder(d))).flag(n.known).flag(n.nonZero).num(n.v).tag(';')
 	}
@@ -303,51 +303,25 @@ func (k *keyBuilder) ptr(p any) *keyBuilder {
 
 // sortedPlaces orders places by variable, then path.
 func (a *analyzer) sortedPlaces(keys iter.Seq[place]) []place {
-	var at []declAt[place]
-	for p := range keys {
-		at = append(at, newDeclAt(a, p.d, p))
+	type keyed struct {
+		p place
+		k declKey
 	}
-	slices.SortFunc(at, func(x, y declAt[place]) int {
-		if c := a.compareDeclAt(x.pos, y.pos, x.d, y.d); c != 0 {
+	var ks []keyed
+	for p := range keys {
+		ks = append(ks, keyed{p, a.declKey(p.d)})
+	}
+	slices.SortFunc(ks, func(x, y keyed) int {
+		if c := a.compareDecls(x.k, y.k); c != 0 {
 			return c
 		}
-		return strings.Compare(x.v.path, y.v.path)
+		return strings.Compare(x.p.path, y.p.path)
 	})
-	places := make([]place, len(at))
-	for i, x := range at {
-		places[i] = x.v
+	places := make([]place, len(ks))
+	for i, k := range ks {
+		places[i] = k.p
 	}
 	return places
-}
-
-// sortedDecls orders declarators as compareDeclAt does.
-func (a *analyzer) sortedDecls(keys iter.Seq[*cc.Declarator]) []*cc.Declarator {
-	var at []declAt[*cc.Declarator]
-	for d := range keys {
-		at = append(at, newDeclAt(a, d, d))
-	}
-	slices.SortFunc(at, func(x, y declAt[*cc.Declarator]) int { return a.compareDeclAt(x.pos, y.pos, x.d, y.d) })
-	decls := make([]*cc.Declarator, len(at))
-	for i, x := range at {
-		decls[i] = x.v
-	}
-	return decls
-}
-
-// declAt is a value to sort by its declarator's position, looked up once
-// per value rather than once per comparison (sorting the variables of
-// every state description is a hot path).
-type declAt[T any] struct {
-	v   T
-	d   *cc.Declarator
-	pos token.Position
-}
-
-func newDeclAt[T any](a *analyzer, d *cc.Declarator, v T) declAt[T] {
-	if d == nil {
-		return declAt[T]{v: v}
-	}
-	return declAt[T]{v: v, d: d, pos: a.declPosition(d)}
 }
 
 func (a *analyzer) nameByContent(st *state, ids []objID, name func(objID), b *keyBuilder, tag string) {
@@ -377,38 +351,83 @@ func (o objState) flags() string {
 	return string([]byte{byte('0' + o.ref), bit(o.maybeNull, 'm'), bit(o.isNull, 'n'), bit(o.released, 'r'), bit(o.invalid, 'i'), bit(o.escaped, 'e')})
 }
 
-// compareDeclAt orders declarators by where they are declared (px, py:
-// their positions, zero when either is nil), so descriptions of states list
-// variables in the same order whatever the order of the maps they come
-// from (declarators of one position, from a macro, by declOrder).
-func (a *analyzer) compareDeclAt(px, py token.Position, x, y *cc.Declarator) int {
-	if x == y {
-		return 0
-	}
-	if x != nil && y != nil {
-		if c := strings.Compare(px.Filename, py.Filename); c != 0 {
-			return c
-		}
-		if c := px.Offset - py.Offset; c != 0 {
-			return c
-		}
-	}
-	return a.declOrder(x) - a.declOrder(y)
+// declKey is what declarators are ordered by, looked up once per sort:
+// states are described on every step, and sorting dominated
+// macro-heavy bodies.
+type declKey struct {
+	d    *cc.Declarator
+	file string
+	off  int
 }
 
-// declPosition is d.Position(), remembered: sorting the variables of
-// every state description asks for it again and again (most of the
-// analysis of a program with thousands of states otherwise).
-func (a *analyzer) declPosition(d *cc.Declarator) token.Position {
-	if p, ok := a.declPos[d]; ok {
-		return p
+// declKey memoises the position of d: Declarator.Position walks the
+// declarator's tree.
+func (a *analyzer) declKey(d *cc.Declarator) declKey {
+	if d == nil {
+		return declKey{}
 	}
-	if a.declPos == nil {
-		a.declPos = map[*cc.Declarator]token.Position{}
+	if k, ok := a.declPos[d]; ok {
+		return k
 	}
 	p := d.Position()
-	a.declPos[d] = p
-	return p
+	k := declKey{d, p.Filename, p.Offset}
+	a.declPos[d] = k
+	return k
+}
+
+// sortDecls orders declarators by where they are declared, so
+// descriptions of states list variables in the same order whatever the
+// order of the maps they come from.
+func (a *analyzer) sortDecls(ds []*cc.Declarator) {
+	ks := make([]declKey, len(ds))
+	for i, d := range ds {
+		ks[i] = a.declKey(d)
+	}
+	slices.SortFunc(ks, a.compareDecls)
+	for i, k := range ks {
+		ds[i] = k.d
+	}
+}
+
+// sortedNums returns the declarators of nums in sortDecls' order. The
+// states along a path mostly track the same variables, and sorting them
+// dominated describing states: the last order is reused for the same set.
+// (Reuse numbers nothing new: every declarator of the last set got its
+// declOrder when that set was described.)
+func (a *analyzer) sortedNums(nums map[*cc.Declarator]scalar) []*cc.Declarator {
+	if len(a.lastNums) == len(nums) && len(nums) > 0 {
+		same := true
+		for _, d := range a.lastNums {
+			if _, ok := nums[d]; !ok {
+				same = false
+				break
+			}
+		}
+		if same {
+			return a.lastNums
+		}
+	}
+	ds := slices.Collect(maps.Keys(nums))
+	a.sortDecls(ds)
+	a.lastNums = ds
+	return ds
+}
+
+// compareDecls orders declarators by position (declarators of one
+// position, from a macro, by declOrder).
+func (a *analyzer) compareDecls(x, y declKey) int {
+	if x.d == y.d {
+		return 0
+	}
+	if x.d != nil && y.d != nil {
+		if c := strings.Compare(x.file, y.file); c != 0 {
+			return c
+		}
+		if c := x.off - y.off; c != 0 {
+			return c
+		}
+	}
+	return a.declOrder(x.d) - a.declOrder(y.d)
 }
 
 // declOrder numbers declarators in the order the analysis meets them: their
