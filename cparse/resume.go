@@ -325,7 +325,7 @@ func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map
 	if cut == 0 && len(flags.Forced) == 0 {
 		return nil, nil, nil, false
 	}
-	key := preambleCacheKey(f.Path, flags, text[:cut])
+	key := regionKey(f.Path, flags, text[:cut])
 	e, prior := p.preambles.get(key, f.Path, seeds, func(e *preamble) bool { return p.fresh(e, overlay) })
 	// A file open in an editor (its text in the overlay) will be edited:
 	// its preamble pays off from the first edit, which must not pay for
@@ -350,7 +350,7 @@ func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map
 			seeds = maps.Clone(seeds)
 			maps.Copy(seeds, prior)
 		}
-		if e = p.buildPreamble(ctx, f, flags, overlay, text, cut, seeds); e == nil {
+		if e = p.buildPreamble(ctx, f, flags, overlay, text, cut, key, seeds); e == nil {
 			return nil, nil, nil, false
 		}
 	}
@@ -395,9 +395,9 @@ func translateAfterSafely(cfg *cc.Config, pre *cc.Preamble, sources []cc.Source)
 // buildPreamble translates text[:cut] (after the predefined macros,
 // builtins and forced includes) as a preamble and caches it, or caches
 // that it cannot be one. It returns nil when cancelled.
-func (p *Parser) buildPreamble(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, cut int, seeds map[string]bool) *preamble {
+func (p *Parser) buildPreamble(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, cut int, key string, seeds map[string]bool) *preamble {
 	p.preambleBuilds.Add(1)
-	e := &preamble{key: preambleCacheKey(f.Path, flags, text[:cut]), seeds: seeds, builtFor: f.Path,
+	e := &preamble{key: key, seeds: seeds, builtFor: f.Path,
 		src: &sources{files: map[string][]byte{}, maxSize: p.opts.MaxFileSize}}
 	var vmlinux func(string, []byte) []byte
 	if seeds != nil {
@@ -458,10 +458,6 @@ func (p *Parser) buildPreamble(ctx context.Context, f *File, flags flagSet, over
 // and flags are the same ("x.h" is searched for in the directory).
 func preambleName(path string) string {
 	return filepath.Join(filepath.Dir(path), "#bpf-lsp-preamble")
-}
-
-func preambleCacheKey(path string, flags flagSet, region []byte) string {
-	return strings.Join(flags.args(), "\x00") + "\x01" + filepath.Dir(path) + "\x01" + string(region)
 }
 
 // translatePreambleSafely is cc.TranslatePreamble with its panics

@@ -23,7 +23,7 @@ import (
 //     flags, its directory, its preprocessor lines and the headers' own. A
 //     header pass preprocesses exactly those lines (every header served as
 //     its preprocessor lines only) to learn which files are read and
-//     whether vmlinux.h is one of them. Its result is kept per headerKey
+//     whether vmlinux.h is one of them. Its result is kept per regionKey
 //     for as long as the files it read are unchanged: the files of a
 //     `check` run that include the same headers, and every edit of a file,
 //     share it.
@@ -163,13 +163,14 @@ func includePrefix(directives []byte) []byte {
 	return directives[:end]
 }
 
-// headerKey identifies what decides which files a parse of the main file
-// at path reads: the flags, the main file's directory (where "x.h" is
-// looked for first) and its preprocessor lines up to its last #include (as
-// includePrefix gives them). Together with those files' texts it decides a
-// header pass.
-func headerKey(path string, flags flagSet, directives []byte) string {
-	return strings.Join(flags.args(), "\x00") + "\x01" + filepath.Dir(path) + "\x01" + string(directives)
+// regionKey identifies a region of the main file at path as every parse
+// of it reads the same: the flags, the main file's directory (where "x.h"
+// is looked for first) and the region's text. The header passes key their
+// preprocessor lines up to the last #include by it (as includePrefix gives
+// them; with those files' texts they decide a pass), the preamble cache its
+// leading directive lines.
+func regionKey(path string, flags flagSet, region []byte) string {
+	return strings.Join(flags.args(), "\x00") + "\x01" + filepath.Dir(path) + "\x01" + string(region)
 }
 
 // maxHeaderPasses bounds the header passes a Parser keeps (each holds the
@@ -180,7 +181,7 @@ func headerKey(path string, flags flagSet, directives []byte) string {
 // it was with 256 and the server's long-lived heap 16 MB smaller.
 const maxHeaderPasses = 64
 
-// headerPasses keeps header passes by headerKey, the most recently used
+// headerPasses keeps header passes by regionKey, the most recently used
 // last.
 type headerPasses struct {
 	mu    sync.Mutex
@@ -221,7 +222,7 @@ func (c *headerPasses) put(key string, hp *headerPass) {
 // lines are directives: a kept one whose files are unchanged, else a new
 // one (kept unless a header was missing: creating it changes the result).
 func (p *Parser) headerPassFor(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, directives []byte) *headerPass {
-	key := headerKey(f.Path, flags, directives)
+	key := regionKey(f.Path, flags, directives)
 	if hp := p.passes.get(key); hp != nil && p.current(hp, overlay) {
 		return hp
 	}
