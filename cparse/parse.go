@@ -481,7 +481,7 @@ func (p *Parser) translateWith(ctx context.Context, f *File, flags flagSet, over
 			return nil, nil, nil, err
 		}
 		fsys.count = &p.headerOpens
-		ast, pv, terr := translateSafely(cfg, sources)
+		ast, pv, terr := recovering(func() (*cc.AST, error) { return cc.Translate(cfg, sources) })
 		return ast, fsys.inc, pv, terr
 	}
 	for round := 0; round < rounds; round++ {
@@ -542,15 +542,17 @@ type panicked struct {
 	stack string
 }
 
-// translateSafely is cc.Translate with its panics recovered.
-func translateSafely(cfg *cc.Config, sources []cc.Source) (ast *cc.AST, pv *panicked, err error) {
+// recovering runs one of cc/v4's translations with its panics recovered
+// (cc/v4 is not written for every broken input): pv is the panic, if any.
+func recovering[T any](translate func() (T, error)) (r T, pv *panicked, err error) {
 	defer func() {
-		if r := recover(); r != nil {
-			ast, pv, err = nil, &panicked{value: r, stack: string(debug.Stack())}, nil
+		if x := recover(); x != nil {
+			var zero T
+			r, pv, err = zero, &panicked{value: x, stack: string(debug.Stack())}, nil
 		}
 	}()
-	ast, err = cc.Translate(cfg, sources)
-	return ast, nil, err
+	r, err = translate()
+	return r, nil, err
 }
 
 // isolatePanic finds, by bisection over the main file's top-level

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -374,22 +372,13 @@ func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map
 	body = append(body, text...)
 	blank(body[:cut])
 	body = append(body, eofGuard...)
-	ast, err, panicked := translateAfterSafely(cfg, e.pre, []cc.Source{{Name: f.Path + mainSuffix, Value: body}})
-	if panicked || errors.Is(err, cc.ErrPreambleMismatch) {
+	ast, pv, err := recovering(func() (*cc.AST, error) {
+		return cc.TranslateAfter(cfg, e.pre, []cc.Source{{Name: f.Path + mainSuffix, Value: body}})
+	})
+	if pv != nil || errors.Is(err, cc.ErrPreambleMismatch) {
 		return nil, nil, nil, false
 	}
 	return ast, inc, err, true
-}
-
-// translateAfterSafely is cc.TranslateAfter with its panics recovered.
-func translateAfterSafely(cfg *cc.Config, pre *cc.Preamble, sources []cc.Source) (ast *cc.AST, err error, panicked bool) {
-	defer func() {
-		if r := recover(); r != nil {
-			ast, err, panicked = nil, nil, true
-		}
-	}()
-	ast, err = cc.TranslateAfter(cfg, pre, sources)
-	return ast, err, false
 }
 
 // buildPreamble translates text[:cut] (after the predefined macros,
@@ -416,7 +405,8 @@ func (p *Parser) buildPreamble(ctx context.Context, f *File, flags flagSet, over
 		return nil
 	}
 	fsys.reads, fsys.count = &e.reads, &p.headerOpens
-	pre, terr := translatePreambleSafely(cfg, sources)
+	// A panic leaves no preamble: the whole translation then reports it.
+	pre, pv, terr := recovering(func() (*cc.Preamble, error) { return cc.TranslatePreamble(cfg, sources) })
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -428,7 +418,7 @@ func (p *Parser) buildPreamble(ctx context.Context, f *File, flags flagSet, over
 		}
 	}
 	inc := fsys.inc
-	if terr == nil && len(inc.failed) == 0 {
+	if pv == nil && terr == nil && len(inc.failed) == 0 {
 		e.pre, e.inc = pre, inc
 		for _, text := range e.src.files {
 			e.size += int64(len(text))
@@ -458,17 +448,6 @@ func (p *Parser) buildPreamble(ctx context.Context, f *File, flags flagSet, over
 // and flags are the same ("x.h" is searched for in the directory).
 func preambleName(path string) string {
 	return filepath.Join(filepath.Dir(path), "#bpf-lsp-preamble")
-}
-
-// translatePreambleSafely is cc.TranslatePreamble with its panics
-// recovered (the whole translation then reports them).
-func translatePreambleSafely(cfg *cc.Config, sources []cc.Source) (pre *cc.Preamble, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			pre, err = nil, fmt.Errorf("panic: %v\n%s", r, debug.Stack())
-		}
-	}()
-	return cc.TranslatePreamble(cfg, sources)
 }
 
 // clone returns a copy of s for the main file main (s may have been
