@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"slices"
@@ -124,10 +125,11 @@ func targetNames(ts []*kernels.Target) string {
 // unavailableCalls reports each call of a kfunc or helper a target lacks.
 func unavailableCalls(f *cparse.File, targets []*kernels.Target) []Finding {
 	var out []Finding
+	var probed map[string]bool // read once, and only when a call is missing somewhere
 	for _, fn := range f.Funcs {
 		for _, c := range fn.Calls {
 			kind := kernelCallKind(c.Name)
-			if kind == "" || probesFor(f, c.Name) {
+			if kind == "" {
 				continue
 			}
 			var lacking []*kernels.Target
@@ -137,6 +139,12 @@ func unavailableCalls(f *cparse.File, targets []*kernels.Target) []Finding {
 				}
 			}
 			if len(lacking) == 0 {
+				continue
+			}
+			if probed == nil {
+				probed = probedNames(f.Src)
+			}
+			if probed[c.Name] {
 				continue
 			}
 			name := c.Name
@@ -154,12 +162,25 @@ func unavailableCalls(f *cparse.File, targets []*kernels.Target) []Finding {
 	return out
 }
 
-// probesFor reports whether the file tests for the kfunc at run time
-// (bpf_ksym_exists(name) around a __weak declaration): libbpf then loads
-// the program on kernels without it, and the verifier drops the dead call.
-func probesFor(f *cparse.File, name string) bool {
-	src := string(f.Src)
-	return strings.Contains(src, "bpf_ksym_exists("+name+")") || strings.Contains(src, "bpf_ksym_exists(&"+name+")")
+// probedNames lists the kfuncs the file tests for at run time
+// (bpf_ksym_exists(name) or (&name) around a __weak declaration): libbpf
+// then loads the program on kernels without them, and the verifier drops
+// the dead calls. One pass over the text: a search per call was quadratic
+// in big files.
+func probedNames(src []byte) map[string]bool {
+	out := map[string]bool{}
+	const probe = "bpf_ksym_exists("
+	for {
+		i := bytes.Index(src, []byte(probe))
+		if i < 0 {
+			return out
+		}
+		src = src[i+len(probe):]
+		arg := bytes.TrimPrefix(src, []byte("&"))
+		if j := bytes.IndexByte(arg, ')'); j >= 0 {
+			out[string(arg[:j])] = true
+		}
+	}
 }
 
 // history says when a call appeared, or, when every target lacking it is

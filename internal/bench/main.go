@@ -34,7 +34,7 @@ func main() {
 	clangd := flag.String("clangd", "clangd-19", "the clangd binary")
 	edits := flag.Int("edits", 15, "warm edits per file, server and run")
 	runs := flag.Int("runs", 3, "interleaved runs per file; the table shows their medians")
-	only := flag.String("files", "", "comma-separated case names to run (default all); with -corpus-edits, shell patterns of corpus files (base or tree-relative name)")
+	only := flag.String("files", "", "comma-separated case names to run (default all; 5000 lines for 5,000 lines); with -corpus-edits, shell patterns of corpus files (base or tree-relative name)")
 	cache := flag.String("cache", filepath.Join(os.Getenv("HOME"), ".cache/bpf-lsp/realworld"), "the real-world corpus cache (scripts/realworld.sh fills it)")
 	corpus := flag.String("corpus", "", "linux source tree (default CACHE/linux-source-6.12)")
 	rw := flag.String("rw", "/tmp/rw", "directory with vmlinux.h and include/bpf/*.h for the selftest cases (as COMMON in the realworld harness)")

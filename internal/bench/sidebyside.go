@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bpf-lsp/bpf-lsp/internal/lspclient"
@@ -58,7 +59,8 @@ func sideBySide(bin, clangd, corpus, rw string, only []string, runs, edits int, 
 	}
 	var out []caseResult
 	for _, c := range cases(corpus, rw) {
-		if len(only) > 0 && !slices.Contains(only, c.name) {
+		// "5,000 lines" is also "5000 lines": -files splits at commas.
+		if len(only) > 0 && !slices.Contains(only, c.name) && !slices.Contains(only, strings.ReplaceAll(c.name, ",", "")) {
 			continue
 		}
 		cr := caseResult{File: c.name}
@@ -125,7 +127,7 @@ func run(specs []serverSpec, path, src string, edits int, timeout time.Duration)
 	defer func() {
 		for _, s := range live {
 			if s != nil {
-				s.Kill()
+				s.Stop() // shutdown and exit: BPF_LSP_CPUPROFILE is written at exit
 			}
 		}
 	}()
