@@ -258,13 +258,19 @@ func writeCompileDB(path string, sources []realworld.Source) error {
 // column, over the files that have it.
 func summarize(files []fileTiming, get func(fileTiming) float64) latency {
 	var xs []float64
-	var l latency
 	for _, f := range files {
-		if f.Error != "" {
-			continue
+		if f.Error == "" {
+			xs = append(xs, get(f))
 		}
-		x := get(f)
-		xs = append(xs, x)
+	}
+	return summarizeMs(xs)
+}
+
+// summarizeMs gives the median, p99, max and counts over the budget of
+// times in milliseconds.
+func summarizeMs(xs []float64) latency {
+	var l latency
+	for _, x := range xs {
 		l.Max = max(l.Max, x)
 		if x > ms(editBudget) {
 			l.Over++

@@ -16,6 +16,14 @@
 // close; cold and edit latency per file, the slowest files, peak RSS.
 //
 //	go run ./internal/bench -bin ./bpf-lsp -corpus-edits [-files 'rbtree*,tools/sched_ext/*'] [-json out.json]
+//
+// With -workspace-pass, one server's background analysis of the selftests'
+// closed files (lsp/workspace.go), as an editor opening the directory
+// starts it: the session's peak RSS and the pass's CPU time; with -files,
+// the edit latency of the first file they match, open and edited during
+// the pass.
+//
+//	go run ./internal/bench -bin ./bpf-lsp -workspace-pass [-files rbtree.c] [-json out.json]
 package main
 
 import (
@@ -39,6 +47,7 @@ func main() {
 	corpus := flag.String("corpus", "", "linux source tree (default CACHE/linux-source-6.12)")
 	rw := flag.String("rw", "/tmp/rw", "directory with vmlinux.h and include/bpf/*.h for the selftest cases (as COMMON in the realworld harness)")
 	corpusEdits := flag.Bool("corpus-edits", false, "one server over every corpus file: open, edit, close")
+	pass := flag.Bool("workspace-pass", false, "one server's background analysis of the selftests' closed files: peak RSS and CPU of the pass; with -files, the first file they match is open and edited meanwhile")
 	workspace := flag.Bool("workspace", false, "with -corpus-edits, leave the server's background analysis of the workspace's closed files on (editors' default; its CPU then counts in the edits')")
 	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
 	timeout := flag.Duration("timeout", 120*time.Second, "longest wait for one publication")
@@ -57,9 +66,12 @@ func main() {
 	// Wall times move with the machine's load (CPU times much less):
 	// the output says what the load was.
 	out := output{Commit: sourceCommit(), LoadStart: loadAverage()}
-	if *corpusEdits {
+	switch {
+	case *pass:
+		out.Pass, err = workspacePass(abs, *corpus, *cache, patterns, *timeout)
+	case *corpusEdits:
 		out.Corpus, err = corpusSession(abs, *corpus, *cache, patterns, *workspace, *timeout)
-	} else {
+	default:
 		out.Runs, out.Edits = *runs, *edits
 		out.Cases, err = sideBySide(abs, *clangd, *corpus, *rw, patterns, *runs, *edits, *timeout)
 	}
@@ -85,6 +97,7 @@ type output struct {
 	LoadStart string        `json:"loadAverageStart"` // 1, 5 and 15 minutes
 	LoadEnd   string        `json:"loadAverageEnd"`
 	Corpus    *corpusResult `json:"corpus,omitempty"`
+	Pass      *passResult   `json:"workspacePass,omitempty"`
 	Runs      int           `json:"runs,omitempty"`
 	Edits     int           `json:"edits,omitempty"`
 	Cases     []caseResult  `json:"cases,omitempty"`

@@ -36,6 +36,10 @@ type Server struct {
 	diags   map[string]Publication // by URI: the latest publication
 	pubs    int                    // publications received
 	changed chan struct{}          // signalled on every publication
+	// The $/progress reports: how many ended, and when the last did if
+	// no report followed it (zero while some work is in progress).
+	progressEnds int
+	progressIdle time.Time
 }
 
 // Response is the answer to one request.
@@ -82,6 +86,9 @@ type Config struct {
 	RootURI     string    // the workspace root; "" = Dir
 	InitOptions any       // initializationOptions
 	Stderr      io.Writer // the server's stderr; nil discards it
+	// Progress announces window.workDoneProgress: the server reports its
+	// background work with $/progress (see Server.Progress).
+	Progress bool
 	// InitTimeout bounds the wait for the initialize response; 0 = 60 s.
 	InitTimeout time.Duration
 }
@@ -133,6 +140,9 @@ func Start(cfg Config) (*Server, error) {
 		timeout = 60 * time.Second
 	}
 	caps := map[string]any{"textDocument": map[string]any{"publishDiagnostics": map[string]any{"relatedInformation": true, "versionSupport": true}}}
+	if cfg.Progress {
+		caps["window"] = map[string]any{"workDoneProgress": true}
+	}
 	if _, err := s.Call("initialize", map[string]any{"processId": os.Getpid(), "rootUri": root, "capabilities": caps,
 		"initializationOptions": cfg.InitOptions}, timeout); err != nil {
 		s.Kill()
@@ -239,6 +249,19 @@ func (s *Server) read(stdout io.Reader) {
 				case s.changed <- struct{}{}:
 				default:
 				}
+			}
+		case msg.Method == "$/progress":
+			var p struct {
+				Value struct{ Kind string } `json:"value"`
+			}
+			if json.Unmarshal(msg.Params, &p) == nil {
+				s.mu.Lock()
+				s.progressIdle = time.Time{}
+				if p.Value.Kind == "end" {
+					s.progressEnds++
+					s.progressIdle = time.Now()
+				}
+				s.mu.Unlock()
 			}
 		case msg.ID != nil:
 			id, err := strconv.ParseInt(string(*msg.ID), 10, 64)
@@ -359,6 +382,14 @@ func (s *Server) WaitVersion(uri string, version int32, timeout time.Duration) (
 			return Publication{}, false
 		}
 	}
+}
+
+// Progress returns how many $/progress reports have ended and, when the
+// last report was an end, when it arrived (zero otherwise).
+func (s *Server) Progress() (ends int, idleSince time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.progressEnds, s.progressIdle
 }
 
 // Quiet waits until no publication has arrived for d (at most max).
