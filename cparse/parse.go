@@ -40,6 +40,11 @@ type Options struct {
 	// relative paths are relative to ArgsDir. They follow the fields above.
 	Args    []string
 	ArgsDir string
+
+	// OpenPreambles builds preambles only for files open in an editor
+	// (their text in the overlay): a server's other parses are of closed
+	// files, each parsed once per change.
+	OpenPreambles bool
 }
 
 // Parser parses BPF C files. It is safe for concurrent use and keeps caches

@@ -329,8 +329,12 @@ func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map
 	// its preamble pays off from the first edit, which must not pay for
 	// building it. Other files build one on a region's second parse (not
 	// on a retry round of the first: a workspace pass would then build,
-	// and evict an open file's preamble, for files parsed once).
+	// and evict an open file's preamble, for files parsed once), unless
+	// only open files build them.
 	if _, open := overlay[f.Path]; e == nil && !open {
+		if p.opts.OpenPreambles {
+			return nil, nil, nil, false
+		}
 		if f.sighted != nil && *f.sighted == key {
 			return nil, nil, nil, false
 		}

@@ -201,6 +201,13 @@ func TestPreambleWhen(t *testing.T) {
 			t.Errorf("parse %d of a file on disk: %d preambles built, want %d", i+1, b, want)
 		}
 	}
+	server := NewParser(Options{CacheDir: t.TempDir(), OpenPreambles: true})
+	for i := range 2 {
+		parse(server, nil)
+		if b := server.preambleBuilds.Load(); b != 0 {
+			t.Errorf("parse %d of a file on disk with OpenPreambles: %d preambles built, want 0", i+1, b)
+		}
+	}
 	// A vmlinux.h program whose first translation learns the types it
 	// needs complete translates again within the same parse: still its
 	// first parse.

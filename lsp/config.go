@@ -57,7 +57,7 @@ func newParser(st Settings) *cparse.Parser { return cparse.NewParser(parserOptio
 
 func parserOptions(st Settings) cparse.Options {
 	return cparse.Options{IncludeDirs: st.IncludeDirs, Defines: st.Defines, CompileDB: st.CompileCommands,
-		Args: st.CompileFlags, ArgsDir: st.root}
+		Args: st.CompileFlags, ArgsDir: st.root, OpenPreambles: true}
 }
 
 // decodeSettings reads settings from initializationOptions or a
