@@ -3,6 +3,7 @@ package cparse
 import (
 	"sync"
 	"unsafe"
+	"weak"
 )
 
 // What an edit can reuse besides the translated preamble (resume.go): header
@@ -17,21 +18,20 @@ import (
 // the trimmed vmlinux.h included, once more.
 var directiveCache = struct {
 	sync.Mutex
-	entries map[directiveKey]directiveEntry
-}{entries: map[directiveKey]directiveEntry{}}
+	entries map[directiveKey][]directive
+}{entries: map[directiveKey][]directive{}}
 
 // maxDirectiveEntries bounds directiveCache (headers of all open files).
 const maxDirectiveEntries = 512
 
+// directiveKey names a text by a weak pointer to it: a text no other
+// cache holds (the trimmed vmlinux.h of a closed file) is not kept alive by
+// its directives, and weak pointers to a new text at a dead one's address
+// differ.
 type directiveKey struct {
 	path string
-	data *byte
+	data weak.Pointer[byte]
 	size int
-}
-
-type directiveEntry struct {
-	text       []byte // held, so the address in the key is never reused for other text
-	directives []directive
 }
 
 // cachedDirectives is scanDirectives(path, text, table()) for a text seen
@@ -40,19 +40,19 @@ func cachedDirectives(path string, text []byte, table func() *lineTable) []direc
 	if len(text) == 0 {
 		return nil
 	}
-	key := directiveKey{path: path, data: unsafe.SliceData(text), size: len(text)}
+	key := directiveKey{path: path, data: weak.Make(unsafe.SliceData(text)), size: len(text)}
 	directiveCache.Lock()
-	e, ok := directiveCache.entries[key]
+	d, ok := directiveCache.entries[key]
 	directiveCache.Unlock()
 	if ok {
-		return e.directives
+		return d
 	}
-	d := scanDirectives(path, text, table())
+	d = scanDirectives(path, text, table())
 	directiveCache.Lock()
 	if len(directiveCache.entries) >= maxDirectiveEntries {
 		clear(directiveCache.entries)
 	}
-	directiveCache.entries[key] = directiveEntry{text: text, directives: d}
+	directiveCache.entries[key] = d
 	directiveCache.Unlock()
 	return d
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+	"weak"
 
 	"modernc.org/cc/v4"
 )
@@ -315,28 +316,23 @@ const maxScans = 1024
 // same slice.
 type scanCache struct {
 	mu      sync.Mutex
-	entries map[directiveKey]scanEntry
-}
-
-type scanEntry struct {
-	text  []byte // held, so the address in the key is never reused for other text
-	seeds *textSeeds
+	entries map[directiveKey]*textSeeds
 }
 
 func (c *scanCache) get(path string, text []byte) *textSeeds {
-	key := directiveKey{path: path, data: unsafe.SliceData(text), size: len(text)}
+	key := directiveKey{path: path, data: weak.Make(unsafe.SliceData(text)), size: len(text)}
 	c.mu.Lock()
-	e, ok := c.entries[key]
+	s, ok := c.entries[key]
 	c.mu.Unlock()
 	if ok {
-		return e.seeds
+		return s
 	}
-	s := scanText(text)
+	s = scanText(text)
 	c.mu.Lock()
 	if c.entries == nil || len(c.entries) >= maxScans {
-		c.entries = map[directiveKey]scanEntry{}
+		c.entries = map[directiveKey]*textSeeds{}
 	}
-	c.entries[key] = scanEntry{text: text, seeds: s}
+	c.entries[key] = s
 	c.mu.Unlock()
 	return s
 }
