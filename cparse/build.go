@@ -148,6 +148,7 @@ func buildModel(f *File) {
 			f.addDeclaration(ed.Declaration)
 		}
 	}
+	f.argTexts = nil
 }
 
 func (f *File) addDeclaration(d *cc.Declaration) {
@@ -278,7 +279,7 @@ func (f *File) newCall(pe *cc.PostfixExpression) *Call {
 		} else {
 			a.Span = f.SpanOf(l.AssignmentExpression)
 		}
-		a.Text = spanText(text, a.Span)
+		a.Text = f.argText(text, a.Span)
 		c.Args = append(c.Args, a)
 	}
 	return c
@@ -371,6 +372,21 @@ func appendSqueezed(b, src []byte) []byte {
 		}
 	}
 	return b
+}
+
+// argText is spanText for a call argument, one string per span: the
+// calls a macro such as BPF_PROG2 expands to (thousands in one program)
+// would each copy the invocation's text.
+func (f *File) argText(text []byte, s Span) string {
+	if t, ok := f.argTexts[s]; ok {
+		return t
+	}
+	if f.argTexts == nil {
+		f.argTexts = map[Span]string{}
+	}
+	t := spanText(text, s)
+	f.argTexts[s] = t
+	return t
 }
 
 func spanText(text []byte, s Span) string {

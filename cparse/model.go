@@ -157,4 +157,7 @@ type File struct {
 	sighted *string
 
 	projectFiles map[string]bool // isProjectFile's answers, while the model is built
+	// argTexts are the call arguments' texts by span, while the model is
+	// built: every argument a macro makes up spans its whole invocation.
+	argTexts map[Span]string
 }
