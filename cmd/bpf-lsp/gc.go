@@ -11,19 +11,25 @@ import (
 // header texts), so the default GOGC=100 collects several times per parse:
 // at 200 an edit costs 10-20% less CPU (BenchmarkWarmEdit in
 // internal/bench). The soft limit keeps the larger target from growing the
-// resident set past what the command may use on big inputs.
-func tuneGC(g gcTuning) {
+// resident set past what the command may use on big inputs. It returns
+// the limit for the server's analyses of closed files, 0 when the user's
+// setting stands.
+func tuneGC(g gcTuning) (closedLimit int64) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
-		return
+		return 0
 	}
 	debug.SetGCPercent(g.percent)
 	debug.SetMemoryLimit(g.softLimit)
+	return g.closedLimit
 }
 
 // gcTuning is a command's collector setting.
 type gcTuning struct {
 	percent   int
 	softLimit int64 // where the collector goes back to working harder
+	// closedLimit is the soft limit while the server analyses a closed
+	// file (lsp.Options.ClosedMemoryLimit); 0 keeps softLimit.
+	closedLimit int64
 }
 
 var (
@@ -31,12 +37,14 @@ var (
 	// limit is that less room for what it does not count (the binary's
 	// pages). One open file never reaches it (88-103 MB over edits of the
 	// biggest selftests, the same CPU per edit). The workspace pass over
-	// the selftests does: its peak is the parser's caches under the
-	// largest single parse (about 100 MB live), which no limit can go
-	// below. At a42f117 the pass peaked at 176 MB RSS and took 34 s of
-	// CPU, against 201 MB and 29 s with 192 MiB; 128 MiB gave 171 MB for
-	// 40 s.
-	serveGC = gcTuning{percent: 200, softLimit: 144 << 20}
+	// the selftests does (go run ./internal/bench -workspace-pass): at
+	// 144 MiB it peaked at 156 MB, the limit filled over its largest
+	// parse (93-96 MB live with the parser's caches). Collecting harder
+	// only while a closed file is analysed holds the pass at 139-147 MB
+	// for about the same CPU (30-33 s, the machine loaded): 104 and 96
+	// MiB gave 143-147 MB, no lower, as that parse's live heap is the
+	// floor.
+	serveGC = gcTuning{percent: 200, softLimit: 144 << 20, closedLimit: 112 << 20}
 	// checkGC lets a batch run use more of its 300 MB budget: check on the
 	// 798 selftests on two idle cores took 14.3-14.6 s wall, 27 s CPU and
 	// 271 MB at 600/256 MiB, against 14.7-15.1 s, 28 s and 256 MB at

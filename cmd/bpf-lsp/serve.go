@@ -16,7 +16,7 @@ import (
 // Editor settings (initializationOptions, didChangeConfiguration) are
 // merged over these flags.
 func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	tuneGC(serveGC)
+	closedLimit := tuneGC(serveGC)
 	fs := newFlagSet("serve", "serve [-I dir] [-D name[=value]] [--log-file FILE] [--verify-on-save] [--clang PATH] [-v]", stderr)
 	var includes, defines listFlag
 	fs.Var(&includes, "I", "add `dir` to the include path")
@@ -58,8 +58,9 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	lsp.Version = versionString()
 	return lsp.Serve(context.Background(), stdio{stdin, stdout}, lsp.Options{
-		Logger:   slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})),
-		Settings: lsp.Settings{IncludeDirs: includes, Defines: defines, VerifyOnSave: *verify, ClangPath: *clang, TargetKernels: targetKernels},
+		Logger:            slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})),
+		ClosedMemoryLimit: closedLimit,
+		Settings:          lsp.Settings{IncludeDirs: includes, Defines: defines, VerifyOnSave: *verify, ClangPath: *clang, TargetKernels: targetKernels},
 	})
 }
 
