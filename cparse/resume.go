@@ -237,6 +237,17 @@ func (c *preambleCache) get(key, path string, seeds map[string]bool, valid func(
 func (c *preambleCache) put(e *preamble) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// A file's preamble for more seeds (types other files' parses learned
+	// they need complete, or its edits named) serves every parse the
+	// earlier ones served.
+	c.entries = slices.DeleteFunc(c.entries, func(old *preamble) bool {
+		superseded := old.key == e.key && old.builtFor == e.builtFor && old.owner == e.owner &&
+			old.seeds != nil && e.seeds != nil && subset(old.seeds, e.seeds)
+		if superseded {
+			c.bytes -= old.size
+		}
+		return superseded
+	})
 	c.entries = append(c.entries, e)
 	c.bytes += e.size
 	for len(c.entries) > 1 && (len(c.entries) > maxPreambles || c.bytes > maxPreambleBytes) {
