@@ -234,15 +234,23 @@ func (f *File) addFunc(fd *cc.FunctionDefinition) {
 	body := fd.CompoundStatement
 	fn.BodySpan = Span{File: f.Path, Start: f.tokenSpan(body.Token).Start, End: f.tokenSpan(body.Token2).End}
 	Inspect(body, func(n cc.Node) bool {
-		if pe, ok := n.(*cc.PostfixExpression); ok && pe.Case == cc.PostfixExpressionCall {
-			if c := f.newCall(pe); c != nil {
-				fn.Calls = append(fn.Calls, c)
-				f.calls[pe] = c
+		switch n := n.(type) {
+		case *cc.PostfixExpression:
+			if n.Case == cc.PostfixExpressionCall {
+				if c := f.newCall(n); c != nil {
+					fn.Calls = append(fn.Calls, c)
+					f.calls[n] = c
+				}
+			}
+		case *cc.PrimaryExpression:
+			if n.Case == cc.PrimaryExpressionIdent {
+				fn.Idents = append(fn.Idents, n)
 			}
 		}
 		return true
 	})
 	sort.SliceStable(fn.Calls, func(i, j int) bool { return fn.Calls[i].Span.Start.Offset < fn.Calls[j].Span.Start.Offset })
+	sort.SliceStable(fn.Idents, func(i, j int) bool { return fn.Idents[i].Token.Seq() < fn.Idents[j].Token.Seq() })
 	f.Funcs = append(f.Funcs, fn)
 }
 
