@@ -161,4 +161,5 @@ type File struct {
 	sighted *string
 
 	projectFiles map[string]bool // isProjectFile's answers, while the model is built
+	pre          *preamble       // the preamble AST resumed from, nil for a whole translation
 }
