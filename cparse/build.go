@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"maps"
 	"path/filepath"
-	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -347,38 +346,24 @@ func squeezedWithin(n cc.Node, limit int) (string, bool) {
 	var toks []*cc.Token
 	var scratch []byte
 	size := 0
-	var walk func(v reflect.Value) bool
-	walk = func(v reflect.Value) bool {
-		for v.Kind() == reflect.Interface {
-			if v.IsNil() {
-				return true
-			}
-			v = v.Elem()
+	over := false
+	var walk func(n cc.Node)
+	walk = func(n cc.Node) {
+		if over {
+			return
 		}
-		if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
-			return true
-		}
-		s := v.Elem()
-		p := planOf(s.Type())
-		for _, i := range p.tokens {
-			t := s.Field(i).Addr().Interface().(*cc.Token) // no copy: this runs for every argument of every call
-			if t.Seq() == 0 {
-				continue
+		eachField(n, func(t *cc.Token) { // no copy: this runs for every argument of every call
+			if over || t.Seq() == 0 {
+				return
 			}
 			scratch = appendSqueezed(scratch[:0], t.Src())
 			if size += len(scratch); size > limit {
-				return false
+				over = true
 			}
 			toks = append(toks, t)
-		}
-		for _, i := range p.nodes {
-			if !walk(s.Field(i)) {
-				return false
-			}
-		}
-		return true
+		}, walk)
 	}
-	if !walk(reflect.ValueOf(n)) {
+	if walk(n); over {
 		return "", false
 	}
 	sort.Slice(toks, func(i, j int) bool { return toks[i].Seq() < toks[j].Seq() })
@@ -421,7 +406,7 @@ func spanText(text []byte, s Span) string {
 // SpanOf returns the source span of an AST node. Tokens produced by a macro
 // expansion are placed at the macro invocation (cc/v4 reports them there).
 func (f *File) SpanOf(n cc.Node) Span {
-	tokens := f.spans.bounds(reflect.ValueOf(n))
+	tokens := f.spans.bounds(n)
 	first, last := tokens.first, tokens.last
 	if first.Seq() == 0 || first.Position().Filename == "" {
 		return Span{File: f.Path}
@@ -567,9 +552,6 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // attributes belong to other declarations).
 func (f *File) tagsIn(n cc.Node, pointee bool) []Tag {
 	var tags []Tag
-	if n == nil || reflectNil(n) {
-		return nil
-	}
 	Inspect(n, func(n cc.Node) bool {
 		switch x := n.(type) {
 		case *cc.StructDeclarationList, *cc.ParameterTypeList, *cc.Initializer:
@@ -599,9 +581,6 @@ func (f *File) declaratorTags(d *cc.Declarator) []Tag {
 // attrString returns the string argument of the first attribute called name
 // below n (e.g. "section").
 func attrString(n cc.Node, name string) string {
-	if n == nil || reflectNil(n) {
-		return ""
-	}
 	var out string
 	Inspect(n, func(n cc.Node) bool {
 		switch x := n.(type) {
