@@ -474,7 +474,7 @@ func (p *Parser) translateWith(ctx context.Context, f *File, flags flagSet, over
 	}
 	var resumed *preamble // what the last run resumed from
 	run := func(text []byte) (*cc.AST, *includeState, *panicked, error) {
-		ast, inc, err, e := p.resume(ctx, f, flags, overlay, text, seeds)
+		ast, inc, e, err := p.resume(ctx, f, flags, overlay, text, seeds)
 		if resumed = e; e != nil {
 			return ast, inc, nil, err
 		}

@@ -323,7 +323,7 @@ func (p *Parser) fresh(e *preamble, overlay map[string][]byte) bool {
 // (building the preamble when none is cached). ok is false when no
 // preamble applies or the resumed translation must not be trusted: the
 // caller then translates the whole text.
-func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, seeds map[string]bool) (ast *cc.AST, inc *includeState, err error, used *preamble) {
+func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, seeds map[string]bool) (ast *cc.AST, inc *includeState, used *preamble, err error) {
 	if p.opts.NoPreamble {
 		return nil, nil, nil, nil
 	}
@@ -386,7 +386,7 @@ func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map
 	if pv != nil || errors.Is(err, cc.ErrPreambleMismatch) {
 		return nil, nil, nil, nil
 	}
-	return ast, inc, err, e
+	return ast, inc, e, err
 }
 
 // buildPreamble translates text[:cut] (after the predefined macros,
