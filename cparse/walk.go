@@ -121,6 +121,16 @@ func (m *spanMemo) walk(v reflect.Value) (p tokenPair) {
 	if known, ok := m.nodes[key]; ok {
 		return known
 	}
+	if pe, ok := v.Interface().(*cc.PostfixExpression); ok && pe.Case == cc.PostfixExpressionCall && pe.Token2.Seq() != 0 {
+		// Tokens are numbered in stream order: a call's are its callee's,
+		// then '(' ... ')'. Its arguments need no walk (every call's span
+		// is wanted, and arguments are most of the tree).
+		p = m.walk(reflect.ValueOf(pe.PostfixExpression))
+		p.add(pe.Token)
+		p.add(pe.Token2)
+		m.nodes[key] = p
+		return p
+	}
 	s := v.Elem()
 	plan := planOf(s.Type())
 	for _, i := range plan.tokens {
