@@ -138,7 +138,9 @@ func directiveEnd(text []byte, i int) int {
 				}
 				i++
 			}
-			i++
+			if i < len(text) && text[i] == c {
+				i++ // the closing quote; an unterminated one (#define Q can't) ends with the line
+			}
 		default:
 			i++
 		}

@@ -20,6 +20,8 @@ func TestPreambleEnd(t *testing.T) {
 		{"#include <a.h>\n#ifdef X\nint x;\n#endif\n", "#include <a.h>\n"},
 		{"#define S \"/*\"\n#undef S\nint z;\n", "#define S \"/*\"\n#undef S\n"},
 		{"#include <a.h>\n#error stop\n", "#include <a.h>\n"},
+		{"#define Q can't\nint x;\n", "#define Q can't\n"},
+		{"#pragma message \"open\nint x;\n", "#pragma message \"open\n"},
 		{"int x;\n#include <a.h>\n", ""},
 		{"#include <a.h>", ""},
 	} {
