@@ -138,7 +138,9 @@ func directiveEnd(text []byte, i int) int {
 				}
 				i++
 			}
-			i++
+			if i < len(text) && text[i] == c {
+				i++ // the closing quote; an unterminated one (#define Q can't) ends with the line
+			}
 		default:
 			i++
 		}
@@ -163,6 +165,14 @@ type preamble struct {
 	owner    string        // the only main file that may use it ("": any of its directory)
 	builtFor string        // the main file it was built for
 	size     int64         // approximate heap cost
+
+	// The model of the preamble's declarations (the headers' globals,
+	// structs and inline functions), built by the first parse that
+	// resumes from it: every parse resuming from it has the same nodes
+	// first in its AST, and rebuilding their model was a fifth of an edit
+	// of a selftest.
+	modelOnce sync.Once
+	model     *File
 }
 
 // preambleCache keeps the preambles of a Parser, least recently used first
@@ -326,13 +336,13 @@ func (p *Parser) fresh(e *preamble, overlay map[string][]byte) bool {
 // (building the preamble when none is cached). ok is false when no
 // preamble applies or the resumed translation must not be trusted: the
 // caller then translates the whole text.
-func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, seeds map[string]bool) (ast *cc.AST, inc *includeState, err error, ok bool) {
+func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, seeds map[string]bool) (ast *cc.AST, inc *includeState, used *preamble, err error) {
 	if p.opts.NoPreamble {
-		return nil, nil, nil, false
+		return nil, nil, nil, nil
 	}
 	cut := preambleEnd(text)
 	if cut == 0 && len(flags.Forced) == 0 {
-		return nil, nil, nil, false
+		return nil, nil, nil, nil
 	}
 	key := regionKey(f.Path, flags, text[:cut])
 	e, prior := p.preambles.get(key, f.Path, seeds, func(e *preamble) bool { return p.fresh(e, overlay) })
@@ -344,16 +354,16 @@ func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map
 	// only open files build them.
 	if _, open := overlay[f.Path]; e == nil && !open {
 		if p.opts.OpenPreambles {
-			return nil, nil, nil, false
+			return nil, nil, nil, nil
 		}
 		if f.sighted != nil && *f.sighted == key {
-			return nil, nil, nil, false
+			return nil, nil, nil, nil
 		}
 		if p.preambles.firstSight(key) {
 			if f.sighted != nil {
 				*f.sighted = key
 			}
-			return nil, nil, nil, false
+			return nil, nil, nil, nil
 		}
 	}
 	if e == nil {
@@ -364,11 +374,11 @@ func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map
 			maps.Copy(seeds, prior)
 		}
 		if e = p.buildPreamble(ctx, f, flags, overlay, text, cut, key, seeds); e == nil {
-			return nil, nil, nil, false
+			return nil, nil, nil, nil
 		}
 	}
 	if e.pre == nil {
-		return nil, nil, nil, false
+		return nil, nil, nil, nil
 	}
 
 	f.src.merge(e.src)
@@ -381,7 +391,7 @@ func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map
 	}
 	cfg, err := newConfig(flags, fsys)
 	if err != nil {
-		return nil, nil, nil, false
+		return nil, nil, nil, nil
 	}
 	body := make([]byte, 0, len(text)+len(eofGuard))
 	body = append(body, text...)
@@ -391,9 +401,9 @@ func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map
 		return cc.TranslateAfter(cfg, e.pre, []cc.Source{{Name: f.Path + mainSuffix, Value: body}})
 	})
 	if pv != nil || errors.Is(err, cc.ErrPreambleMismatch) {
-		return nil, nil, nil, false
+		return nil, nil, nil, nil
 	}
-	return ast, inc, err, true
+	return ast, inc, e, err
 }
 
 // buildPreamble translates text[:cut] (after the predefined macros,
