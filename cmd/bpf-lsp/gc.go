@@ -40,10 +40,10 @@ var (
 	// the selftests does (go run ./internal/bench -workspace-pass): at
 	// 144 MiB it peaked at 156 MB, the limit filled over its largest
 	// parse (93-96 MB live with the parser's caches). Collecting harder
-	// only while a closed file is analysed holds the pass at 139-147 MB
-	// for about the same CPU (30-33 s, the machine loaded): 104 and 96
-	// MiB gave 143-147 MB, no lower, as that parse's live heap is the
-	// floor.
+	// only while a closed file is analysed holds the pass at 135-139 MB
+	// for about the same CPU (31-35 s against 30-32 s, the machine
+	// loaded): 104 and 96 MiB gave 143-147 MB, no lower, as that parse's
+	// live heap is the floor.
 	serveGC = gcTuning{percent: 200, softLimit: 144 << 20, closedLimit: 112 << 20}
 	// checkGC lets a batch run use more of its 300 MB budget: check on the
 	// 798 selftests on two idle cores took 14.3-14.6 s wall, 27 s CPU and
