@@ -61,6 +61,8 @@ type clientOptions struct {
 	log          io.Writer // the server log; default: discarded
 	root         string    // the workspace root (rootUri); default none
 	slots        int       // parse slots; default one per CPU
+
+	closedMemoryLimit int64 // Options.ClosedMemoryLimit
 }
 
 var includeDir, _ = filepath.Abs("../testdata/include")
@@ -75,7 +77,7 @@ func startServer(t *testing.T, o clientOptions) *testClient {
 		o.log = io.Discard
 	}
 	s := newServer(Options{Debounce: o.debounce, ParseTimeout: o.parseTimeout, Logger: slog.New(slog.NewTextHandler(o.log, nil)),
-		Settings: Settings{IncludeDirs: []string{includeDir}}})
+		Settings: Settings{IncludeDirs: []string{includeDir}}, ClosedMemoryLimit: o.closedMemoryLimit})
 	if o.parse != nil {
 		s.parse = o.parse
 	}

@@ -1,0 +1,42 @@
+package lsp
+
+import (
+	"context"
+	"path/filepath"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/bpf-lsp/bpf-lsp/cparse"
+)
+
+// A closed file is parsed under Options.ClosedMemoryLimit and a document
+// under the limit the server was started with, which the pass gives back.
+func TestClosedMemoryLimit(t *testing.T) {
+	const closed = 96 << 20
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	var mu sync.Mutex
+	during := map[string]int64{} // the limit while each file was parsed
+	parse := func(p *cparse.Parser, ctx context.Context, path string, overlay map[string][]byte) (*cparse.File, error) {
+		mu.Lock()
+		during[filepath.Base(path)] = debug.SetMemoryLimit(-1)
+		mu.Unlock()
+		return p.Parse(ctx, path, overlay)
+	}
+	dir := workspaceDir(t, map[string]string{"a.bpf.c": clean, "b.bpf.c": clean})
+	c := startServer(t, clientOptions{root: dir, capabilities: workspaceClient, parse: parse, closedMemoryLimit: closed})
+	c.waitFor("the end of the workspace pass", func() bool { return slices.Contains(c.progressKinds(), "end") })
+	c.waitDiags(c.open(filepath.Join(dir, "doc.bpf.c"), clean), 1)
+	mu.Lock()
+	defer mu.Unlock()
+	for name, want := range map[string]int64{"a.bpf.c": closed, "b.bpf.c": closed, "doc.bpf.c": before} {
+		if got, ok := during[name]; !ok || got != want {
+			t.Errorf("%s parsed under a %d-byte memory limit (parsed: %v), want %d", name, got, ok, want)
+		}
+	}
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Errorf("memory limit %d after the pass, want %d back", got, before)
+	}
+}
