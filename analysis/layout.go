@@ -45,7 +45,7 @@ func emissionOrder(f *cparse.File) map[*cparse.Var]int {
 			if !ok || p.Case != cc.PrimaryExpressionIdent {
 				return true
 			}
-			off := p.Token.Position().Offset
+			_, off := f.Place(p.Token.Position())
 			if v := byDecl[declOf(p)]; v != nil {
 				uses = append(uses, use{off: off, v: v})
 			} else if callee := f.Func(p.Token.SrcStr()); callee != nil && callee.Static {

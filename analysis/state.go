@@ -369,8 +369,8 @@ func (a *analyzer) declKey(d *cc.Declarator) declKey {
 	if k, ok := a.declPos[d]; ok {
 		return k
 	}
-	p := d.Position()
-	k := declKey{d, p.Filename, p.Offset}
+	file, off := a.f.Place(d.Position())
+	k := declKey{d, file, off}
 	a.declPos[d] = k
 	return k
 }

@@ -1,0 +1,586 @@
+package cparse
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"modernc.org/cc/v4"
+)
+
+// Per-function translation of an open document. The main file's
+// declarations (its text with every function body blanked, the '{' made a
+// ';': every global, type, macro and a prototype of every function, at
+// their exact positions) are translated once as a preamble chained on the
+// headers' (cc.TranslatePreambleAfter); each function definition is then a
+// continuation of it, as a source of its own whose positions are relative
+// to the function's start. Every function's AST refers to the same
+// declarators and types (the analysis keys maps by *cc.Declarator), and an
+// edit inside one body translates that function only, reusing the others'
+// ASTs: a big file's edit no longer translates every body.
+//
+// It is used only where it gives what a whole translation gives:
+//   - no #if, #include, #line or #error after the first function (each
+//     function would see the end of the file's conditionals and includes);
+//   - a #define or #undef after a function's start only when no function
+//     that starts before it uses the name, directly or through a macro:
+//     every function is translated with the macros of the end of the file;
+//   - no directive inside a body but #pragma (the bodies are blanked in the
+//     declarations), and no push_macro/pop_macro;
+//   - no function uses __COUNTER__, __LINE__ or __FILE__ (through macros
+//     too): their values depend on where and in what order text is
+//     translated; nor do declarations after the first function use
+//     __LINE__ (an edit moves them without translating them again);
+//   - the declarations and the functions translate without errors, panics
+//     or cc.ErrPreambleMismatch.
+// Anything else (and the trimming retries of a vmlinux.h program, which
+// need errors) takes the whole-file path.
+
+// funcDoc is what per-function translation keeps of a document's last
+// parse: the declarations' preamble and each function's AST.
+type funcDoc struct {
+	header  *preamble    // the headers' preamble the declarations continue
+	decl    *cc.Preamble // the declarations
+	declEDs []*cc.ExternalDeclaration
+	users   map[string][]string // macro names by the identifiers their replacement lists use
+	text    []byte              // the main text of the last parse
+	regions []region            // its top-level regions
+	dRegion []region            // the regions as the declarations were translated
+	funcs   map[int]*funcUnit   // by index in regions
+	base    *cc.AST             // the last translation's (scope, types)
+	moves   []move              // of the declarations' positions in text
+}
+
+// funcUnit is one translated function definition.
+type funcUnit struct {
+	name string // the source name cc/v4 knows it by
+	ed   *cc.ExternalDeclaration
+}
+
+// funcDocs keeps the funcDoc of recently parsed open documents.
+type funcDocs struct {
+	mu   sync.Mutex
+	docs []funcDocEntry // most recent last
+}
+
+type funcDocEntry struct {
+	path string
+	doc  *funcDoc
+}
+
+// maxFuncDocs bounds the documents whose function ASTs are kept (each
+// holds a translated copy of its file).
+const maxFuncDocs = 4
+
+func (d *funcDocs) get(path string) *funcDoc {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, e := range d.docs {
+		if e.path == path {
+			return e.doc
+		}
+	}
+	return nil
+}
+
+func (d *funcDocs) put(path string, doc *funcDoc) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.docs = slices.DeleteFunc(d.docs, func(e funcDocEntry) bool { return e.path == path })
+	d.docs = append(d.docs, funcDocEntry{path, doc})
+	if len(d.docs) > maxFuncDocs {
+		d.docs = d.docs[1:]
+	}
+}
+
+// funcSeq numbers function sources: a reused function keeps its name while
+// its position changes.
+var funcSeq atomic.Int64
+
+// FuncStats count how parses of open documents went (tests read them).
+type FuncStats struct {
+	Cold, Edits, Fallbacks int64
+	Reasons                map[string]int64 // why parses fell back to the whole file
+}
+
+// translateFuncs fills f.AST from a per-function translation of text when
+// one applies (see above) and reports whether it did.
+func (p *Parser) translateFuncs(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, seeds map[string]bool) bool {
+	if _, open := overlay[f.Path]; !open || p.opts.NoPreamble || p.opts.WholeFile {
+		return false
+	}
+	regions := topLevelRegions(text)
+	why := funcEligible(text, regions)
+	if why == "" {
+		why = p.translateFuncsWith(ctx, f, flags, overlay, text, seeds, regions)
+	}
+	if why != "" {
+		p.fallback(why)
+		return false
+	}
+	return true
+}
+
+func (p *Parser) fallback(why string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.funcStats.Fallbacks++
+	if p.funcStats.Reasons == nil {
+		p.funcStats.Reasons = map[string]int64{}
+	}
+	p.funcStats.Reasons[why]++
+}
+
+// FuncStats returns how the per-function translation of open documents
+// went so far.
+func (p *Parser) FuncStats() FuncStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.funcStats
+	s.Reasons = make(map[string]int64, len(p.funcStats.Reasons))
+	for k, v := range p.funcStats.Reasons {
+		s.Reasons[k] = v
+	}
+	return s
+}
+
+// translateFuncsWith translates text per function, reusing the last
+// parse's functions when only one body changed; it returns why it could
+// not ("" when f.AST is set).
+func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, seeds map[string]bool, regions []region) string {
+	e, cut, cfg, inc, ok := p.resumeFrom(ctx, f, flags, overlay, text, seeds)
+	if !ok {
+		return "no preamble"
+	}
+	prev := p.funcDocs.get(f.Path)
+	var doc *funcDoc
+	var todo []int // regions to translate
+	if k, moved := editedBody(prev, e, text, regions); k >= 0 {
+		doc = &funcDoc{header: e, decl: prev.decl, declEDs: prev.declEDs, users: prev.users, text: text, regions: regions,
+			dRegion: prev.dRegion, funcs: make(map[int]*funcUnit, len(prev.funcs))}
+		for i, u := range prev.funcs {
+			doc.funcs[i] = u
+		}
+		if k < len(regions) {
+			delete(doc.funcs, k)
+			todo = []int{k}
+		}
+		doc.moves = moved
+	} else {
+		decl := declarationsText(text, cut, regions)
+		pre, ast, pv, err := translateDecls(cfg, e.pre, f.Path, decl)
+		switch {
+		case pv != nil:
+			return "the declarations panic"
+		case err != nil:
+			return "errors in the declarations"
+		}
+		doc = &funcDoc{header: e, decl: pre, users: macroUsers(ast), text: text, regions: regions, dRegion: regions, funcs: map[int]*funcUnit{}}
+		for l := ast.TranslationUnit; l != nil; l = l.TranslationUnit {
+			doc.declEDs = append(doc.declEDs, l.ExternalDeclaration)
+		}
+		for i, r := range regions {
+			if r.bodyStart >= 0 {
+				todo = append(todo, i)
+			}
+		}
+	}
+	if why := lateMacros(text, regions, doc.users); why != "" {
+		return why
+	}
+	if len(todo) == 0 {
+		doc.base = prev.base // the same text again
+	} else if why := doc.translate(cfg, f.Path, todo); why != "" {
+		return why
+	}
+	tu, why := doc.unit(f.Path)
+	if why != "" {
+		return why
+	}
+	combined := *doc.base
+	combined.TranslationUnit = tu
+	f.AST = &combined
+	f.src.mu.Lock()
+	f.src.names[f.Path+mainSuffix] = servedName{display: f.Path, moves: doc.moves}
+	for i, u := range doc.funcs {
+		f.src.names[u.name] = servedName{display: f.Path, shift: -regions[i].start}
+	}
+	f.src.mu.Unlock()
+	f.Errors = append(f.Errors, dedupeErrors(inc.errs)...)
+	p.funcDocs.put(f.Path, doc)
+	p.mu.Lock()
+	if prev != nil && doc.decl == prev.decl {
+		p.funcStats.Edits++
+	} else {
+		p.funcStats.Cold++
+	}
+	p.mu.Unlock()
+	return ""
+}
+
+// translate translates the function definitions of the regions todo as
+// continuations of the declarations; it returns why it could not, or "".
+func (doc *funcDoc) translate(cfg *cc.Config, path string, todo []int) string {
+	var srcs []cc.Source
+	names := map[string]int{}
+	for _, i := range todo {
+		r := doc.regions[i]
+		name := fmt.Sprintf("%s#bpf-lsp-fn%d", path, funcSeq.Add(1))
+		names[name] = i
+		srcs = append(srcs, cc.Source{Name: name, Value: append(bytes.Clone(doc.text[r.start:r.end]), '\n')})
+	}
+	ast, pv, err := recovering(func() (*cc.AST, error) { return cc.TranslateAfter(cfg, doc.decl, srcs) })
+	doc.base = ast
+	switch {
+	case pv != nil:
+		return "a function panics"
+	case err != nil:
+		return "errors in a function"
+	}
+	n := 0
+	for l := ast.TranslationUnit; l != nil; l = l.TranslationUnit {
+		if n++; n <= len(doc.declEDs) {
+			continue
+		}
+		ed := l.ExternalDeclaration
+		i, ok := names[ed.Position().Filename]
+		if !ok || ed.FunctionDefinition == nil || doc.funcs[i] != nil {
+			return "a function region is not one definition"
+		}
+		doc.funcs[i] = &funcUnit{name: ed.Position().Filename, ed: ed}
+	}
+	for _, i := range todo {
+		if doc.funcs[i] == nil {
+			return "a function region is not one definition"
+		}
+	}
+	return ""
+}
+
+// translateDecls translates the declarations' text as a preamble chained
+// on the headers'.
+func translateDecls(cfg *cc.Config, header *cc.Preamble, path string, decl []byte) (pre *cc.Preamble, ast *cc.AST, pv *panicked, err error) {
+	type both struct {
+		pre *cc.Preamble
+		ast *cc.AST
+	}
+	r, pv, err := recovering(func() (both, error) {
+		pre, ast, err := cc.TranslatePreambleAfter(cfg, header, []cc.Source{{Name: path + mainSuffix, Value: decl}})
+		return both{pre, ast}, err
+	})
+	return r.pre, r.ast, pv, err
+}
+
+// declarationsText is text with the preamble region (the headers', already
+// translated) and every function body blanked, the body's '{' made a ';'
+// and the EOF guard appended.
+func declarationsText(text []byte, cut int, regions []region) []byte {
+	d := make([]byte, 0, len(text)+len(eofGuard))
+	d = append(d, text...)
+	blank(d[:cut])
+	for _, r := range regions {
+		if r.bodyStart >= 0 {
+			blank(d[r.bodyStart-1 : r.end])
+			d[r.bodyStart-1] = ';'
+		}
+	}
+	return append(d, eofGuard...)
+}
+
+// unit is the translation unit as one translation would give it: the
+// headers' and the declarations' external declarations in order, each
+// function's prototype replaced by its definition.
+func (doc *funcDoc) unit(path string) (*cc.TranslationUnit, string) {
+	var first, last *cc.TranslationUnit
+	add := func(ed *cc.ExternalDeclaration) {
+		l := &cc.TranslationUnit{ExternalDeclaration: ed}
+		if last == nil {
+			first = l
+		} else {
+			last.TranslationUnit = l
+		}
+		last = l
+	}
+	done := map[int]bool{}
+	for _, ed := range doc.declEDs {
+		pos := ed.Position()
+		if pos.Filename != path+mainSuffix {
+			add(ed)
+			continue
+		}
+		i, ok := regionAt(doc.dRegion, pos.Offset)
+		if !ok || doc.dRegion[i].bodyStart < 0 {
+			add(ed)
+			continue
+		}
+		if done[i] {
+			return nil, "a function region is not one definition"
+		}
+		done[i] = true
+		add(doc.funcs[i].ed)
+	}
+	if len(done) != len(doc.funcs) {
+		return nil, "a function has no prototype among the declarations"
+	}
+	return first, ""
+}
+
+// regionAt returns the index of the region holding off.
+func regionAt(regions []region, off int) (int, bool) {
+	i, _ := slices.BinarySearchFunc(regions, off, func(r region, off int) int {
+		switch {
+		case r.end <= off:
+			return -1
+		case r.start > off:
+			return 1
+		}
+		return 0
+	})
+	return i, i < len(regions) && regions[i].start <= off && off < regions[i].end
+}
+
+// editedBody returns the index of the only function whose body differs
+// between prev's text and text, when nothing else changed (the functions
+// after it may have moved), and the moves of the declarations' positions;
+// -1 when the declarations must be translated again, len(regions) when
+// nothing changed.
+func editedBody(prev *funcDoc, header *preamble, text []byte, regions []region) (int, []move) {
+	if prev == nil || prev.header != header || len(prev.regions) != len(regions) {
+		return -1, nil
+	}
+	old := prev.text
+	if bytes.Equal(old, text) {
+		return len(regions), prev.moves // nothing to translate again
+	}
+	pre := 0
+	for pre < len(old) && pre < len(text) && old[pre] == text[pre] {
+		pre++
+	}
+	suf := 0
+	for suf < len(old)-pre && suf < len(text)-pre && old[len(old)-1-suf] == text[len(text)-1-suf] {
+		suf++
+	}
+	delta := len(text) - len(old)
+	k := -1
+	for i, r := range prev.regions {
+		if r.bodyStart >= 0 && pre >= r.bodyStart && len(old)-suf <= r.bodyEnd {
+			k = i
+			break
+		}
+	}
+	if k < 0 {
+		return -1, nil
+	}
+	for i, r := range prev.regions {
+		want := r
+		if i > k {
+			want.start += delta
+			if want.bodyStart >= 0 {
+				want.bodyStart += delta
+			}
+		}
+		if i >= k {
+			want.end += delta
+			if want.bodyEnd >= 0 {
+				want.bodyEnd += delta
+			}
+		}
+		if regions[i] != want {
+			return -1, nil
+		}
+	}
+	// The declarations' positions after the functions that moved.
+	var moves []move
+	cur := 0
+	for i, r := range prev.dRegion {
+		if s := -(regions[i].end - r.end); r.bodyStart >= 0 && s != cur {
+			moves = append(moves, move{at: r.end, shift: s})
+			cur = s
+		}
+	}
+	return k, moves
+}
+
+// funcEligible returns why text cannot be translated per function by what
+// its directives are, or "".
+func funcEligible(text []byte, regions []region) string {
+	first := -1
+	for _, r := range regions {
+		if r.bodyStart >= 0 {
+			first = r.start
+			break
+		}
+	}
+	if first < 0 {
+		return "no function"
+	}
+	for _, d := range directivesFrom(text, first) {
+		inBody := false
+		if i, ok := regionAt(regions, d.at); ok {
+			r := regions[i]
+			inBody = r.bodyStart >= 0 && d.at >= r.bodyStart && d.at < r.bodyEnd
+		}
+		switch {
+		case d.name == "pragma":
+			if bytes.Contains(d.text, []byte("push_macro")) || bytes.Contains(d.text, []byte("pop_macro")) {
+				return "#pragma push_macro or pop_macro after a function"
+			}
+		case inBody:
+			return "a directive inside a function body"
+		case d.name == "define" || d.name == "undef":
+		default:
+			return "#" + d.name + " after a function"
+		}
+	}
+	return ""
+}
+
+// mainDirective is a preprocessor line of the main file.
+type mainDirective struct {
+	at   int
+	name string // "define", "if", ...
+	text []byte
+	arg  string // the macro a #define or #undef names
+}
+
+// directivesFrom returns the directives at or after offset from.
+func directivesFrom(text []byte, from int) []mainDirective {
+	var out []mainDirective
+	lineStart := true
+	for i := 0; i < len(text); i++ {
+		end, kind := trivia(text, i, lineStart)
+		switch kind {
+		case notTrivia:
+			lineStart = false
+			if text[i] == '"' || text[i] == '\'' {
+				i = skipLiteral(text, i)
+			}
+			continue
+		case newline:
+			lineStart = true
+		case directiveLine:
+			if i >= from {
+				d := mainDirective{at: i, text: text[i:min(end+1, len(text))]}
+				k := skipSpaceAndComments(text, i+1)
+				j := k
+				for j < len(text) && isIdentByte(text[j]) {
+					j++
+				}
+				d.name = string(text[k:j])
+				if d.name == "define" || d.name == "undef" {
+					a := skipSpaceAndComments(text, j)
+					b := a
+					for b < len(text) && isIdentByte(text[b]) {
+						b++
+					}
+					d.arg = string(text[a:b])
+				}
+				out = append(out, d)
+			}
+		}
+		i = end
+	}
+	return out
+}
+
+// macroUsers maps each identifier to the macros whose replacement lists
+// use it.
+func macroUsers(ast *cc.AST) map[string][]string {
+	users := map[string][]string{}
+	for name, m := range ast.Macros {
+		for _, t := range m.ReplacementList() {
+			if t.Ch == rune(cc.IDENTIFIER) {
+				users[t.SrcStr()] = append(users[t.SrcStr()], name)
+			}
+		}
+	}
+	return users
+}
+
+// lineSensitive are the macros whose expansion depends on where and in
+// what order text is translated.
+var lineSensitive = []string{"__COUNTER__", "__LINE__", "__FILE__"}
+
+// lateMacros returns why the macros defined after a function's start
+// would change a function translated with the end of the file's macros,
+// or "": no function uses (through macros too, by users) a name defined
+// or undefined after its start, or a line-sensitive one, and no
+// declaration after the first function uses __LINE__.
+func lateMacros(text []byte, regions []region, users map[string][]string) string {
+	first := -1
+	for _, r := range regions {
+		if r.bodyStart >= 0 {
+			first = r.start
+			break
+		}
+	}
+	dirs := directivesFrom(text, first)
+	// Walking back from the end, bad holds every name a function must not
+	// use: the late names after its start and whatever macro uses them.
+	bad := map[string]bool{}
+	var grow func(string)
+	grow = func(n string) {
+		if bad[n] {
+			return
+		}
+		bad[n] = true
+		for _, u := range users[n] {
+			grow(u)
+		}
+	}
+	for _, n := range lineSensitive[1:2] {
+		grow(n)
+	}
+	for i := len(regions) - 1; i >= 0; i-- {
+		r := regions[i]
+		if r.start >= first && r.bodyStart < 0 && usesAny(text[r.start:r.end], bad) {
+			return "__LINE__ in a declaration after a function"
+		}
+	}
+	for _, n := range lineSensitive {
+		grow(n)
+	}
+	d := len(dirs) - 1
+	for i := len(regions) - 1; i >= 0; i-- {
+		r := regions[i]
+		for ; d >= 0 && dirs[d].at > r.start; d-- {
+			if dirs[d].arg != "" {
+				grow(dirs[d].arg)
+			}
+		}
+		if r.bodyStart >= 0 && usesAny(text[r.start:r.end], bad) {
+			return "a function uses a macro defined after it or __COUNTER__, __LINE__, __FILE__"
+		}
+	}
+	return ""
+}
+
+// usesAny reports whether text has an identifier (outside comments and
+// literals) among names.
+func usesAny(text []byte, names map[string]bool) bool {
+	for i := 0; i < len(text); i++ {
+		if end, kind := trivia(text, i, false); kind != notTrivia {
+			i = end
+			continue
+		}
+		switch c := text[i]; {
+		case c == '"' || c == '\'':
+			i = skipLiteral(text, i)
+		case isIdentByte(c):
+			j := i
+			for j < len(text) && isIdentByte(text[j]) {
+				j++
+			}
+			if c < '0' || c > '9' {
+				if names[string(text[i:j])] {
+					return true
+				}
+			}
+			i = j - 1
+		}
+	}
+	return false
+}
