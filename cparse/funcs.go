@@ -409,9 +409,16 @@ func editedBody(prev *funcDoc, header *preamble, text []byte, regions []region) 
 func funcEligible(text []byte, regions []region) string {
 	first := -1
 	for _, r := range regions {
-		if r.bodyStart >= 0 {
+		if r.bodyStart < 0 {
+			continue
+		}
+		if first < 0 {
 			first = r.start
-			break
+		}
+		// cc/v4 may loop forever on a text that ends inside a declarator;
+		// the whole file's has the EOF guard.
+		if r.bodyEnd >= len(text) || text[r.bodyEnd] != '}' {
+			return "a function body is not closed"
 		}
 	}
 	if first < 0 {
