@@ -243,6 +243,13 @@ func (f *File) addStructs(n cc.Node) {
 }
 
 func (f *File) addFunc(fd *cc.FunctionDefinition) {
+	if fn := f.reuse[fd]; fn != nil { // unchanged since the last parse (funcs.go)
+		for _, c := range fn.Calls {
+			f.calls[c.Expr] = c
+		}
+		f.Funcs = append(f.Funcs, fn)
+		return
+	}
 	decl := fd.Declarator
 	if decl == nil || fd.CompoundStatement == nil {
 		return

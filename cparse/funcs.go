@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -54,10 +55,62 @@ type funcDoc struct {
 	moves   []move              // of the declarations' positions in text
 }
 
-// funcUnit is one translated function definition.
+// funcUnit is one translated function definition and, once a File's
+// model was built from it, that model (read only: Files share it).
 type funcUnit struct {
 	name string // the source name cc/v4 knows it by
 	ed   *cc.ExternalDeclaration
+	fn   *Func
+	at   int // where the function started in fn's File
+}
+
+// moved returns a copy of u's model for the File f, in which the function
+// starts delta bytes later.
+func (u *funcUnit) moved(f *File, delta int) *Func {
+	if delta == 0 {
+		return u.fn
+	}
+	lt := f.src.table(f.Path, f.Src)
+	move := func(s Span) Span {
+		if s.File != f.Path || s.Start.Offset < 0 {
+			return s
+		}
+		s.Start, s.End = lt.pos(s.Start.Offset+delta), lt.pos(s.End.Offset+delta)
+		return s
+	}
+	fn := *u.fn
+	fn.Span, fn.BodySpan = move(fn.Span), move(fn.BodySpan)
+	fn.Calls = make([]*Call, len(u.fn.Calls))
+	for i, c := range u.fn.Calls {
+		c2 := *c
+		c2.Span, c2.NameSpan = move(c.Span), move(c.NameSpan)
+		c2.Args = slices.Clone(c.Args)
+		for j := range c2.Args {
+			c2.Args[j].Span = move(c2.Args[j].Span)
+		}
+		fn.Calls[i] = &c2
+	}
+	return &fn
+}
+
+// keepFuncDoc keeps the per-function translation f was made from, with the
+// model of each function, for the next parse of the document.
+func (p *Parser) keepFuncDoc(f *File) {
+	doc := f.funcDoc
+	if doc == nil {
+		return
+	}
+	byDef := make(map[*cc.FunctionDefinition]*Func, len(f.Funcs))
+	for _, fn := range f.Funcs {
+		byDef[fn.Def] = fn
+	}
+	for i, u := range doc.funcs {
+		if fn := byDef[u.ed.FunctionDefinition]; fn != nil && (u.fn != fn || u.at != doc.regions[i].start) {
+			doc.funcs[i] = &funcUnit{name: u.name, ed: u.ed, fn: fn, at: doc.regions[i].start}
+		}
+	}
+	f.funcDoc = nil
+	p.funcDocs.put(f.Path, doc)
 }
 
 // funcDocs keeps the funcDoc of recently parsed open documents.
@@ -160,9 +213,12 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 	var todo []int // regions to translate
 	if k, moved := editedBody(prev, e, text, regions); k >= 0 {
 		doc = &funcDoc{header: e, decl: prev.decl, declEDs: prev.declEDs, users: prev.users, text: text, regions: regions,
-			dRegion: prev.dRegion, funcs: make(map[int]*funcUnit, len(prev.funcs))}
+			dRegion: prev.dRegion, funcs: maps.Clone(prev.funcs)}
+		f.reuse = map[*cc.FunctionDefinition]*Func{}
 		for i, u := range prev.funcs {
-			doc.funcs[i] = u
+			if i != k && u.fn != nil {
+				f.reuse[u.ed.FunctionDefinition] = u.moved(f, regions[i].start-u.at)
+			}
 		}
 		if k < len(regions) {
 			delete(doc.funcs, k)
@@ -210,7 +266,7 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 	}
 	f.src.mu.Unlock()
 	f.Errors = append(f.Errors, dedupeErrors(inc.errs)...)
-	p.funcDocs.put(f.Path, doc)
+	f.funcDoc = doc // kept once the model is built (keepFuncDoc)
 	p.mu.Lock()
 	if prev != nil && doc.decl == prev.decl {
 		p.funcStats.Edits++

@@ -157,4 +157,7 @@ type File struct {
 	sighted *string
 
 	projectFiles map[string]bool // isProjectFile's answers, while the model is built
+
+	funcDoc *funcDoc                         // the per-function translation, until keepFuncDoc keeps it
+	reuse   map[*cc.FunctionDefinition]*Func // the last parse's models of unchanged functions
 }

@@ -194,7 +194,9 @@ func (p *Parser) Parse(ctx context.Context, path string, overlay map[string][]by
 	}
 	if f.AST != nil {
 		buildModel(f)
+		p.keepFuncDoc(f)
 	}
+	f.reuse = nil
 	return f, nil
 }
 
