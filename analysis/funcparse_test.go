@@ -89,7 +89,8 @@ func corpusSample() ([]string, string) {
 }
 
 // editBody inserts or deletes a line or a few characters inside a random
-// function body of text (found by its braces at the start of a line).
+// function body of text (found by its braces at the start of a line), or
+// inserts a comment line after one.
 func editBody(rng *rand.Rand, text []byte) []byte {
 	lines := strings.SplitAfter(string(text), "\n")
 	var inside []int // lines strictly inside a top-level body
@@ -107,7 +108,14 @@ func editBody(rng *rand.Rand, text []byte) []byte {
 		return text
 	}
 	i := inside[rng.Intn(len(inside))]
-	switch rng.Intn(4) {
+	switch rng.Intn(5) {
+	case 4: // a comment line between top-level declarations
+		for j := i; j < len(lines); j++ {
+			if strings.HasPrefix(lines[j], "}") {
+				lines = append(lines[:j+1], append([]string{"// between\n"}, lines[j+1:]...)...)
+				break
+			}
+		}
 	case 0: // a comment line
 		lines = append(lines[:i], append([]string{"\t// edited\n"}, lines[i:]...)...)
 	case 1: // a blank line

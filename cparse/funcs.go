@@ -399,18 +399,16 @@ func regionAt(regions []region, off int) (int, bool) {
 }
 
 // editedBody returns the index of the only function whose body differs
-// between prev's text and text, when nothing else changed (the functions
-// after it may have moved), and the moves of the declarations' positions;
-// -1 when the declarations must be translated again, len(regions) when
-// nothing changed.
+// between prev's text and text, when nothing else changed (what follows
+// the edit may have moved), and the moves of the declarations' positions;
+// len(regions) when only white space, comments or nothing changed
+// between top-level declarations; -1 when the declarations must be
+// translated again.
 func editedBody(prev *funcDoc, header *preamble, text []byte, regions []region) (int, []move) {
 	if prev == nil || prev.header != header || len(prev.regions) != len(regions) {
 		return -1, nil
 	}
 	old := prev.text
-	if bytes.Equal(old, text) {
-		return len(regions), prev.moves // nothing to translate again
-	}
 	pre := 0
 	for pre < len(old) && pre < len(text) && old[pre] == text[pre] {
 		pre++
@@ -419,45 +417,55 @@ func editedBody(prev *funcDoc, header *preamble, text []byte, regions []region) 
 	for suf < len(old)-pre && suf < len(text)-pre && old[len(old)-1-suf] == text[len(text)-1-suf] {
 		suf++
 	}
-	delta := len(text) - len(old)
-	k := -1
-	for i, r := range prev.regions {
-		if r.bodyStart >= 0 && pre >= r.bodyStart && len(old)-suf <= r.bodyEnd {
-			k = i
-			break
-		}
-	}
-	if k < 0 {
-		return -1, nil
-	}
+	lo, hi, delta := pre, len(old)-suf, len(text)-len(old)
+	k := len(regions)
 	for i, r := range prev.regions {
 		want := r
-		if i > k {
+		switch {
+		case r.end <= lo: // before the edit
+		case r.start >= hi: // after it
 			want.start += delta
-			if want.bodyStart >= 0 {
-				want.bodyStart += delta
-			}
-		}
-		if i >= k {
 			want.end += delta
-			if want.bodyEnd >= 0 {
+			if r.bodyStart >= 0 {
+				want.bodyStart += delta
 				want.bodyEnd += delta
 			}
+		case r.bodyStart >= 0 && lo >= r.bodyStart && hi <= r.bodyEnd: // inside its body
+			k = i
+			want.end += delta
+			want.bodyEnd += delta
+		default:
+			return -1, nil
 		}
 		if regions[i] != want {
 			return -1, nil
 		}
 	}
-	// The declarations' positions after the functions that moved.
+	if k == len(regions) && !sameDirectives(old, text, lo, hi, len(text)-suf) {
+		return -1, nil
+	}
+	// The declarations' positions from each region on.
 	var moves []move
 	cur := 0
 	for i, r := range prev.dRegion {
-		if s := -(regions[i].end - r.end); r.bodyStart >= 0 && s != cur {
-			moves = append(moves, move{at: r.end, shift: s})
+		if s := -(regions[i].start - r.start); s != cur {
+			moves = append(moves, move{at: r.start, shift: s})
 			cur = s
 		}
 	}
 	return k, moves
+}
+
+// sameDirectives reports whether an edit between top-level declarations
+// (old[lo:hi] became text[lo:newHi]) left the preprocessor's view alone:
+// no line splice in what changed (it could join a line to a comment) and
+// the same directives.
+func sameDirectives(old, text []byte, lo, hi, newHi int) bool {
+	if bytes.IndexByte(old[lo:hi], '\\') >= 0 || bytes.IndexByte(text[lo:newHi], '\\') >= 0 {
+		return false
+	}
+	a, b := directivesFrom(old, 0), directivesFrom(text, 0)
+	return slices.EqualFunc(a, b, func(x, y mainDirective) bool { return bytes.Equal(x.text, y.text) })
 }
 
 // funcEligible returns why text cannot be translated per function by what
