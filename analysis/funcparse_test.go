@@ -70,7 +70,8 @@ func compareFuncParse(t *testing.T, opts cparse.Options, files []string, edits i
 	return per.FuncStats()
 }
 
-// corpusSample is every 20th kernel selftest program, and the selftests'
+// corpusSample is every 20th kernel selftest program (or those matching
+// $BPF_LSP_FUNCPARSE_CORPUS, comma-separated patterns of names), and the selftests'
 // directory, when the real-world corpus cache and its headers are present
 // (see scripts/realworld.sh).
 func corpusSample() ([]string, string) {
@@ -78,6 +79,14 @@ func corpusSample() ([]string, string) {
 	dir := filepath.Join(home, ".cache/bpf-lsp/realworld/linux-source-6.12/tools/testing/selftests/bpf")
 	if _, err := os.Stat("/tmp/rw/vmlinux.h"); err != nil || testing.Short() {
 		return nil, ""
+	}
+	if pats := os.Getenv("BPF_LSP_FUNCPARSE_CORPUS"); pats != "" {
+		var out []string
+		for _, pat := range strings.Split(pats, ",") {
+			m, _ := filepath.Glob(filepath.Join(dir, "progs", pat))
+			out = append(out, m...)
+		}
+		return out, dir
 	}
 	m, _ := filepath.Glob(filepath.Join(dir, "progs/*.c"))
 	sort.Strings(m)

@@ -55,20 +55,22 @@ type funcDoc struct {
 	moves   []move              // of the declarations' positions in text
 }
 
-// funcUnit is one translated function definition and, once a File's
-// model was built from it, that model (read only: Files share it).
+// funcUnit is one translated function region: its external declarations
+// (a macro such as BPF_PROG writes declarations and definitions), and,
+// once a File's model was built from them, the models of its definitions
+// (read only: Files share them).
 type funcUnit struct {
 	name string // the source name cc/v4 knows it by
-	ed   *cc.ExternalDeclaration
-	fn   *Func
-	at   int // where the function started in fn's File
+	eds  []*cc.ExternalDeclaration
+	fns  []*Func
+	at   int // where the region started in the File of fns
 }
 
-// moved returns a copy of u's model for the File f, in which the function
-// starts delta bytes later.
-func (u *funcUnit) moved(f *File, delta int) *Func {
+// movedFunc returns a copy of the model fn0 for the File f, in which its
+// function starts delta bytes later.
+func movedFunc(f *File, fn0 *Func, delta int) *Func {
 	if delta == 0 {
-		return u.fn
+		return fn0
 	}
 	lt := f.src.table(f.Path, f.Src)
 	move := func(s Span) Span {
@@ -78,10 +80,10 @@ func (u *funcUnit) moved(f *File, delta int) *Func {
 		s.Start, s.End = lt.pos(s.Start.Offset+delta), lt.pos(s.End.Offset+delta)
 		return s
 	}
-	fn := *u.fn
+	fn := *fn0
 	fn.Span, fn.BodySpan = move(fn.Span), move(fn.BodySpan)
-	fn.Calls = make([]*Call, len(u.fn.Calls))
-	for i, c := range u.fn.Calls {
+	fn.Calls = make([]*Call, len(fn0.Calls))
+	for i, c := range fn0.Calls {
 		c2 := *c
 		c2.Span, c2.NameSpan = move(c.Span), move(c.NameSpan)
 		c2.Args = slices.Clone(c.Args)
@@ -105,8 +107,14 @@ func (p *Parser) keepFuncDoc(f *File) {
 		byDef[fn.Def] = fn
 	}
 	for i, u := range doc.funcs {
-		if fn := byDef[u.ed.FunctionDefinition]; fn != nil && (u.fn != fn || u.at != doc.regions[i].start) {
-			doc.funcs[i] = &funcUnit{name: u.name, ed: u.ed, fn: fn, at: doc.regions[i].start}
+		var fns []*Func
+		for _, ed := range u.eds {
+			if fn := byDef[ed.FunctionDefinition]; ed.FunctionDefinition != nil && fn != nil {
+				fns = append(fns, fn)
+			}
+		}
+		if !slices.Equal(fns, u.fns) || u.at != doc.regions[i].start {
+			doc.funcs[i] = &funcUnit{name: u.name, eds: u.eds, fns: fns, at: doc.regions[i].start}
 		}
 	}
 	f.funcDoc = nil
@@ -211,20 +219,22 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 	prev := p.funcDocs.get(f.Path)
 	var doc *funcDoc
 	var todo []int // regions to translate
-	if k, moved := editedBody(prev, e, text, regions); k >= 0 {
+	if k, moves := editedBody(prev, e, text, regions); k >= 0 {
 		doc = &funcDoc{header: e, decl: prev.decl, declEDs: prev.declEDs, users: prev.users, text: text, regions: regions,
 			dRegion: prev.dRegion, funcs: maps.Clone(prev.funcs)}
 		f.reuse = map[*cc.FunctionDefinition]*Func{}
 		for i, u := range prev.funcs {
-			if i != k && u.fn != nil {
-				f.reuse[u.ed.FunctionDefinition] = u.moved(f, regions[i].start-u.at)
+			for _, fn := range u.fns {
+				if i != k {
+					f.reuse[fn.Def] = movedFunc(f, fn, regions[i].start-u.at)
+				}
 			}
 		}
 		if k < len(regions) {
 			delete(doc.funcs, k)
 			todo = []int{k}
 		}
-		doc.moves = moved
+		doc.moves = moves
 	} else {
 		decl := declarationsText(text, cut, regions)
 		pre, ast, pv, err := translateDecls(cfg, e.pre, f.Path, decl)
@@ -302,15 +312,19 @@ func (doc *funcDoc) translate(cfg *cc.Config, path string, todo []int) string {
 			continue
 		}
 		ed := l.ExternalDeclaration
-		i, ok := names[ed.Position().Filename]
-		if !ok || ed.FunctionDefinition == nil || doc.funcs[i] != nil {
-			return "a function region is not one definition"
+		name := ed.Position().Filename
+		i, ok := names[name]
+		if !ok {
+			return "a function region declares outside its text"
 		}
-		doc.funcs[i] = &funcUnit{name: ed.Position().Filename, ed: ed}
+		if doc.funcs[i] == nil {
+			doc.funcs[i] = &funcUnit{name: name}
+		}
+		doc.funcs[i].eds = append(doc.funcs[i].eds, ed)
 	}
 	for _, i := range todo {
-		if doc.funcs[i] == nil {
-			return "a function region is not one definition"
+		if u := doc.funcs[i]; u == nil || u.eds[len(u.eds)-1].FunctionDefinition == nil {
+			return "a function region does not end with a definition"
 		}
 	}
 	return ""
@@ -347,8 +361,8 @@ func declarationsText(text []byte, cut int, regions []region) []byte {
 }
 
 // unit is the translation unit as one translation would give it: the
-// headers' and the declarations' external declarations in order, each
-// function's prototype replaced by its definition.
+// headers' and the declarations' external declarations in order, those of
+// each function region (its prototype) replaced by the region's own.
 func (doc *funcDoc) unit(path string) (*cc.TranslationUnit, string) {
 	var first, last *cc.TranslationUnit
 	add := func(ed *cc.ExternalDeclaration) {
@@ -372,11 +386,12 @@ func (doc *funcDoc) unit(path string) (*cc.TranslationUnit, string) {
 			add(ed)
 			continue
 		}
-		if done[i] {
-			return nil, "a function region is not one definition"
+		if !done[i] {
+			done[i] = true
+			for _, ed := range doc.funcs[i].eds {
+				add(ed)
+			}
 		}
-		done[i] = true
-		add(doc.funcs[i].ed)
 	}
 	if len(done) != len(doc.funcs) {
 		return nil, "a function has no prototype among the declarations"
