@@ -52,6 +52,9 @@ type funcDoc struct {
 	dRegion []region            // the regions as the declarations were translated
 	funcs   map[int]*funcUnit   // by index in regions
 	base    *cc.AST             // the last translation's (scope, types)
+	// skeleton is the text without function bodies, when this parse
+	// translated the declarations.
+	skeleton []byte
 	moves   []move              // of the declarations' positions in text
 }
 
@@ -121,15 +124,49 @@ func (p *Parser) keepFuncDoc(f *File) {
 	p.funcDocs.put(f.Path, doc)
 }
 
-// funcDocs keeps the funcDoc of recently parsed open documents.
+// funcDocs keeps the funcDoc of recently parsed open documents, and the
+// declarations that could not be translated per function: the next parses
+// with the same declarations go straight to the whole file (a failed cold
+// attempt costs about a whole translation).
 type funcDocs struct {
-	mu   sync.Mutex
-	docs []funcDocEntry // most recent last
+	mu     sync.Mutex
+	docs   []funcDocEntry // most recent last
+	failures map[string]failure
 }
 
 type funcDocEntry struct {
 	path string
 	doc  *funcDoc
+}
+
+// failure is why the declarations on the header preamble header were not
+// translated per function; decl is their text without the function
+// bodies (see skeleton): the same after any edit inside a body.
+type failure struct {
+	header *preamble
+	decl   []byte
+	why    string
+}
+
+// fail remembers why path's declarations decl failed; it returns why.
+func (d *funcDocs) fail(path string, header *preamble, decl []byte, why string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.failures == nil || len(d.failures) >= maxFuncDocs {
+		d.failures = map[string]failure{}
+	}
+	d.failures[path] = failure{header, decl, why}
+	return why
+}
+
+// failed returns why path's declarations decl failed before, or "".
+func (d *funcDocs) failed(path string, header *preamble, decl []byte) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if x, ok := d.failures[path]; ok && x.header == header && bytes.Equal(x.decl, decl) {
+		return x.why
+	}
+	return ""
 }
 
 // maxFuncDocs bounds the documents whose function ASTs are kept (each
@@ -237,14 +274,18 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 		doc.moves = moves
 	} else {
 		decl := declarationsText(text, cut, regions)
+		skel := skeleton(text, regions)
+		if why := p.funcDocs.failed(f.Path, e, skel); why != "" {
+			return why
+		}
 		pre, ast, pv, err := translateDecls(cfg, e.pre, f.Path, decl)
 		switch {
 		case pv != nil:
-			return "the declarations panic"
+			return p.funcDocs.fail(f.Path, e, skel, "the declarations panic")
 		case err != nil:
-			return "errors in the declarations"
+			return p.funcDocs.fail(f.Path, e, skel, "errors in the declarations")
 		}
-		doc = &funcDoc{header: e, decl: pre, users: macroUsers(ast), text: text, regions: regions, dRegion: regions, funcs: map[int]*funcUnit{}}
+		doc = &funcDoc{header: e, decl: pre, users: macroUsers(ast), text: text, regions: regions, dRegion: regions, funcs: map[int]*funcUnit{}, skeleton: skel}
 		for l := ast.TranslationUnit; l != nil; l = l.TranslationUnit {
 			doc.declEDs = append(doc.declEDs, l.ExternalDeclaration)
 		}
@@ -255,6 +296,9 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 		}
 	}
 	if why := lateMacros(text, regions, doc.users); why != "" {
+		if doc.skeleton != nil {
+			p.funcDocs.fail(f.Path, e, doc.skeleton, why)
+		}
 		return why
 	}
 	if len(todo) == 0 {
@@ -358,6 +402,19 @@ func declarationsText(text []byte, cut int, regions []region) []byte {
 		}
 	}
 	return append(d, eofGuard...)
+}
+
+// skeleton is text without its function bodies.
+func skeleton(text []byte, regions []region) []byte {
+	var b []byte
+	from := 0
+	for _, r := range regions {
+		if r.bodyStart >= 0 {
+			b = append(append(b, text[from:r.bodyStart]...), '}')
+			from = r.bodyEnd
+		}
+	}
+	return append(b, text[from:]...)
 }
 
 // unit is the translation unit as one translation would give it: the
