@@ -55,7 +55,7 @@ type funcDoc struct {
 	// skeleton is the text without function bodies, when this parse
 	// translated the declarations.
 	skeleton []byte
-	moves   []move              // of the declarations' positions in text
+	moves    []move // of the declarations' positions in text
 }
 
 // funcUnit is one translated function region: its external declarations
@@ -129,8 +129,8 @@ func (p *Parser) keepFuncDoc(f *File) {
 // with the same declarations go straight to the whole file (a failed cold
 // attempt costs about a whole translation).
 type funcDocs struct {
-	mu     sync.Mutex
-	docs   []funcDocEntry // most recent last
+	mu       sync.Mutex
+	docs     []funcDocEntry // most recent last
 	failures map[string]failure
 }
 
