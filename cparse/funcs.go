@@ -312,7 +312,7 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 	}
 	combined := *doc.base
 	combined.TranslationUnit = tu
-	f.AST = &combined
+	f.AST, f.pre = &combined, e // it starts with the headers' declarations, as a resumed translation
 	f.src.mu.Lock()
 	f.src.names[f.Path+mainSuffix] = servedName{display: f.Path, moves: doc.moves}
 	for i, u := range doc.funcs {
