@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -169,9 +170,23 @@ func (d *funcDocs) failed(path string, header *preamble, decl []byte) string {
 	return ""
 }
 
-// maxFuncDocs bounds the documents whose function ASTs are kept (each
-// holds a translated copy of its file).
-const maxFuncDocs = 4
+// maxFuncDocs bounds the documents whose function ASTs are kept: each
+// holds a translated copy of its file (40 MB for a selftest whose
+// signatures expand big macros), the server's budget is 150 MB, and the
+// documents being edited are few.
+const maxFuncDocs = 2
+
+// Forget drops what the Parser keeps of path's last parse for the next
+// one (an editor closed the document).
+func (p *Parser) Forget(path string) {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	p.funcDocs.mu.Lock()
+	defer p.funcDocs.mu.Unlock()
+	p.funcDocs.docs = slices.DeleteFunc(p.funcDocs.docs, func(e funcDocEntry) bool { return e.path == path })
+	delete(p.funcDocs.failures, path)
+}
 
 func (d *funcDocs) get(path string) *funcDoc {
 	d.mu.Lock()
