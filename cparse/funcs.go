@@ -34,8 +34,8 @@ import (
 //     declarations), and no push_macro/pop_macro;
 //   - no function uses __COUNTER__, __LINE__ or __FILE__ (through macros
 //     too): their values depend on where and in what order text is
-//     translated; nor do declarations after the first function use
-//     __LINE__ (an edit moves them without translating them again);
+//     translated; nor does a declaration use __LINE__ (an edit moves
+//     declarations without translating them again);
 //   - the declarations and the functions translate without errors, panics
 //     or cc.ErrPreambleMismatch.
 // Anything else (and the trimming retries of a vmlinux.h program, which
@@ -662,11 +662,19 @@ func macroUsers(ast *cc.AST) map[string][]string {
 // what order text is translated.
 var lineSensitive = []string{"__COUNTER__", "__LINE__", "__FILE__"}
 
+// Why lateMacros refuses a text.
+const (
+	whyLineInDecl = "__LINE__ in a declaration after a function"
+	whyLineInFunc = "a function uses __COUNTER__, __LINE__ or __FILE__"
+	whyLateInFunc = "a function uses a macro defined or undefined after its start"
+)
+
 // lateMacros returns why the macros defined after a function's start
 // would change a function translated with the end of the file's macros,
 // or "": no function uses (through macros too, by users) a name defined
 // or undefined after its start, or a line-sensitive one, and no
-// declaration after the first function uses __LINE__.
+// declaration uses __LINE__ (edits move declarations without translating
+// them again).
 func lateMacros(text []byte, regions []region, users map[string][]string) string {
 	first := -1
 	for _, r := range regions {
@@ -676,49 +684,52 @@ func lateMacros(text []byte, regions []region, users map[string][]string) string
 		}
 	}
 	dirs := directivesFrom(text, first)
-	// Walking back from the end, bad holds every name a function must not
-	// use: the late names after its start and whatever macro uses them.
-	bad := map[string]bool{}
-	var grow func(string)
-	grow = func(n string) {
-		if bad[n] {
+	// bad maps every name a text must not use to why: a line-sensitive
+	// macro, a late name, or a macro that uses one.
+	bad := map[string]string{}
+	var grow func(n, why string)
+	grow = func(n, why string) {
+		if _, ok := bad[n]; ok {
 			return
 		}
-		bad[n] = true
+		bad[n] = why
 		for _, u := range users[n] {
-			grow(u)
+			grow(u, why)
 		}
 	}
-	for _, n := range lineSensitive[1:2] {
-		grow(n)
-	}
-	for i := len(regions) - 1; i >= 0; i-- {
-		r := regions[i]
-		if r.start >= first && r.bodyStart < 0 && usesAny(text[r.start:r.end], bad) {
-			return "__LINE__ in a declaration after a function"
+	grow("__LINE__", whyLineInDecl)
+	for _, r := range regions {
+		if r.bodyStart < 0 && usesAny(text[r.start:r.end], bad) != "" {
+			return whyLineInDecl
 		}
 	}
+	clear(bad)
 	for _, n := range lineSensitive {
-		grow(n)
+		grow(n, whyLineInFunc)
 	}
+	// Walking back from the end, bad gains the late names after each
+	// function's start.
 	d := len(dirs) - 1
 	for i := len(regions) - 1; i >= 0; i-- {
 		r := regions[i]
 		for ; d >= 0 && dirs[d].at > r.start; d-- {
 			if dirs[d].arg != "" {
-				grow(dirs[d].arg)
+				grow(dirs[d].arg, whyLateInFunc)
 			}
 		}
-		if r.bodyStart >= 0 && usesAny(text[r.start:r.end], bad) {
-			return "a function uses a macro defined after it or __COUNTER__, __LINE__, __FILE__"
+		if r.bodyStart < 0 {
+			continue
+		}
+		if why := usesAny(text[r.start:r.end], bad); why != "" {
+			return why
 		}
 	}
 	return ""
 }
 
-// usesAny reports whether text has an identifier (outside comments and
-// literals) among names.
-func usesAny(text []byte, names map[string]bool) bool {
+// usesAny returns what names maps the first identifier of text (outside
+// comments and literals) among them to, or "".
+func usesAny(text []byte, names map[string]string) string {
 	for i := 0; i < len(text); i++ {
 		if end, kind := trivia(text, i, false); kind != notTrivia {
 			i = end
@@ -733,12 +744,12 @@ func usesAny(text []byte, names map[string]bool) bool {
 				j++
 			}
 			if c < '0' || c > '9' {
-				if names[string(text[i:j])] {
-					return true
+				if why := names[string(text[i:j])]; why != "" {
+					return why
 				}
 			}
 			i = j - 1
 		}
 	}
-	return false
+	return ""
 }

@@ -113,15 +113,12 @@ func TestFuncParseFallbacks(t *testing.T) {
 		"#if after a function": funcsProgram + "#if ONE\nint h;\n#endif\n",
 		"a directive inside a function body": strings.Replace(funcsProgram, "\treturn x + ONE;\n",
 			"#define TWO 2\n\treturn x + TWO;\n", 1),
-		"a function uses a macro defined after it or __COUNTER__, __LINE__, __FILE__": strings.Replace(funcsProgram, "\treturn x + ONE;\n",
-			"\treturn x + LATER;\n", 1) + "#define LATER 3\n",
-		"a function uses a macro defined after it or __COUNTER__, __LINE__, __FILE__ ": strings.Replace(funcsProgram, "\treturn x + ONE;\n",
-			"\treturn x + __LINE__;\n", 1),
-		"__LINE__ in a declaration after a function": funcsProgram + "#define WHERE __LINE__\nint at = WHERE;\n",
-		"a function body is not closed":              funcsProgram + "int open(void) {\n\treturn 1;\n",
+		whyLateInFunc:                   strings.Replace(funcsProgram, "\treturn x + ONE;\n", "\treturn x + LATER;\n", 1) + "#define LATER 3\n",
+		whyLineInFunc:                   strings.Replace(funcsProgram, "\treturn x + ONE;\n", "\treturn x + WHERE;\n", 1) + "#define WHERE __LINE__\n",
+		whyLineInDecl:                   funcsProgram + "#define WHERE __LINE__\nint at = WHERE;\n",
+		"a function body is not closed": funcsProgram + "int open(void) {\n\treturn 1;\n",
 	}
 	for want, text := range cases {
-		want = strings.TrimSpace(want)
 		t.Run(want, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "prog.bpf.c")
 			p := NewParser(Options{})
