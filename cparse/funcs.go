@@ -48,6 +48,7 @@ type funcDoc struct {
 	decl    *cc.Preamble // the declarations
 	declEDs []*cc.ExternalDeclaration
 	users   map[string][]string // macro names by the identifiers their replacement lists use
+	late    []declaredAt        // file-scope names the main file declares first, by offset in the declarations
 	text    []byte              // the main text of the last parse
 	regions []region            // its top-level regions
 	dRegion []region            // the regions as the declarations were translated
@@ -272,7 +273,7 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 	var doc *funcDoc
 	var todo []int // regions to translate
 	if k, moves := editedBody(prev, e, text, regions); k >= 0 {
-		doc = &funcDoc{header: e, decl: prev.decl, declEDs: prev.declEDs, users: prev.users, text: text, regions: regions,
+		doc = &funcDoc{header: e, decl: prev.decl, declEDs: prev.declEDs, users: prev.users, late: prev.late, text: text, regions: regions,
 			dRegion: prev.dRegion, funcs: maps.Clone(prev.funcs)}
 		f.reuse = map[*cc.FunctionDefinition]*Func{}
 		for i, u := range prev.funcs {
@@ -300,7 +301,8 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 		case err != nil:
 			return p.funcDocs.fail(f.Path, e, skel, "errors in the declarations")
 		}
-		doc = &funcDoc{header: e, decl: pre, users: macroUsers(ast), text: text, regions: regions, dRegion: regions, funcs: map[int]*funcUnit{}, skeleton: skel}
+		doc = &funcDoc{header: e, decl: pre, users: macroUsers(ast), late: declaredIn(ast, f.Path+mainSuffix), text: text, regions: regions,
+			dRegion: regions, funcs: map[int]*funcUnit{}, skeleton: skel}
 		for l := ast.TranslationUnit; l != nil; l = l.TranslationUnit {
 			doc.declEDs = append(doc.declEDs, l.ExternalDeclaration)
 		}
@@ -310,7 +312,7 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 			}
 		}
 	}
-	if why := lateMacros(text, regions, doc.users); why != "" {
+	if why := lateMacros(text, regions, doc); why != "" {
 		if doc.skeleton != nil {
 			p.funcDocs.fail(f.Path, e, doc.skeleton, why)
 		}
@@ -664,9 +666,10 @@ var lineSensitive = []string{"__COUNTER__", "__LINE__", "__FILE__"}
 
 // Why lateMacros refuses a text.
 const (
-	whyLineInDecl = "__LINE__ in a declaration after a function"
-	whyLineInFunc = "a function uses __COUNTER__, __LINE__ or __FILE__"
-	whyLateInFunc = "a function uses a macro defined or undefined after its start"
+	whyLineInDecl    = "__LINE__ in a declaration"
+	whyLineInFunc    = "a function uses __COUNTER__, __LINE__ or __FILE__"
+	whyLateInFunc    = "a function uses a macro defined or undefined after its start"
+	whyDeclaredAfter = "a function uses a name declared after it"
 )
 
 // lateMacros returns why the macros defined after a function's start
@@ -675,7 +678,8 @@ const (
 // or undefined after its start, or a line-sensitive one, and no
 // declaration uses __LINE__ (edits move declarations without translating
 // them again).
-func lateMacros(text []byte, regions []region, users map[string][]string) string {
+func lateMacros(text []byte, regions []region, doc *funcDoc) string {
+	users := doc.users
 	first := -1
 	for _, r := range regions {
 		if r.bodyStart >= 0 {
@@ -707,15 +711,20 @@ func lateMacros(text []byte, regions []region, users map[string][]string) string
 	for _, n := range lineSensitive {
 		grow(n, whyLineInFunc)
 	}
-	// Walking back from the end, bad gains the late names after each
-	// function's start.
-	d := len(dirs) - 1
+	// Walking back from the end, bad gains the late macros after each
+	// function's start and the names declared after its body starts (a
+	// whole translation does not see them there; the declarations, which
+	// every function continues, declare them all).
+	d, n := len(dirs)-1, len(doc.late)-1
 	for i := len(regions) - 1; i >= 0; i-- {
 		r := regions[i]
 		for ; d >= 0 && dirs[d].at > r.start; d-- {
 			if dirs[d].arg != "" {
 				grow(dirs[d].arg, whyLateInFunc)
 			}
+		}
+		for ; n >= 0 && r.bodyStart >= 0 && doc.late[n].at >= doc.dRegion[i].bodyStart; n-- {
+			grow(doc.late[n].name, whyDeclaredAfter)
 		}
 		if r.bodyStart < 0 {
 			continue
@@ -725,6 +734,50 @@ func lateMacros(text []byte, regions []region, users map[string][]string) string
 		}
 	}
 	return ""
+}
+
+// declaredAt is a file-scope name and the offset of its first declaration.
+type declaredAt struct {
+	name string
+	at   int
+}
+
+// declaredIn returns the file-scope names (identifiers, tags) of ast
+// declared in the source called name and not before it, each with the
+// offset from which a function sees what the declarations give it: the
+// first declaration, but a variable's last one (extern int a[] then int
+// a[4]: a function between them sees an incomplete type) and a tag's
+// definition (it is incomplete before).
+func declaredIn(ast *cc.AST, name string) []declaredAt {
+	var out []declaredAt
+	for nm, ns := range ast.Scope.Nodes {
+		first, last := -1, -1 // the first declaration, the last that completes
+		for _, n := range ns {
+			pos := n.Position()
+			if pos.Filename != name {
+				first = -1 // declared before, in a header
+				break
+			}
+			switch x := n.(type) {
+			case *cc.Declarator:
+				if x.Type() != nil && x.Type().Kind() != cc.Function && !x.IsTypename() {
+					last = max(last, pos.Offset)
+				}
+			case *cc.StructOrUnionSpecifier:
+				if x.Case == cc.StructOrUnionSpecifierDef {
+					last = max(last, pos.Offset)
+				}
+			}
+			if first < 0 || pos.Offset < first {
+				first = pos.Offset
+			}
+		}
+		if first >= 0 {
+			out = append(out, declaredAt{nm, max(first, last)})
+		}
+	}
+	slices.SortFunc(out, func(a, b declaredAt) int { return a.at - b.at })
+	return out
 }
 
 // usesAny returns what names maps the first identifier of text (outside

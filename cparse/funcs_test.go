@@ -109,16 +109,19 @@ func TestFuncParseEdits(t *testing.T) {
 // TestFuncParseFallbacks checks that texts where per-function translation
 // could differ from a whole translation take the whole-file path.
 func TestFuncParseFallbacks(t *testing.T) {
-	cases := map[string]string{
-		"#if after a function": funcsProgram + "#if ONE\nint h;\n#endif\n",
-		"a directive inside a function body": strings.Replace(funcsProgram, "\treturn x + ONE;\n",
-			"#define TWO 2\n\treturn x + TWO;\n", 1),
-		whyLateInFunc:                   strings.Replace(funcsProgram, "\treturn x + ONE;\n", "\treturn x + LATER;\n", 1) + "#define LATER 3\n",
-		whyLineInFunc:                   strings.Replace(funcsProgram, "\treturn x + ONE;\n", "\treturn x + WHERE;\n", 1) + "#define WHERE __LINE__\n",
-		whyLineInDecl:                   funcsProgram + "#define WHERE __LINE__\nint at = WHERE;\n",
-		"a function body is not closed": funcsProgram + "int open(void) {\n\treturn 1;\n",
+	cases := []struct{ want, text string }{
+		{"#if after a function", funcsProgram + "#if ONE\nint h;\n#endif\n"},
+		{"a directive inside a function body", strings.Replace(funcsProgram, "\treturn x + ONE;\n",
+			"#define TWO 2\n\treturn x + TWO;\n", 1)},
+		{whyLateInFunc, strings.Replace(funcsProgram, "\treturn x + ONE;\n", "\treturn x + LATER;\n", 1) + "#define LATER 3\n"},
+		{whyLineInFunc, strings.Replace(funcsProgram, "\treturn x + ONE;\n", "\treturn x + WHERE;\n", 1) + "#define WHERE __LINE__\n"},
+		{whyLineInDecl, funcsProgram + "#define WHERE __LINE__\nint at = WHERE;\n"},
+		{"a function body is not closed", funcsProgram + "int open(void) {\n\treturn 1;\n"},
+		{whyDeclaredAfter, strings.Replace(funcsProgram, "\treturn x + ONE;\n", "\treturn x + tail;\n", 1)},
+		{whyDeclaredAfter, strings.Replace(funcsProgram, "\treturn x + ONE;\n", "\tstruct later *q = 0;\n\treturn q->v;\n", 1) + "struct later { int v; };\n"},
 	}
-	for want, text := range cases {
+	for _, c := range cases {
+		want, text := c.want, c.text
 		t.Run(want, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "prog.bpf.c")
 			p := NewParser(Options{})
