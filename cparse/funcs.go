@@ -222,19 +222,29 @@ type FuncStats struct {
 
 // translateFuncs fills f.AST from a per-function translation of text when
 // one applies (see above) and reports whether it did.
-func (p *Parser) translateFuncs(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, seeds map[string]bool) bool {
+func (p *Parser) translateFuncs(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, seeds map[string]bool) (done bool) {
 	if _, open := overlay[f.Path]; !open || p.opts.NoPreamble || p.opts.WholeFile {
 		return false
 	}
+	g := *f // f is left alone unless this succeeds
+	defer func() {
+		// A panic here (cc/v4's are recovered inside) is this code's: the
+		// whole-file path still gives the file its AST.
+		if r := recover(); r != nil {
+			p.fallback(fmt.Sprintf("internal error: %v", r))
+			done = false
+		}
+	}()
 	regions := topLevelRegions(text)
 	why := funcEligible(text, regions)
 	if why == "" {
-		why = p.translateFuncsWith(ctx, f, flags, overlay, text, seeds, regions)
+		why = p.translateFuncsWith(ctx, &g, flags, overlay, text, seeds, regions)
 	}
 	if why != "" {
 		p.fallback(why)
 		return false
 	}
+	*f = g
 	return true
 }
 
