@@ -162,6 +162,9 @@ type File struct {
 
 	projectFiles map[string]bool // isProjectFile's answers, while the model is built
 	pre          *preamble       // the preamble AST resumed from, nil for a whole translation
+
+	funcDoc *funcDoc                         // the per-function translation, until keepFuncDoc keeps it
+	reuse   map[*cc.FunctionDefinition]*Func // the last parse's models of unchanged functions
 	// argTexts are the call arguments' texts by span, while the model is
 	// built: every argument a macro makes up spans its whole invocation.
 	argTexts map[Span]string
