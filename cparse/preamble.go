@@ -27,7 +27,8 @@ const maxDirectiveEntries = 512
 // directiveKey names a text by a weak pointer to it: a text no other
 // cache holds (the trimmed vmlinux.h of a closed file) is not kept alive by
 // its directives, and weak pointers to a new text at a dead one's address
-// differ.
+// differ. Served texts are always heap memory (read from disk, the
+// editor's buffers, rewritten): weak.Make throws on read-only data.
 type directiveKey struct {
 	path string
 	data weak.Pointer[byte]
