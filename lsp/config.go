@@ -38,8 +38,9 @@ type Options struct {
 	Logger       *slog.Logger  // stderr or a file, never stdout
 	Debounce     time.Duration // delay before re-analysing during a burst of edits; 0 = default
 	ParseTimeout time.Duration // give up on one analysis after this long; 0 = default
-	// ClosedMemoryLimit is the runtime's soft memory limit while a closed
-	// file is analysed (the workspace pass); 0 leaves the limit alone.
+	// ClosedMemoryLimit is the runtime's soft memory limit while closed
+	// files, and no open document, are analysed (the workspace pass); 0
+	// leaves the limit alone.
 	ClosedMemoryLimit int64
 }
 

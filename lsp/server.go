@@ -36,6 +36,7 @@ type Server struct {
 	client protocol.Client
 	log    *slog.Logger
 	opts   Options
+	memory *memoryLimits   // the runtime's soft limit for what is being analysed
 	ctx    context.Context // the session's lifetime; background work derives from it
 
 	calls *inFlight // requests being handled, by id, for $/cancelRequest
@@ -122,6 +123,7 @@ func newServer(opts Options) *Server {
 		calls:    &inFlight{cancel: map[jsonrpc2.ID]context.CancelFunc{}},
 		exitCode: make(chan int, 1), slots: newParseSlots(max(1, runtime.GOMAXPROCS(0)))}
 	s.parser = newParser(opts.Settings)
+	s.memory = newMemoryLimits(opts.ClosedMemoryLimit)
 	return s
 }
 

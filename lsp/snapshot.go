@@ -174,7 +174,9 @@ func (s *Server) schedule(u uri.URI, delay time.Duration, why priority) {
 		}
 		parser, cfg := s.projectFor(st, parser, path)
 		acquire := func() (*parseSlot, error) { return s.slots.acquire(ctx, rank) }
+		leave := s.memory.enter(true)
 		snap := s.analyze(ctx, acquire, parser, analyses, path, version, text, overlay, utf8, timeout)
+		leave()
 		snap.uri, snap.path = u, path
 		snap.findings = cfg.Apply(nil, snap.findings)
 		if ctx.Err() != nil {

@@ -402,12 +402,9 @@ func (s *Server) analyseClosed(ctx context.Context, path string) {
 		s.workspaceFileChanged(path) // gone or unreadable: classify again
 		return
 	}
-	if limit := s.opts.ClosedMemoryLimit; limit > 0 {
-		// Closed files are parsed one at a time and an edit preempts
-		// them: collecting harder over one such parse caps the pass's
-		// resident set, while an edit keeps the whole limit.
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(limit))
-	}
+	// Closed files are parsed one at a time and an edit preempts them:
+	// collecting harder over one such parse caps the pass's resident set.
+	defer s.memory.enter(false)()
 	fctx, preempt := context.WithCancel(ctx)
 	defer preempt()
 	parser, cfg := s.projectFor(st, parser, path)

@@ -40,3 +40,32 @@ func TestClosedMemoryLimit(t *testing.T) {
 		t.Errorf("memory limit %d after the pass, want %d back", got, before)
 	}
 }
+
+// Overlapping analyses: while a document is analysed the server's own
+// limit stands, the closed files' limit only while they alone are.
+func TestMemoryLimitsOverlap(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	const closed = 100 << 20
+	m := newMemoryLimits(closed)
+	check := func(when string, want int64) {
+		t.Helper()
+		if got := debug.SetMemoryLimit(-1); got != want {
+			t.Errorf("%s: limit %d, want %d", when, got, want)
+		}
+	}
+	leaveClosed := m.enter(false)
+	check("closed file", closed)
+	leaveOpen := m.enter(true)
+	check("closed file and document", before)
+	leaveClosed()
+	check("document", before)
+	leaveClosed2 := m.enter(false)
+	check("document and closed file", before)
+	leaveOpen()
+	check("closed file again", closed)
+	leaveClosed2()
+	check("nothing", before)
+	newMemoryLimits(0).enter(false)()
+	check("no closed files' limit", before)
+}
