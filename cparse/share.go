@@ -135,38 +135,44 @@ func (p *Parser) ShareHeaders(paths []string, overlay map[string][]byte) {
 	live := map[string]*alive{}
 	var all []*sharedPreamble
 	for i, f := range files {
-		k := choice[i]
-		if k == 0 {
-			continue
-		}
-		key := f.keys[k-1]
-		a := live[key]
-		if a == nil {
-			if next[i] < 0 {
-				continue
+		var a *alive
+		if k := choice[i]; k > 0 {
+			key := f.keys[k-1]
+			if a = live[key]; a == nil && next[i] >= 0 {
+				a = &alive{sh: &sharedPreamble{canon: bytes.Join(f.units[:k], nil), units: k}}
+				live[key] = a
+				all = append(all, a.sh)
 			}
-			a = &alive{sh: &sharedPreamble{canon: bytes.Join(f.units[:k], nil), units: k}}
-			live[key] = a
-			all = append(all, a.sh)
-		}
-		a.sh.members = append(a.sh.members, f.path)
-		if a.next = next[i]; a.next < 0 {
-			delete(live, key)
-		}
-		if len(live) > maxShared {
-			far := key
-			for k, b := range live {
-				if b.next > live[far].next {
-					far = k
+			if a != nil {
+				if a.next = next[i]; a.next < 0 {
+					delete(live, key)
+				}
+				if len(live) > maxShared {
+					far := key
+					for k, b := range live {
+						if b.next > live[far].next {
+							far = k
+						}
+					}
+					if delete(live, far); far == key && len(a.sh.members) == 0 {
+						a = nil // dropped before its next use
+					}
 				}
 			}
-			delete(live, far)
+		}
+		// A file that would be translated alone takes the longest alive
+		// preamble its lines start with.
+		for d := len(f.keys); a == nil && d > 0; d-- {
+			a = live[f.keys[d-1]]
+		}
+		if a != nil {
+			a.sh.members = append(a.sh.members, f.path)
 		}
 	}
 	plan := map[string]*sharedPreamble{}
 	for _, sh := range all {
 		if len(sh.members) < 2 {
-			continue // dropped before its next use
+			continue
 		}
 		sh.left = len(sh.members)
 		for _, m := range sh.members {
