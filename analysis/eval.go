@@ -221,8 +221,8 @@ func (a *analyzer) evalx(st *state, e cc.ExpressionNode, m mode, ctx evalCtx) va
 
 // operands returns the outermost expressions below e, in the order
 // cparse.Inspect meets them, memoised: exploration evaluates the same
-// expressions on many paths, and walking the AST by reflection each time
-// dominated macro-heavy bodies.
+// expressions on many paths, and walking the AST each time dominated
+// macro-heavy bodies.
 func (a *analyzer) operands(e cc.ExpressionNode) []cc.ExpressionNode {
 	if ops, ok := a.ops[e]; ok {
 		return ops

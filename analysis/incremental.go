@@ -12,8 +12,6 @@ import (
 	"sync"
 	"unsafe"
 
-	"modernc.org/cc/v4"
-
 	"github.com/bpf-lsp/bpf-lsp/cparse"
 )
 
@@ -232,16 +230,14 @@ func (g *generation) facts(fn *cparse.Func) *funcFacts {
 			fmt.Fprintf(h, "%d-%d", fn.BodySpan.Start.Offset, fn.BodySpan.End.Offset)
 		}
 		seen := map[*cparse.Func]bool{}
-		cparse.Inspect(fn.Def.CompoundStatement, func(n cc.Node) bool {
-			if p, ok := n.(*cc.PrimaryExpression); ok && p.Case == cc.PrimaryExpressionIdent {
-				ff.idents[p.Token.SrcStr()] = true
-				if callee := g.f.Func(p.Token.SrcStr()); callee != nil && !seen[callee] {
-					seen[callee] = true
-					ff.names = append(ff.names, callee)
-				}
+		for _, p := range fn.Idents {
+			name := p.Token.SrcStr()
+			ff.idents[name] = true
+			if callee := g.f.Func(name); callee != nil && !seen[callee] {
+				seen[callee] = true
+				ff.names = append(ff.names, callee)
 			}
-			return true
-		})
+		}
 	}
 	h.Sum(ff.sum[:0])
 	return ff

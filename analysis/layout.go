@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"bytes"
 	"sort"
 	"strings"
 
@@ -35,25 +36,17 @@ func emissionOrder(f *cparse.File) map[*cparse.Var]int {
 		}
 		visited[fn] = true
 		type use struct {
-			off int
-			v   *cparse.Var
-			fn  *cparse.Func
+			v  *cparse.Var
+			fn *cparse.Func
 		}
 		var uses []use
-		cparse.Inspect(fn.Def.CompoundStatement, func(n cc.Node) bool {
-			p, ok := n.(*cc.PrimaryExpression)
-			if !ok || p.Case != cc.PrimaryExpressionIdent {
-				return true
-			}
-			off := p.Token.Position().Offset
+		for _, p := range fn.Idents { // in source order
 			if v := byDecl[declOf(p)]; v != nil {
-				uses = append(uses, use{off: off, v: v})
+				uses = append(uses, use{v: v})
 			} else if callee := f.Func(p.Token.SrcStr()); callee != nil && callee.Static {
-				uses = append(uses, use{off: off, fn: callee})
+				uses = append(uses, use{fn: callee})
 			}
-			return true
-		})
-		sort.SliceStable(uses, func(i, j int) bool { return uses[i].off < uses[j].off })
+		}
 		var deferred []*cparse.Func
 		for _, u := range uses {
 			if u.v != nil && !u.v.Decl.HasInitializer() {
@@ -118,10 +111,10 @@ func declaredWith(f *cparse.File, fn *cparse.Func, attr string) bool {
 		return false
 	}
 	head := f.Src[:fn.Span.Start.Offset]
-	if i := strings.LastIndexAny(string(head), ";}"); i >= 0 {
+	if i := bytes.LastIndexAny(head, ";}"); i >= 0 { // not string(head): a copy of the file per function
 		head = head[i+1:]
 	}
-	return strings.Contains(string(head), attr)
+	return bytes.Contains(head, []byte(attr))
 }
 
 func declOf(p *cc.PrimaryExpression) *cc.Declarator {

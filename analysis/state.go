@@ -224,14 +224,15 @@ func (a *analyzer) canonical(st *state) (string, map[objID]objID) {
 	}
 	// Pinned objects and unreachable ones that still owe a release are
 	// interchangeable among equals: order them by what they are.
-	a.nameByContent(st, st.pinned, name, b, "pin")
+	a.nameByContent(st, st.pinned, ren, name, b, "pin")
 	var owing []objID
 	for id, o := range st.objs {
 		if _, ok := ren[id]; !ok && o.owes() && !slices.Contains(st.pinned, id) {
 			owing = append(owing, id)
 		}
 	}
-	a.nameByContent(st, owing, name, b, "owe")
+	slices.Sort(owing) // not map order: equal objects keep it (see nameByContent)
+	a.nameByContent(st, owing, ren, name, b, "owe")
 	type heldEntry struct {
 		sortKey string
 		k       lockKey
@@ -324,9 +325,24 @@ func (a *analyzer) sortedPlaces(keys iter.Seq[place]) []place {
 	return places
 }
 
-func (a *analyzer) nameByContent(st *state, ids []objID, name func(objID), b *keyBuilder, tag string) {
+// nameByContent names ids (a set) in an order that does not depend on the
+// order they come in, where it can: those named already by their canonical
+// id, the others by what they are. Objects alike in all of that keep the
+// order of ids, so that the same state is always described the same way.
+func (a *analyzer) nameByContent(st *state, ids []objID, ren map[objID]objID, name func(objID), b *keyBuilder, tag string) {
 	sorted := slices.Clone(ids)
-	slices.SortFunc(sorted, func(x, y objID) int {
+	slices.SortStableFunc(sorted, func(x, y objID) int {
+		cx, namedX := ren[x]
+		cy, namedY := ren[y]
+		switch {
+		case namedX && namedY:
+			return int(cx - cy)
+		case namedX != namedY:
+			if namedX {
+				return -1
+			}
+			return 1
+		}
 		if c := strings.Compare(st.objs[x].flags(), st.objs[y].flags()); c != 0 {
 			return c
 		}
@@ -358,6 +374,7 @@ type declKey struct {
 	d    *cc.Declarator
 	file string
 	off  int
+	seq  int // the name's token number: source order within a macro expansion
 }
 
 // declKey memoises the position of d: Declarator.Position walks the
@@ -370,7 +387,8 @@ func (a *analyzer) declKey(d *cc.Declarator) declKey {
 		return k
 	}
 	p := d.Position()
-	k := declKey{d, p.Filename, p.Offset}
+	name := d.NameTok()
+	k := declKey{d, p.Filename, p.Offset, name.Seq()}
 	a.declPos[d] = k
 	return k
 }
@@ -413,8 +431,10 @@ func (a *analyzer) sortedNums(nums map[*cc.Declarator]scalar) []*cc.Declarator {
 	return ds
 }
 
-// compareDecls orders declarators by position (declarators of one
-// position, from a macro, by declOrder).
+// compareDecls orders declarators by position, declarators of one
+// position (from a macro) by token order: never by the order a map gave
+// them in, which would number them differently from run to run. Only
+// nameless ones fall back on declOrder.
 func (a *analyzer) compareDecls(x, y declKey) int {
 	if x.d == y.d {
 		return 0
@@ -424,6 +444,9 @@ func (a *analyzer) compareDecls(x, y declKey) int {
 			return c
 		}
 		if c := x.off - y.off; c != 0 {
+			return c
+		}
+		if c := x.seq - y.seq; c != 0 {
 			return c
 		}
 	}

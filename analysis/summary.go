@@ -52,6 +52,7 @@ func (a *analyzer) callStatic(st *state, fn *cparse.Func, args []value, callSite
 	for _, fa := range st.addrs {
 		pin(fa.key.obj)
 	}
+	slices.Sort(entry.pinned) // not map order: equal objects keep it (see nameByContent)
 	bindParams(entry, fn, args, a)
 	key, ren := a.canonical(entry)
 	sk := summaryKey{fn: fn, callback: callback, entry: key}

@@ -198,9 +198,9 @@ func (cl *Classifier) includesBPF(file string, cfg *Config, includes []include) 
 }
 
 // searchDirs returns the include search of file, whose config is cfg: the
-// config's added flags and its compile database's, as cparse resolves
-// them for a parse. It is kept by directory: the .c files of one directory
-// that no database names get the same flags.
+// Base flags, the config's added flags and the compile database's, as
+// cparse resolves them for a parse. It is kept by directory: the .c files
+// of one directory that no database names get the same flags.
 func (cl *Classifier) searchDirs(file string, cfg *Config) (quoted, angle []string) {
 	dir := filepath.Dir(file)
 	if s, ok := cl.search[dir]; ok {
@@ -211,7 +211,7 @@ func (cl *Classifier) searchDirs(file string, cfg *Config) (quoted, angle []stri
 		if cl.parsers == nil {
 			cl.parsers = map[*Config]*cparse.Parser{}
 		}
-		p = cparse.NewParser(cfg.ParserOptions(cparse.Options{}))
+		p = cparse.NewParser(cfg.ParserOptions(cl.Base))
 		cl.parsers[cfg] = p
 	}
 	quoted, angle = cparse.SearchDirs(p.CompileFlags(file).Args, dir)

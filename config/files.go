@@ -28,6 +28,10 @@ func (c *Config) ParserOptions(base cparse.Options) cparse.Options {
 // use one per run.
 type Classifier struct {
 	Configs *Cache
+	// Base is the command line's or the editor's parser options: their
+	// include flags (and compile database) find project headers as a
+	// parse would.
+	Base    cparse.Options
 	dbs     map[string]map[string]bool // database path -> file -> targets BPF
 	headers map[string]*header         // by path: each header is read once
 	parsers map[*Config]*cparse.Parser // the include flags of each config's files

@@ -279,3 +279,43 @@ func TestEOFInsidePointerDeclaratorTerminates(t *testing.T) {
 		}
 	}
 }
+
+// A call's span is its callee's first token to its ')' (spanMemo does not
+// walk the arguments): the same span as all of its tokens give.
+func TestCallSpansAreTheirTokens(t *testing.T) {
+	paths, _ := filepath.Glob("../testdata/*.bpf.c")
+	if len(paths) < 10 {
+		t.Fatalf("testdata programs: %d", len(paths))
+	}
+	p := NewParser(Options{IncludeDirs: []string{"../testdata/include"}})
+	calls := 0
+	for _, path := range paths {
+		abs, _ := filepath.Abs(path)
+		f := parse(t, p, abs, nil)
+		for _, fn := range f.Funcs {
+			for _, c := range fn.Calls {
+				toks := cc.NodeTokens(c.Expr)
+				if len(toks) == 0 {
+					continue
+				}
+				first, last := toks[0], toks[0]
+				for _, tok := range toks {
+					if tok.Seq() < first.Seq() {
+						first = tok
+					}
+					if tok.Seq() > last.Seq() {
+						last = tok
+					}
+				}
+				want := Span{File: f.tokenSpan(first).File, Start: f.tokenSpan(first).Start, End: f.tokenSpan(last).End}
+				if got := f.SpanOf(c.Expr); got != want {
+					t.Errorf("%s: call %s: span %+v, its tokens give %+v", path, c.Name, got, want)
+				}
+				calls++
+			}
+		}
+	}
+	if calls < 100 {
+		t.Errorf("only %d calls compared", calls)
+	}
+}

@@ -124,6 +124,10 @@ type Func struct {
 	Static   bool
 	Section  string  // SEC("...") of a program, "" for a subprogram
 	Calls    []*Call // in source order
+	// Idents are the identifiers the body uses as operands (variables,
+	// functions, enumerators), in source order: the analysis reads them
+	// for every function on every edit, and one walk here serves it.
+	Idents []*cc.PrimaryExpression
 }
 
 // File is the result of parsing one main file.
@@ -157,4 +161,5 @@ type File struct {
 	sighted *string
 
 	projectFiles map[string]bool // isProjectFile's answers, while the model is built
+	pre          *preamble       // the preamble AST resumed from, nil for a whole translation
 }

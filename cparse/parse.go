@@ -474,8 +474,10 @@ func (p *Parser) translateWith(ctx context.Context, f *File, flags flagSet, over
 	if seeds != nil {
 		vmlinux = p.vmlinux.trimmer(seeds, 0)
 	}
+	var resumed *preamble // what the last run resumed from
 	run := func(text []byte) (*cc.AST, *includeState, *panicked, error) {
-		if ast, inc, err, ok := p.resume(ctx, f, flags, overlay, text, seeds); ok {
+		ast, inc, e, err := p.resume(ctx, f, flags, overlay, text, seeds)
+		if resumed = e; e != nil {
 			return ast, inc, nil, err
 		}
 		cfg, sources, fsys, err := p.newRound(ctx, f, flags, overlay, text, vmlinux)
@@ -528,7 +530,7 @@ func (p *Parser) translateWith(ctx context.Context, f *File, flags flagSet, over
 			}
 		}
 		if terr == nil {
-			f.AST = ast
+			f.AST, f.pre = ast, resumed
 			break
 		}
 		if inHeaders(errs) || !blankErrors(text, errs, f.Path) {

@@ -156,7 +156,9 @@ func directiveEnd(text []byte, i int) int {
 				}
 				i++
 			}
-			i++
+			if i < len(text) && text[i] == c {
+				i++ // the closing quote; an unterminated one (#define Q can't) ends with the line
+			}
 		default:
 			i++
 		}
@@ -181,6 +183,14 @@ type preamble struct {
 	owner    string        // the only main file that may use it ("": any of its directory)
 	builtFor string        // the main file it was built for
 	size     int64         // approximate heap cost
+
+	// The model of the preamble's declarations (the headers' globals,
+	// structs and inline functions), built by the first parse that
+	// resumes from it: every parse resuming from it has the same nodes
+	// first in its AST, and rebuilding their model was a fifth of an edit
+	// of a selftest.
+	modelOnce sync.Once
+	model     *File
 }
 
 // preambleCache keeps the preambles of a Parser, least recently used first
@@ -338,19 +348,19 @@ func (p *Parser) fresh(e *preamble, overlay map[string][]byte) bool {
 
 // resume translates text resumed from the preamble of its first lines
 // (building the preamble when none is cached), or from the one its batch
-// shares (share.go). ok is false when no preamble applies or the resumed
-// translation must not be trusted: the caller then translates the whole
-// text.
-func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, seeds map[string]bool) (ast *cc.AST, inc *includeState, err error, ok bool) {
+// shares (share.go). used is the preamble, nil when none applies or the
+// resumed translation must not be trusted: the caller then translates the
+// whole text.
+func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, seeds map[string]bool) (ast *cc.AST, inc *includeState, used *preamble, err error) {
 	if sh := p.batch.of(f.Path); sh != nil {
 		return p.resumeShared(ctx, sh, f, flags, overlay, text, seeds)
 	}
 	if p.opts.NoPreamble {
-		return nil, nil, nil, false
+		return nil, nil, nil, nil
 	}
 	cut := preambleEnd(text)
 	if cut == 0 && len(flags.Forced) == 0 {
-		return nil, nil, nil, false
+		return nil, nil, nil, nil
 	}
 	key := regionKey(f.Path, flags, text[:cut])
 	e, prior := p.preambles.get(key, f.Path, seeds, func(e *preamble) bool { return p.fresh(e, overlay) })
@@ -361,13 +371,13 @@ func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map
 	// and evict an open file's preamble, for files parsed once).
 	if _, open := overlay[f.Path]; e == nil && !open {
 		if f.sighted != nil && *f.sighted == key {
-			return nil, nil, nil, false
+			return nil, nil, nil, nil
 		}
 		if p.preambles.firstSight(key) {
 			if f.sighted != nil {
 				*f.sighted = key
 			}
-			return nil, nil, nil, false
+			return nil, nil, nil, nil
 		}
 	}
 	if e == nil {
@@ -378,19 +388,19 @@ func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map
 			maps.Copy(seeds, prior)
 		}
 		if e = p.buildPreamble(ctx, f.Path, flags, overlay, text, cut, key, seeds); e == nil {
-			return nil, nil, nil, false
+			return nil, nil, nil, nil
 		}
 		p.preambles.put(e)
 	}
 	if e.pre == nil {
-		return nil, nil, nil, false
+		return nil, nil, nil, nil
 	}
 	return p.resumeFrom(ctx, e, f, flags, overlay, text, cut, seeds)
 }
 
 // resumeFrom translates text[cut:] after the preamble e, which holds what
-// text[:cut] declares.
-func (p *Parser) resumeFrom(ctx context.Context, e *preamble, f *File, flags flagSet, overlay map[string][]byte, text []byte, cut int, seeds map[string]bool) (ast *cc.AST, inc *includeState, err error, ok bool) {
+// text[:cut] declares; used is e, or nil (see resume).
+func (p *Parser) resumeFrom(ctx context.Context, e *preamble, f *File, flags flagSet, overlay map[string][]byte, text []byte, cut int, seeds map[string]bool) (ast *cc.AST, inc *includeState, used *preamble, err error) {
 	f.src.merge(e.src)
 	f.src.add(preambleName(f.Path), f.Path, text, 0)
 	inc = e.inc.clone(f.src, f.Path)
@@ -401,7 +411,7 @@ func (p *Parser) resumeFrom(ctx context.Context, e *preamble, f *File, flags fla
 	}
 	cfg, err := newConfig(flags, fsys)
 	if err != nil {
-		return nil, nil, nil, false
+		return nil, nil, nil, nil
 	}
 	body := make([]byte, 0, len(text)+len(eofGuard))
 	body = append(body, text...)
@@ -411,9 +421,9 @@ func (p *Parser) resumeFrom(ctx context.Context, e *preamble, f *File, flags fla
 		return cc.TranslateAfter(cfg, e.pre, []cc.Source{{Name: f.Path + mainSuffix, Value: body}})
 	})
 	if pv != nil || errors.Is(err, cc.ErrPreambleMismatch) {
-		return nil, nil, nil, false
+		return nil, nil, nil, nil
 	}
-	return ast, inc, err, true
+	return ast, inc, e, err
 }
 
 // buildPreamble translates text[:cut] (after the predefined macros,

@@ -220,20 +220,20 @@ func (b *batchPlan) parsed(path string) {
 	sh.mu.Unlock()
 }
 
-// resumeShared is resume from the batch's preamble sh: ok is false when
+// resumeShared is resume from the batch's preamble sh: used is nil when
 // text does not start with sh's lines (blanked by a recovery round), the
 // preamble could not be built, or its vmlinux.h lacks some of seeds.
-func (p *Parser) resumeShared(ctx context.Context, sh *sharedPreamble, f *File, flags flagSet, overlay map[string][]byte, text []byte, seeds map[string]bool) (ast *cc.AST, inc *includeState, err error, ok bool) {
+func (p *Parser) resumeShared(ctx context.Context, sh *sharedPreamble, f *File, flags flagSet, overlay map[string][]byte, text []byte, seeds map[string]bool) (ast *cc.AST, inc *includeState, used *preamble, err error) {
 	units, _ := regionUnits(text)
 	if len(units) < sh.units {
-		return nil, nil, nil, false
+		return nil, nil, nil, nil
 	}
 	var lines []byte
 	for _, u := range units[:sh.units] {
 		lines = append(lines, canonical(text[u.start:u.end])...)
 	}
 	if !bytes.Equal(lines, sh.canon) {
-		return nil, nil, nil, false
+		return nil, nil, nil, nil
 	}
 	sh.mu.Lock()
 	if !sh.built || sh.e != nil && sh.e.pre != nil && !sh.e.serves(seeds) && seeds != nil && sh.e.seeds != nil {
@@ -242,7 +242,7 @@ func (p *Parser) resumeShared(ctx context.Context, sh *sharedPreamble, f *File, 
 	e := sh.e
 	sh.mu.Unlock()
 	if e == nil || e.pre == nil || e.owner != "" || !e.serves(seeds) || !p.fresh(e, overlay) {
-		return nil, nil, nil, false
+		return nil, nil, nil, nil
 	}
 	return p.resumeFrom(ctx, e, f, flags, overlay, text, units[sh.units-1].end, seeds)
 }

@@ -1,83 +1,30 @@
 package cparse
 
 import (
-	"reflect"
 	"sync"
-	"unsafe"
 
 	"modernc.org/cc/v4"
 )
 
-var (
-	tokenType = reflect.TypeOf(cc.Token{})
-	nodeType  = reflect.TypeOf((*cc.Node)(nil)).Elem()
-)
+//go:generate go run ./internal/walkgen/cmd ../third_party/cc/ast.go walk_gen.go
 
 // Inspect calls fn for n and, while fn returns true, for every AST node
 // below it (not necessarily in source order). cc/v4 has no walker of its
-// own; this one follows the exported fields that hold nodes.
+// own; this one follows the exported fields that hold nodes (eachField,
+// generated from cc/v4's AST types).
 func Inspect(n cc.Node, fn func(cc.Node) bool) {
-	inspect(reflect.ValueOf(n), fn)
-}
-
-func inspect(v reflect.Value, fn func(cc.Node) bool) {
-	switch v.Kind() {
-	case reflect.Interface:
-		if v.IsNil() {
-			return
-		}
-		inspect(v.Elem(), fn)
-		return
-	case reflect.Pointer:
-		if v.IsNil() || v.Elem().Kind() != reflect.Struct {
-			return
-		}
-	default:
-		return
-	}
-	if n, ok := v.Interface().(cc.Node); ok {
-		if !fn(n) {
-			return
+	var visit func(cc.Node)
+	visit = func(n cc.Node) {
+		if isNode(n) && fn(n) {
+			eachField(n, nil, visit)
 		}
 	}
-	s := v.Elem()
-	for _, i := range planOf(s.Type()).nodes {
-		inspect(s.Field(i), fn)
-	}
+	visit(n)
 }
 
-// reflectNil reports whether an interface holds a nil pointer.
-func reflectNil(n cc.Node) bool {
-	v := reflect.ValueOf(n)
-	return v.Kind() == reflect.Pointer && v.IsNil()
-}
-
-// fieldPlan lists, for one AST struct type, which exported fields hold
-// tokens and which hold child nodes, so walks need no per-field reflection
-// lookups after the first visit of a type.
-type fieldPlan struct {
-	tokens, nodes []int
-}
-
-var plans sync.Map // reflect.Type -> *fieldPlan
-
-func planOf(t reflect.Type) *fieldPlan {
-	if p, ok := plans.Load(t); ok {
-		return p.(*fieldPlan)
-	}
-	p := &fieldPlan{}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		switch {
-		case !f.IsExported() || f.Anonymous:
-		case f.Type == tokenType:
-			p.tokens = append(p.tokens, i)
-		case f.Type.Kind() == reflect.Pointer || f.Type.Kind() == reflect.Interface && f.Type.Implements(nodeType):
-			p.nodes = append(p.nodes, i)
-		}
-	}
-	plans.Store(t, p)
-	return p
+// isNode reports whether n is a non-nil pointer to an AST node.
+func isNode(n cc.Node) bool {
+	return n != nil && eachField(n, nil, func(cc.Node) {})
 }
 
 // tokenPair is the first and last real tokens below a node.
@@ -89,51 +36,49 @@ type tokenPair struct{ first, last cc.Token }
 // model was quadratic in the nesting.
 type spanMemo struct {
 	mu    sync.Mutex
-	nodes map[unsafe.Pointer]tokenPair
+	nodes map[cc.Node]tokenPair
 }
 
 // bounds returns the first and last real tokens (by sequence number) below
-// v: what cc.NodeTokens would return first and last, without collecting
+// n: what cc.NodeTokens would return first and last, without collecting
 // and sorting them all.
-func (m *spanMemo) bounds(v reflect.Value) tokenPair {
+func (m *spanMemo) bounds(n cc.Node) tokenPair {
 	if m == nil { // a File not made by Parse
 		m = &spanMemo{}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.nodes == nil {
-		m.nodes = map[unsafe.Pointer]tokenPair{}
+		m.nodes = map[cc.Node]tokenPair{}
 	}
-	return m.walk(v)
+	return m.walk(n)
 }
 
-func (m *spanMemo) walk(v reflect.Value) (p tokenPair) {
-	for v.Kind() == reflect.Interface {
-		if v.IsNil() {
+func (m *spanMemo) walk(n cc.Node) (p tokenPair) {
+	pe, call := n.(*cc.PostfixExpression)
+	if call = call && pe != nil && pe.Case == cc.PostfixExpressionCall; call {
+		if known, ok := m.nodes[pe]; ok {
+			return known
+		}
+		if pe.Token2.Seq() != 0 {
+			// Tokens are numbered in stream order: a call's are its
+			// callee's, then '(' ... ')'. Its arguments need no walk
+			// (every call's span is wanted, and arguments are most of
+			// the tree).
+			p = m.walk(pe.PostfixExpression)
+			p.add(pe.Token)
+			p.add(pe.Token2)
+			m.nodes[pe] = p
 			return p
 		}
-		v = v.Elem()
 	}
-	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
-		return p
-	}
-	key := v.UnsafePointer()
-	if known, ok := m.nodes[key]; ok {
-		return known
-	}
-	s := v.Elem()
-	plan := planOf(s.Type())
-	for _, i := range plan.tokens {
-		// Through its address: Interface() would copy each token to the heap.
-		p.add(*(*cc.Token)(s.Field(i).Addr().UnsafePointer()))
-	}
-	for _, i := range plan.nodes {
-		below := m.walk(s.Field(i))
+	eachField(n, func(t *cc.Token) { p.add(*t) }, func(c cc.Node) {
+		below := m.walk(c)
 		p.add(below.first)
 		p.add(below.last)
-	}
-	if _, call := v.Interface().(*cc.PostfixExpression); call {
-		m.nodes[key] = p // only calls: they are what nests, and SpanOf's main use
+	})
+	if call {
+		m.nodes[pe] = p // only calls: they are what nests, and SpanOf's main use
 	}
 	return p
 }

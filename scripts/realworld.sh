@@ -63,7 +63,9 @@ if [ ! -f "$src/.extracted" ]; then
 	touch "$src/.extracted"
 fi
 
-bin="$cache/bin"
+# Binaries per checkout (out/ is ignored): runs from two worktrees share the
+# cache but must not run each other's build.
+bin="$PWD/out/realworld-bin"
 mkdir -p "$bin"
 go build -o "$bin/bpf-lsp" ./cmd/bpf-lsp
 go build -o "$bin/realworld" ./scripts/realworld

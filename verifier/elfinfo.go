@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -20,6 +21,20 @@ type objectInfo struct {
 	funcs     map[string]elfSite
 	externs   map[elfSite]string
 	structOps map[uint64]string // .struct_ops offset -> program
+	programs  []ObjectProgram   // by name
+}
+
+// ObjectProgram is a program of an object and the section that gives its type.
+type ObjectProgram struct{ Name, Section string }
+
+// ObjectPrograms lists the programs of an ELF object the way libbpf finds
+// them: functions in executable sections other than .text, by name.
+func ObjectPrograms(obj []byte) ([]ObjectProgram, error) {
+	info, err := readObjectInfo(obj)
+	if err != nil {
+		return nil, err
+	}
+	return info.programs, nil
 }
 
 // elfSite is a byte offset in a section (by index).
@@ -56,8 +71,14 @@ func readObjectInfo(obj []byte) (*objectInfo, error) {
 			info.funcs[s.Name] = elfSite{int(s.Section), s.Value}
 			vis := elf.ST_VISIBILITY(s.Other)
 			info.hidden[s.Name] = elf.ST_BIND(s.Info) != elf.STB_LOCAL && (vis == elf.STV_HIDDEN || vis == elf.STV_INTERNAL)
+			if int(s.Section) < len(f.Sections) {
+				if sec := f.Sections[s.Section]; sec.Flags&elf.SHF_EXECINSTR != 0 && sec.Name != ".text" {
+					info.programs = append(info.programs, ObjectProgram{s.Name, sec.Name})
+				}
+			}
 		}
 	}
+	sort.Slice(info.programs, func(i, j int) bool { return info.programs[i].Name < info.programs[j].Name })
 	for _, rs := range f.Sections {
 		if rs.Type != elf.SHT_REL || int(rs.Info) >= len(f.Sections) {
 			continue

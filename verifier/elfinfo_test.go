@@ -2,7 +2,13 @@ package verifier
 
 import (
 	"encoding/binary"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"testing"
+
+	"github.com/bpf-lsp/bpf-lsp/internal/testenv"
 )
 
 // Damaged objects are errors, never panics.
@@ -36,5 +42,41 @@ func TestUntypeKsymsBounds(t *testing.T) {
 	raw := append(append(hdr, types...), strs...)
 	if err := untypeKsyms(raw, map[string]bool{}); err == nil {
 		t.Error("an out-of-bounds Datasec was accepted")
+	}
+}
+
+// Programs are the functions of executable sections other than .text:
+// subprograms, static or global, are not.
+func TestObjectPrograms(t *testing.T) {
+	clang, err := clangPath("")
+	if err != nil {
+		testenv.Skip(t, "%v", err)
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "progs.bpf.c")
+	if err := os.WriteFile(src, []byte(`
+static __attribute__((noinline)) int helper(int x) { return x + 1; }
+__attribute__((noinline)) int global_sub(int x) { return helper(x) * 2; }
+__attribute__((section("xdp"), used)) int on_xdp(void *ctx) { return global_sub(1); }
+__attribute__((section("tc"), used)) int b_on_tc(void *ctx) { return helper(2); }
+__attribute__((section("tc"), used)) int a_on_tc(void *ctx) { return 0; }
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	obj := filepath.Join(dir, "progs.o")
+	if out, err := exec.Command(clang, "-target", "bpf", "-O2", "-c", src, "-o", obj).CombinedOutput(); err != nil {
+		t.Fatalf("clang: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ObjectPrograms(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ObjectProgram{{"a_on_tc", "tc"}, {"b_on_tc", "tc"}, {"on_xdp", "xdp"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
 	}
 }

@@ -139,7 +139,7 @@ type project struct {
 
 func newProject(base cparse.Options, cliChecks []string) *project {
 	configs := &config.Cache{}
-	return &project{base: base, cliChecks: cliChecks, configs: configs, classifier: &config.Classifier{Configs: configs},
+	return &project{base: base, cliChecks: cliChecks, configs: configs, classifier: &config.Classifier{Configs: configs, Base: base},
 		parsers: map[string]*cparse.Parser{}, reports: map[string]error{}}
 }
 

@@ -101,3 +101,38 @@ func TestCheckDirectoryTakesCompileDatabaseFiles(t *testing.T) {
 		t.Errorf("findings in %v, want queue.c only (with the database's -I):\n%s%s", got, out, errs)
 	}
 }
+
+// A directory argument finds the programs whose BPF marks are in a project
+// header that only the command line's include flags (or the compile
+// database it names) reach.
+func TestCheckDirectoryFindsHeadersWithCommandLineFlags(t *testing.T) {
+	dir := t.TempDir()
+	progs, inc := filepath.Join(dir, "progs"), filepath.Join(dir, "inc")
+	for _, d := range []string{progs, inc} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(name, text string) {
+		if err := os.WriteFile(name, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(inc, "common.h"), "#define SEC(name) __attribute__((section(name), used))\nchar _license[] SEC(\"license\") = \"GPL\";\n")
+	write(filepath.Join(progs, "prog.c"), "#include \"common.h\"\nint add(int x) { return x + 1; }\n")
+	flagsFile := filepath.Join(dir, "db", "compile_flags.txt")
+	if err := os.Mkdir(filepath.Dir(flagsFile), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(flagsFile, "-I"+inc+"\n")
+
+	if code, _, errs := runCmd("check", progs); code != 2 || !strings.Contains(errs, "no BPF programs") {
+		t.Fatalf("without the flags: exit %d, %s; want no BPF programs", code, errs)
+	}
+	for _, flags := range [][]string{{"-I", inc}, {"-iquote", inc}, {"-isystem", inc}, {"-compile-commands", flagsFile}} {
+		code, out, errs := runCmd(append(append([]string{"check"}, flags...), progs)...)
+		if code != 0 {
+			t.Errorf("%v: exit %d, want 0 (prog.c checked, no findings): %s%s", flags, code, out, errs)
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -102,9 +101,13 @@ type verifyResult struct {
 }
 
 func (k *Kernel) load(ctx context.Context, obj string, data []byte) ([]Verdict, error) {
-	progs, err := elfPrograms(data)
+	objProgs, err := verifier.ObjectPrograms(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", obj, err)
+	}
+	progs := make([]Verdict, len(objProgs))
+	for i, p := range objProgs {
+		progs[i] = Verdict{Program: p.Name, Section: p.Section}
 	}
 	ctx, cancel := context.WithTimeout(ctx, loadTimeout)
 	defer cancel()
@@ -154,33 +157,6 @@ func (k *Kernel) load(ctx context.Context, obj string, data []byte) ([]Verdict, 
 		}
 	}
 	return progs, nil
-}
-
-// elfPrograms lists the programs of an object the way libbpf finds them:
-// functions in executable sections other than .text.
-func elfPrograms(data []byte) ([]Verdict, error) {
-	f, err := elf.NewFile(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("read ELF: %w", err)
-	}
-	defer f.Close()
-	syms, err := f.Symbols()
-	if err != nil {
-		return nil, fmt.Errorf("read ELF symbols: %w", err)
-	}
-	var out []Verdict
-	for _, s := range syms {
-		if elf.ST_TYPE(s.Info) != elf.STT_FUNC || int(s.Section) >= len(f.Sections) || s.Section == elf.SHN_UNDEF {
-			continue
-		}
-		sec := f.Sections[s.Section]
-		if sec.Flags&elf.SHF_EXECINSTR == 0 || sec.Name == ".text" {
-			continue
-		}
-		out = append(out, Verdict{Program: s.Name, Section: sec.Name})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Program < out[j].Program })
-	return out, nil
 }
 
 // LoaderFingerprint hashes the loader's sources (the verifier package, the

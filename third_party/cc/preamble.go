@@ -46,6 +46,11 @@ type Preamble struct {
 	orderN int64
 }
 
+// Len is the number of external declarations pre holds (bpf-lsp patch
+// 10): a continuation's AST lists them first, the same nodes every time,
+// so what a caller derives from them can be kept with the preamble.
+func (pre *Preamble) Len() int { return len(pre.tu) }
+
 // TranslatePreamble translates sources, the prefix of a translation unit,
 // as Translate does, for TranslateAfter to resume from. sources must be
 // complete external declarations (the prefix ends between two of them) and
