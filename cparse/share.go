@@ -20,7 +20,7 @@ import (
 // seeds, and each member translates only what follows (its own further
 // #include lines and its code), as an edit resumes from its preamble.
 //
-// A preamble holds the headers' AST (10-20 MB): the batch is parsed in its
+// A preamble holds the headers' AST (megabytes): the batch is parsed in its
 // order and at most maxShared of them are alive at once. Which ones is
 // decided up front, as an optimal cache would (the next use farthest away
 // is dropped), and each is dropped after its last member's parse.

@@ -12,14 +12,7 @@ import (
 // (ShareHeaders) and each on its own: the Files must be the same, and the
 // batch must have shared its headers.
 func TestShareHeadersSameFile(t *testing.T) {
-	var paths []string
-	for _, glob := range []string{"../testdata/*.bpf.c", "../lsp/testdata/*.bpf.c"} {
-		m, _ := filepath.Glob(glob)
-		paths = append(paths, m...)
-	}
-	if len(paths) < 20 {
-		t.Fatalf("only %d test programs", len(paths))
-	}
+	paths := testPrograms(t)
 	dir := t.TempDir()
 	// Programs that start alike but for their comments and blank lines,
 	// with an #if group among the shared lines, a macro of those lines used
