@@ -3,6 +3,7 @@ package cparse
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"maps"
 	"path/filepath"
 	"sync"
@@ -57,16 +58,18 @@ type sharedPreamble struct {
 func (p *Parser) ShareHeaders(paths []string, overlay map[string][]byte) {
 	type file struct {
 		path  string
-		keys  []string // the key of the first k+1 units of its region
+		keys  []string // keys[k-1] identifies its first k region units, flags and directory included
 		units [][]byte // their canonical text
 	}
 	var files []file
 	count := map[string]int{}
+	seen := map[string]bool{}
 	for _, path := range paths {
 		path, err := filepath.Abs(path)
-		if err != nil {
-			continue
+		if err != nil || seen[path] {
+			continue // a file listed twice is planned for its first parse
 		}
+		seen[path] = true
 		text, ok := overlay[path]
 		if !ok {
 			if text, err = readRegular(path, p.opts.MaxFileSize); err != nil {
@@ -76,10 +79,14 @@ func (p *Parser) ShareHeaders(paths []string, overlay map[string][]byte) {
 		flags, _ := p.flagsFor(path)
 		units, _ := regionUnits(text)
 		f := file{path: path}
-		key := regionKey(path, flags, nil)
+		// Hashed: the keys of a region of many long lines would take
+		// space quadratic in its length.
+		h := sha256.New()
+		h.Write([]byte(regionKey(path, flags, nil)))
 		for _, u := range units {
 			c := canonical(text[u.start:u.end])
-			key += string(c)
+			h.Write(c)
+			key := string(h.Sum(nil))
 			f.keys = append(f.keys, key)
 			f.units = append(f.units, c)
 			count[key]++

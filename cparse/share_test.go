@@ -56,7 +56,11 @@ func TestShareHeadersSameFile(t *testing.T) {
 func sameAlone(t *testing.T, opts Options, paths []string) {
 	t.Helper()
 	batch, alone := NewParser(opts), NewParser(opts)
-	batch.ShareHeaders(paths, nil)
+	batch.ShareHeaders(append(paths, paths[len(paths)-1]), nil) // one listed twice
+	planned := map[*sharedPreamble]bool{}
+	for _, sh := range batch.batch.byPath {
+		planned[sh] = true
+	}
 	for _, path := range paths {
 		path, _ = filepath.Abs(path)
 		if b, a := summary(parse(t, batch, path, nil)), summary(parse(t, alone, path, nil)); b != a {
@@ -70,5 +74,10 @@ func sameAlone(t *testing.T, opts Options, paths []string) {
 	}
 	if n := len(batch.batch.byPath); n != 0 {
 		t.Errorf("%d files left in the plan after their parse", n)
+	}
+	for sh := range planned {
+		if sh.left != 0 || sh.e != nil {
+			t.Errorf("a preamble shared by %d files is kept after their parses (%d left)", len(sh.members), sh.left)
+		}
 	}
 }
