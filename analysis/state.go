@@ -386,9 +386,9 @@ func (a *analyzer) declKey(d *cc.Declarator) declKey {
 	if k, ok := a.declPos[d]; ok {
 		return k
 	}
-	p := d.Position()
+	file, off := a.f.Place(d.Position())
 	name := d.NameTok()
-	k := declKey{d, p.Filename, p.Offset, name.Seq()}
+	k := declKey{d, file, off, name.Seq()}
 	a.declPos[d] = k
 	return k
 }

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"modernc.org/cc/v4"
+	"modernc.org/token"
 )
 
 // sources holds the text of every file positions may point into, so spans
@@ -24,11 +25,18 @@ type sources struct {
 }
 
 // servedName is where a file cc/v4 read under some name really is, and how
-// many bytes the include markers put before its text.
+// many bytes the include markers put before its text. moves, sorted by
+// offset, replace the shift from their offset on: the main file's
+// declarations translated once while edits of function bodies move what
+// follows them (see funcs.go).
 type servedName struct {
 	display string
 	shift   int
+	moves   []move
 }
+
+// move is the shift of a served text's positions from offset at on.
+type move struct{ at, shift int }
 
 // add records a file served to cc/v4 under name.
 func (s *sources) add(name, display string, text []byte, shift int) {
@@ -44,12 +52,22 @@ func (s *sources) add(name, display string, text []byte, shift int) {
 // resolve returns the display path of a name cc/v4 used and the byte shift
 // of its positions.
 func (s *sources) resolve(name string) (string, int) {
+	return s.resolveAt(name, 0)
+}
+
+// resolveAt is resolve for the position at offset off of name.
+func (s *sources) resolveAt(name string, off int) (string, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if n, ok := s.names[name]; ok {
-		return n.display, n.shift
+	n, ok := s.names[name]
+	if !ok {
+		return name, 0
 	}
-	return name, 0
+	shift := n.shift
+	if i := sort.Search(len(n.moves), func(i int) bool { return n.moves[i].at > off }); i > 0 {
+		shift = n.moves[i-1].shift
+	}
+	return n.display, shift
 }
 
 // lineTable maps byte offsets of one text to positions in O(log n): spans
@@ -254,6 +272,13 @@ func (f *File) addStructs(n cc.Node) {
 }
 
 func (f *File) addFunc(fd *cc.FunctionDefinition) {
+	if fn := f.reuse[fd]; fn != nil { // unchanged since the last parse (funcs.go)
+		for _, c := range fn.Calls {
+			f.calls[c.Expr] = c
+		}
+		f.Funcs = append(f.Funcs, fn)
+		return
+	}
 	decl := fd.Declarator
 	if decl == nil || fd.CompoundStatement == nil {
 		return
@@ -428,7 +453,7 @@ func (f *File) tokenSpan(t cc.Token) Span {
 	if pos.Filename == "" {
 		return Span{File: f.Path}
 	}
-	path, shift := f.src.resolve(pos.Filename)
+	path, shift := f.src.resolveAt(pos.Filename, pos.Offset)
 	text := f.Src
 	if path != f.Path {
 		text = f.src.text(path)
@@ -648,4 +673,12 @@ func (f *File) Var(name string) *Var {
 		}
 	}
 	return nil
+}
+
+// Place returns the display path and byte offset of a position cc/v4
+// reported: the main file's offset for a token of a function translated
+// on its own (see funcs.go), whose positions are relative to its start.
+func (f *File) Place(pos token.Position) (string, int) {
+	path, shift := f.src.resolveAt(pos.Filename, pos.Offset)
+	return path, pos.Offset - shift
 }

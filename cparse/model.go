@@ -162,4 +162,7 @@ type File struct {
 
 	projectFiles map[string]bool // isProjectFile's answers, while the model is built
 	pre          *preamble       // the preamble AST resumed from, nil for a whole translation
+
+	funcDoc *funcDoc                         // the per-function translation, until keepFuncDoc keeps it
+	reuse   map[*cc.FunctionDefinition]*Func // the last parse's models of unchanged functions
 }

@@ -32,6 +32,7 @@ type Options struct {
 	CompileDB     string   // explicit compile_commands.json / flags file (or a directory); "" = search upward
 	NoTrim        bool     // translate the full vmlinux.h instead of the trimmed one
 	NoPreamble    bool     // translate the headers on every parse instead of resuming from a cached preamble
+	WholeFile     bool     // translate an open document's whole text on every parse instead of per function (funcs.go)
 	CacheDir      string   // on-disk cache for the vmlinux.h index; "" = os.UserCacheDir()/bpf-lsp
 	MaxFileSize   int64    // largest source, header or database read; 0 = DefaultMaxFileSize
 	Edit          FlagEdit // the project config's added and removed flags
@@ -61,6 +62,8 @@ type Parser struct {
 
 	preambles      preambleCache
 	batch          batchPlan    // preambles shared by the files of a batch (share.go)
+	funcDocs       funcDocs     // open documents' function ASTs (funcs.go)
+	funcStats      FuncStats    // under mu
 	preambleBuilds atomic.Int64 // preambles translated (tests count them)
 	headerOpens    atomic.Int64 // files served to cc/v4 (tests count them)
 }
@@ -193,7 +196,9 @@ func (p *Parser) Parse(ctx context.Context, path string, overlay map[string][]by
 	}
 	if f.AST != nil {
 		buildModel(f)
+		p.keepFuncDoc(f)
 	}
+	f.reuse = nil
 	return f, nil
 }
 
@@ -490,6 +495,9 @@ func (p *Parser) translateWith(ctx context.Context, f *File, flags flagSet, over
 	}
 	for round := 0; round < rounds; round++ {
 		if ctx.Err() != nil {
+			return
+		}
+		if round == 0 && p.translateFuncs(ctx, f, flags, overlay, text, seeds) {
 			return
 		}
 		ast, inc, pv, terr := run(text)

@@ -352,65 +352,8 @@ func (p *Parser) fresh(e *preamble, overlay map[string][]byte) bool {
 // resumed translation must not be trusted: the caller then translates the
 // whole text.
 func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, seeds map[string]bool) (ast *cc.AST, inc *includeState, used *preamble, err error) {
-	if sh := p.batch.of(f.Path); sh != nil {
-		return p.resumeShared(ctx, sh, f, flags, overlay, text, seeds)
-	}
-	if p.opts.NoPreamble {
-		return nil, nil, nil, nil
-	}
-	cut := preambleEnd(text)
-	if cut == 0 && len(flags.Forced) == 0 {
-		return nil, nil, nil, nil
-	}
-	key := regionKey(f.Path, flags, text[:cut])
-	e, prior := p.preambles.get(key, f.Path, seeds, func(e *preamble) bool { return p.fresh(e, overlay) })
-	// A file open in an editor (its text in the overlay) will be edited:
-	// its preamble pays off from the first edit, which must not pay for
-	// building it. Other files build one on a region's second parse (not
-	// on a retry round of the first: a workspace pass would then build,
-	// and evict an open file's preamble, for files parsed once).
-	if _, open := overlay[f.Path]; e == nil && !open {
-		if f.sighted != nil && *f.sighted == key {
-			return nil, nil, nil, nil
-		}
-		if p.preambles.firstSight(key) {
-			if f.sighted != nil {
-				*f.sighted = key
-			}
-			return nil, nil, nil, nil
-		}
-	}
-	if e == nil {
-		// Seeds only grow while a file is edited: the union serves the
-		// next edits too.
-		if seeds != nil && prior != nil {
-			seeds = maps.Clone(seeds)
-			maps.Copy(seeds, prior)
-		}
-		if e = p.buildPreamble(ctx, f.Path, flags, overlay, text, cut, key, seeds); e == nil {
-			return nil, nil, nil, nil
-		}
-		p.preambles.put(e)
-	}
-	if e.pre == nil {
-		return nil, nil, nil, nil
-	}
-	return p.resumeFrom(ctx, e, f, flags, overlay, text, cut, seeds)
-}
-
-// resumeFrom translates text[cut:] after the preamble e, which holds what
-// text[:cut] declares; used is e, or nil (see resume).
-func (p *Parser) resumeFrom(ctx context.Context, e *preamble, f *File, flags flagSet, overlay map[string][]byte, text []byte, cut int, seeds map[string]bool) (ast *cc.AST, inc *includeState, used *preamble, err error) {
-	f.src.merge(e.src)
-	f.src.add(preambleName(f.Path), f.Path, text, 0)
-	inc = e.inc.clone(f.src, f.Path)
-	inc.reserveMain(e.inc.files[e.inc.main+mainSuffix].directives, text)
-	fsys := &overlayFS{ctx: ctx, files: overlay, headers: p.headers, inc: inc, count: &p.headerOpens}
-	if seeds != nil {
-		fsys.vmlinux = p.vmlinux.trimmer(seeds, 0)
-	}
-	cfg, err := newConfig(flags, fsys)
-	if err != nil {
+	e, cut, cfg, inc, ok := p.resumeFrom(ctx, f, flags, overlay, text, seeds)
+	if !ok {
 		return nil, nil, nil, nil
 	}
 	body := make([]byte, 0, len(text)+len(eofGuard))
@@ -424,6 +367,81 @@ func (p *Parser) resumeFrom(ctx context.Context, e *preamble, f *File, flags fla
 		return nil, nil, nil, nil
 	}
 	return ast, inc, e, err
+}
+
+// resumeFrom finds (or builds) the preamble of text's first lines (which
+// end at cut), the file's own or its batch's, and prepares a translation
+// resumed from it: the Config and include state, the preamble's served
+// texts merged into f's. ok is false when no preamble applies.
+func (p *Parser) resumeFrom(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, seeds map[string]bool) (e *preamble, cut int, cfg *cc.Config, inc *includeState, ok bool) {
+	if sh := p.batch.of(f.Path); sh != nil {
+		e, cut = p.sharedFor(ctx, sh, f, flags, overlay, text, seeds)
+	} else {
+		e, cut = p.ownPreamble(ctx, f, flags, overlay, text, seeds)
+	}
+	if e == nil {
+		return nil, 0, nil, nil, false
+	}
+	f.src.merge(e.src)
+	f.src.add(preambleName(f.Path), f.Path, text, 0)
+	inc = e.inc.clone(f.src, f.Path)
+	inc.reserveMain(e.inc.files[e.inc.main+mainSuffix].directives, text)
+	fsys := &overlayFS{ctx: ctx, files: overlay, headers: p.headers, inc: inc, count: &p.headerOpens}
+	if seeds != nil {
+		fsys.vmlinux = p.vmlinux.trimmer(seeds, 0)
+	}
+	cfg, err := newConfig(flags, fsys)
+	if err != nil {
+		return nil, 0, nil, nil, false
+	}
+	return e, cut, cfg, inc, true
+}
+
+// ownPreamble returns the cached preamble of text's first lines (which end
+// at cut), building it when the file is open or its region was parsed
+// before; e is nil when there is none to resume from.
+func (p *Parser) ownPreamble(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, seeds map[string]bool) (e *preamble, cut int) {
+	if p.opts.NoPreamble {
+		return nil, 0
+	}
+	cut = preambleEnd(text)
+	if cut == 0 && len(flags.Forced) == 0 {
+		return nil, 0
+	}
+	key := regionKey(f.Path, flags, text[:cut])
+	e, prior := p.preambles.get(key, f.Path, seeds, func(e *preamble) bool { return p.fresh(e, overlay) })
+	// A file open in an editor (its text in the overlay) will be edited:
+	// its preamble pays off from the first edit, which must not pay for
+	// building it. Other files build one on a region's second parse (not
+	// on a retry round of the first: a workspace pass would then build,
+	// and evict an open file's preamble, for files parsed once).
+	if _, open := overlay[f.Path]; e == nil && !open {
+		if f.sighted != nil && *f.sighted == key {
+			return nil, 0
+		}
+		if p.preambles.firstSight(key) {
+			if f.sighted != nil {
+				*f.sighted = key
+			}
+			return nil, 0
+		}
+	}
+	if e == nil {
+		// Seeds only grow while a file is edited: the union serves the
+		// next edits too.
+		if seeds != nil && prior != nil {
+			seeds = maps.Clone(seeds)
+			maps.Copy(seeds, prior)
+		}
+		if e = p.buildPreamble(ctx, f.Path, flags, overlay, text, cut, key, seeds); e == nil {
+			return nil, 0
+		}
+		p.preambles.put(e)
+	}
+	if e.pre == nil {
+		return nil, 0
+	}
+	return e, cut
 }
 
 // buildPreamble translates text[:cut] (after the predefined macros,

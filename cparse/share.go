@@ -7,8 +7,6 @@ import (
 	"maps"
 	"path/filepath"
 	"sync"
-
-	"modernc.org/cc/v4"
 )
 
 // Preambles shared by the files of a batch (bpf-lsp check). A file parsed
@@ -227,31 +225,32 @@ func (b *batchPlan) parsed(path string) {
 	sh.mu.Unlock()
 }
 
-// resumeShared is resume from the batch's preamble sh: used is nil when
-// text does not start with sh's lines (blanked by a recovery round), the
-// preamble could not be built, or its vmlinux.h lacks some of seeds.
-func (p *Parser) resumeShared(ctx context.Context, sh *sharedPreamble, f *File, flags flagSet, overlay map[string][]byte, text []byte, seeds map[string]bool) (ast *cc.AST, inc *includeState, used *preamble, err error) {
+// sharedFor returns the batch's preamble sh for text and the length of
+// the lines it covers; e is nil when text does not start with sh's lines
+// (blanked by a recovery round), the preamble could not be built, or its
+// vmlinux.h lacks some of seeds.
+func (p *Parser) sharedFor(ctx context.Context, sh *sharedPreamble, f *File, flags flagSet, overlay map[string][]byte, text []byte, seeds map[string]bool) (e *preamble, cut int) {
 	units, _ := regionUnits(text)
 	if len(units) < sh.units {
-		return nil, nil, nil, nil
+		return nil, 0
 	}
 	var lines []byte
 	for _, u := range units[:sh.units] {
 		lines = append(lines, canonical(text[u.start:u.end])...)
 	}
 	if !bytes.Equal(lines, sh.canon) {
-		return nil, nil, nil, nil
+		return nil, 0
 	}
 	sh.mu.Lock()
 	if !sh.built || sh.e != nil && sh.e.pre != nil && !sh.e.serves(seeds) && seeds != nil && sh.e.seeds != nil {
 		sh.e, sh.built = p.buildShared(ctx, sh, f.Path, flags, overlay, seeds), ctx.Err() == nil
 	}
-	e := sh.e
+	e = sh.e
 	sh.mu.Unlock()
 	if e == nil || e.pre == nil || e.owner != "" || !e.serves(seeds) || !p.fresh(e, overlay) {
-		return nil, nil, nil, nil
+		return nil, 0
 	}
-	return p.resumeFrom(ctx, e, f, flags, overlay, text, units[sh.units-1].end, seeds)
+	return e, units[sh.units-1].end
 }
 
 // buildShared translates sh's lines as the main file at path, with

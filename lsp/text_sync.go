@@ -117,8 +117,11 @@ func (s *Server) DidClose(ctx context.Context, params *protocol.DidCloseTextDocu
 		delete(s.matrices, u)
 	}
 	pull := s.caps.pull
+	base, st := s.parser, s.settings
 	s.mu.Unlock()
 	if ok {
+		parser, _ := s.projectFor(st, base, d.path)
+		parser.Forget(d.path) // its functions' ASTs, kept for the next edit
 		s.releaseMemory()
 		defer s.workspaceClosed(d.path) // after the clear below: its result follows it
 	}

@@ -66,6 +66,25 @@ func TranslatePreamble(cfg *Config, sources []Source) (*Preamble, error) {
 		return nil, err
 	}
 
+	return freeze(ast, p, c, nil), nil
+}
+
+// TranslatePreambleAfter translates sources as the continuation of pre (as
+// TranslateAfter does) and makes the result a Preamble of its own, for
+// further continuations: a preamble chained on a preamble (bpf-lsp patch
+// 13: the main file's declarations on top of its headers). What pre shares
+// stays shared and frozen; the new part is frozen the same way.
+func TranslatePreambleAfter(cfg *Config, pre *Preamble, sources []Source) (*Preamble, *AST, error) {
+	ast, p, c, err := resume(cfg, pre, sources)
+	if err != nil {
+		return nil, nil, err
+	}
+	return freeze(ast, p, c, pre), ast, nil
+}
+
+// freeze makes a translated prefix a Preamble (after is the Preamble it
+// continued, if any): everything resumed translations share is frozen.
+func freeze(ast *AST, p *parser, c *ctx, after *Preamble) *Preamble {
 	pre := &Preamble{
 		ast:        ast,
 		ctx:        c,
@@ -82,7 +101,6 @@ func TranslatePreamble(cfg *Config, sources []Source) (*Preamble, error) {
 	for l := ast.TranslationUnit; l != nil; l = l.TranslationUnit {
 		pre.tu = append(pre.tu, l.ExternalDeclaration)
 	}
-	// Freeze what resumed translations share.
 	c.frozen = true
 	c.cfg = nil
 	for _, s := range p.cpp.fset.sources {
@@ -117,7 +135,15 @@ func TranslatePreamble(cfg *Config, sources []Source) (*Preamble, error) {
 			delete(pre.incomplete, nm)
 		}
 	}
-	return pre, nil
+	if after != nil {
+		// A tag the first preamble used incompletely stays incomplete in
+		// its types even when this part defines it (resume reported that
+		// as a mismatch): it is not defined for continuations either.
+		for nm := range after.incomplete {
+			pre.incomplete[nm] = true
+		}
+	}
+	return pre
 }
 
 // allFrozen reports whether every node of ns belongs to a Preamble.
@@ -150,12 +176,19 @@ func allFrozen(ns []Node) bool {
 // are the combined ones. An error wrapping ErrPreambleMismatch means the
 // continuation needs a full translation.
 func TranslateAfter(cfg *Config, pre *Preamble, sources []Source) (*AST, error) {
+	ast, _, _, err := resume(cfg, pre, sources)
+	return ast, err
+}
+
+// resume is TranslateAfter, also returning the parser and checker the
+// continuation ended with.
+func resume(cfg *Config, pre *Preamble, sources []Source) (*AST, *parser, *ctx, error) {
 	// The continuation's fset knows the preamble's files too: a token from a
 	// preamble header may be positioned anywhere.
 	fs := &fset{items: slices.Clip(pre.fset.items), off: pre.fset.off}
 	cpp, err := newCPP(cfg, fs, sources, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 
 	cpp.macros = maps.Clone(pre.macros)
@@ -196,13 +229,13 @@ func TranslateAfter(cfg *Config, pre *Preamble, sources []Source) (*AST, error) 
 	p.funcTokens = slices.Clip(p.funcTokens)
 	ast, err := p.parse()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 
 	for nm := range pre.incomplete {
 		for _, n := range root.Nodes[nm][len(pre.ast.Scope.Nodes[nm]):] {
 			if x, ok := n.(*StructOrUnionSpecifier); ok && x.Case == StructOrUnionSpecifierDef {
-				return nil, fmt.Errorf("%v: %w", x.Position(), ErrPreambleMismatch)
+				return nil, nil, nil, fmt.Errorf("%v: %w", x.Position(), ErrPreambleMismatch)
 			}
 		}
 	}
@@ -217,7 +250,7 @@ func TranslateAfter(cfg *Config, pre *Preamble, sources []Source) (*AST, error) 
 	ast.SizeT = c.sizeT(ast.EOF)
 	c.cfg = nil
 	if err := c.errors.err(); err != nil {
-		return nil, err // as Translate
+		return nil, nil, nil, err // as Translate
 	}
 
 	// The combined list: fresh links to the preamble's declarations.
@@ -237,7 +270,7 @@ func TranslateAfter(cfg *Config, pre *Preamble, sources []Source) (*AST, error) 
 		last.TranslationUnit = body
 	}
 	ast.TranslationUnit = first
-	return ast, nil
+	return ast, p, c, nil
 }
 
 // checkAfter prepares the checking of a continuation of pre: a context

@@ -172,6 +172,81 @@ func TestTranslateAfter(t *testing.T) {
 	}
 }
 
+// TestTranslatePreambleAfter chains a preamble on a preamble (bpf-lsp
+// patch 13): headers, then the declarations of a file (its functions as
+// prototypes), then its function definitions, each continuation alone or
+// all at once, give what a whole translation gives.
+func TestTranslatePreambleAfter(t *testing.T) {
+	prefix := "#include \"guarded.h\"\n#include \"types.h\"\n"
+	decls := `#define LIMIT 4
+struct item { u32 key; struct list l; };
+static struct item items[LIMIT];
+int proto(int a, int b);
+static int lookup(struct item *it);
+u64 total(void);
+enum color shade = GREEN;
+`
+	bodies := []string{
+		"static int lookup(struct item *it) { return it->key + SQUARE(LIMIT) + shade; }\n",
+		"int proto(int a, int b) { return lookup(&items[a]) * b + table[0]; }\n",
+		"u64 total(void) { u64 s = 0; for (int i = 0; i < LIMIT; i++) s += proto(i, 2) + pair_sum(0); return s; }\n",
+	}
+	names := []string{"f0.c", "f1.c", "f2.c"}
+	full, err := Translate(testConfig(t), testSources(append([]string{"pre.c", "decl.c"}, names...), append([]string{prefix, decls}, bodies...)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre, err := TranslatePreamble(testConfig(t), testSources([]string{"pre.c"}, []string{prefix}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mid, midAST, err := TranslatePreambleAfter(testConfig(t), pre, []Source{{Name: "decl.c", Value: decls}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if midAST.Scope.Nodes["items"] == nil {
+		t.Fatal("the chained preamble's AST does not declare items")
+	}
+	// Function definitions: the types of their nodes are the whole
+	// translation's (declarators of the prototypes keep their own view).
+	table := func(ast *AST, name string) string {
+		var b strings.Builder
+		for l := ast.TranslationUnit; l != nil; l = l.TranslationUnit {
+			if ed := l.ExternalDeclaration; ed.Position().Filename == name {
+				b.WriteString(typeTable(&AST{TranslationUnit: &TranslationUnit{ExternalDeclaration: ed}}, nil))
+			}
+		}
+		return b.String()
+	}
+	var srcs []Source
+	for i, name := range names {
+		srcs = append(srcs, Source{Name: name, Value: bodies[i]})
+		one, err := TranslateAfter(testConfig(t), mid, []Source{srcs[i]})
+		if err != nil {
+			t.Fatalf("%s alone: %v", name, err)
+		}
+		if d := lineDiff(table(one, name), table(full, name)); d != "" || table(one, name) == "" {
+			t.Errorf("%s alone: types differ (- chained, + whole):\n%s", name, d)
+		}
+	}
+	all, err := TranslateAfter(testConfig(t), mid, srcs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		if d := lineDiff(table(all, name), table(full, name)); d != "" {
+			t.Errorf("%s among all: types differ (- chained, + whole):\n%s", name, d)
+		}
+	}
+	if g, w := macroTable(all), macroTable(full); g != w {
+		t.Errorf("macros differ:\nchained: %s\nwhole:   %s", g, w)
+	}
+	// A tag the headers left incomplete and the declarations define.
+	if _, _, err := TranslatePreambleAfter(testConfig(t), pre, []Source{{Name: "decl.c", Value: "struct node { int k; };\n"}}); !stderrors.Is(err, ErrPreambleMismatch) {
+		t.Errorf("completing a header's tag: %v, want ErrPreambleMismatch", err)
+	}
+}
+
 // TestTranslateAfterConcurrent resumes several translations from one
 // Preamble at once; run with -race.
 func TestTranslateAfterConcurrent(t *testing.T) {

@@ -1,0 +1,136 @@
+package cparse
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const funcsProgram = `#define ONE 1
+struct pair { int a, b; };
+static int sum(struct pair *p);
+int g;
+
+int first(struct pair *p)
+{
+	int x = sum(p);
+	return x + ONE;
+}
+
+static int sum(struct pair *p)
+{
+	return p->a + p->b + g;
+}
+
+int last(void)
+{
+	struct pair p = { 1, 2 };
+	return first(&p);
+}
+
+int tail;
+`
+
+// parseOpen parses text as the open document path with p.
+func parseOpen(t *testing.T, p *Parser, path, text string) *File {
+	t.Helper()
+	f, err := p.Parse(context.Background(), path, map[string][]byte{path: []byte(text)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Errors) > 0 || f.AST == nil {
+		t.Fatalf("errors: %v", f.Errors)
+	}
+	return f
+}
+
+// TestFuncParseEdits follows an open document through edits: the first
+// parse translates every function, an edit inside one body only that one
+// (the functions after it moved), a comment between functions none, and
+// after Forget the next parse starts again.
+func TestFuncParseEdits(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "prog.bpf.c")
+	p := NewParser(Options{})
+	whole := NewParser(Options{WholeFile: true})
+	edited := strings.Replace(funcsProgram, "\tint x = sum(p);\n", "\tint x = sum(p);\n\n\tx++;\n", 1)
+	steps := []struct {
+		text        string
+		cold, edits int64
+	}{
+		{funcsProgram, 1, 0},
+		{edited, 1, 1},
+		{strings.Replace(edited, "int last(void)", "// a comment\n\nint last(void)", 1), 1, 2},
+	}
+	for i, s := range steps {
+		f := parseOpen(t, p, path, s.text)
+		w := parseOpen(t, whole, path, s.text)
+		if st := p.FuncStats(); st.Cold != s.cold || st.Edits != s.edits || st.Fallbacks != 0 {
+			t.Fatalf("step %d: %+v, want %d cold parses and %d edits", i, st, s.cold, s.edits)
+		}
+		if len(f.Funcs) != 3 || len(w.Funcs) != 3 {
+			t.Fatalf("step %d: %d functions, whole %d", i, len(f.Funcs), len(w.Funcs))
+		}
+		for j, fn := range f.Funcs {
+			wf := w.Funcs[j]
+			if fn.Name != wf.Name || fn.Span != wf.Span || fn.BodySpan != wf.BodySpan || len(fn.Calls) != len(wf.Calls) {
+				t.Fatalf("step %d: %s at %v/%v, whole %s at %v/%v", i, fn.Name, fn.Span, fn.BodySpan, wf.Name, wf.Span, wf.BodySpan)
+			}
+			for k, c := range fn.Calls {
+				if c.Span != wf.Calls[k].Span || c.Args[0].Span != wf.Calls[k].Args[0].Span {
+					t.Errorf("step %d: %s's call %s at %v, whole %v", i, fn.Name, c.Name, c.Span, wf.Calls[k].Span)
+				}
+			}
+		}
+		for _, name := range []string{"g", "tail"} {
+			if v, wv := f.Var(name), w.Var(name); v == nil || v.Span != wv.Span || v.DeclSpan != wv.DeclSpan {
+				t.Errorf("step %d: %s at %v, whole %v", i, name, v, wv)
+			}
+		}
+	}
+	p.Forget(path)
+	parseOpen(t, p, path, funcsProgram)
+	if st := p.FuncStats(); st.Cold != 2 {
+		t.Errorf("after Forget: %+v, want a second cold parse", st)
+	}
+	// A file that is not open is translated whole.
+	if err := os.WriteFile(path, []byte(funcsProgram), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Parse(context.Background(), path, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.FuncStats(); st.Cold != 2 || st.Edits != 2 || st.Fallbacks != 0 {
+		t.Errorf("a closed file: %+v", st)
+	}
+}
+
+// TestFuncParseFallbacks checks that texts where per-function translation
+// could differ from a whole translation take the whole-file path.
+func TestFuncParseFallbacks(t *testing.T) {
+	cases := []struct{ want, text string }{
+		{"#if after a function", funcsProgram + "#if ONE\nint h;\n#endif\n"},
+		{"a directive inside a function body", strings.Replace(funcsProgram, "\treturn x + ONE;\n",
+			"#define TWO 2\n\treturn x + TWO;\n", 1)},
+		{whyLateInFunc, strings.Replace(funcsProgram, "\treturn x + ONE;\n", "\treturn x + LATER;\n", 1) + "#define LATER 3\n"},
+		{whyLineInFunc, strings.Replace(funcsProgram, "\treturn x + ONE;\n", "\treturn x + WHERE;\n", 1) + "#define WHERE __LINE__\n"},
+		{whyLineInDecl, funcsProgram + "#define WHERE __LINE__\nint at = WHERE;\n"},
+		{"a function body is not closed", funcsProgram + "int open(void) {\n\treturn 1;\n"},
+		{whyDeclaredAfter, strings.Replace(funcsProgram, "\treturn x + ONE;\n", "\treturn x + tail;\n", 1)},
+		{whyDeclaredAfter, strings.Replace(funcsProgram, "\treturn x + ONE;\n", "\tstruct later *q = 0;\n\treturn q->v;\n", 1) + "struct later { int v; };\n"},
+	}
+	for _, c := range cases {
+		want, text := c.want, c.text
+		t.Run(want, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "prog.bpf.c")
+			p := NewParser(Options{})
+			if _, err := p.Parse(context.Background(), path, map[string][]byte{path: []byte(text)}); err != nil {
+				t.Fatal(err)
+			}
+			if st := p.FuncStats(); st.Reasons[want] == 0 || st.Cold != 0 {
+				t.Errorf("%+v, want a fallback because %s", st, want)
+			}
+		})
+	}
+}
