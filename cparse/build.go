@@ -287,7 +287,10 @@ func (f *File) addFunc(fd *cc.FunctionDefinition) {
 	fn := &Func{Name: decl.Name(), Span: f.tokenSpan(decl.NameTok()), Def: fd, Static: decl.IsStatic(),
 		Section: attrString(fd.DeclarationSpecifiers, "section")}
 	body := fd.CompoundStatement
-	fn.BodySpan = Span{File: f.Path, Start: f.tokenSpan(body.Token).Start, End: f.tokenSpan(body.Token2).End}
+	// In the body's file: a header's inline function is not the main
+	// file's (and a preamble's model serves every file resuming from it).
+	open := f.tokenSpan(body.Token)
+	fn.BodySpan = Span{File: open.File, Start: open.Start, End: f.tokenSpan(body.Token2).End}
 	Inspect(body, func(n cc.Node) bool {
 		switch n := n.(type) {
 		case *cc.PostfixExpression:

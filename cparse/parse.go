@@ -66,6 +66,7 @@ type Parser struct {
 	genuine map[string]bool // error sets the full vmlinux.h gives too: no fallback next time
 
 	preambles      preambleCache
+	batch          batchPlan    // preambles shared by the files of a batch (share.go)
 	funcDocs       funcDocs     // open documents' function ASTs (funcs.go)
 	funcStats      FuncStats    // under mu
 	preambleBuilds atomic.Int64 // preambles translated (tests count them)
@@ -145,6 +146,7 @@ func (p *Parser) Parse(ctx context.Context, path string, overlay map[string][]by
 	if err != nil {
 		return nil, err
 	}
+	defer p.batch.parsed(path)
 	src, ok := overlay[path]
 	if !ok {
 		if src, err = readRegular(path, p.opts.MaxFileSize); err != nil {

@@ -44,7 +44,20 @@ import (
 // group before the first other line. Line continuations and block
 // comments are followed.
 func preambleEnd(text []byte) int {
-	end, depth := 0, 0
+	_, end := regionUnits(text)
+	return end
+}
+
+// regionUnit is one directive line of a preamble region, or an #if group
+// with the lines it holds: the points where a region can be cut.
+type regionUnit struct {
+	start, end int // from its '#' to past its last line end
+}
+
+// regionUnits splits text's preamble region (see preambleEnd) into its
+// units and returns the region's length.
+func regionUnits(text []byte) (units []regionUnit, end int) {
+	depth, start := 0, -1
 	i := 0
 	for i < len(text) {
 		// One logical line: leading space and comments, then a directive
@@ -76,7 +89,7 @@ func preambleEnd(text []byte) int {
 		case "endif":
 			depth--
 		default:
-			return end // #error, #line, #include_next, ...: leave them to the body
+			return units, end // #error, #line, #include_next, ...: leave them to the body
 		}
 		lineEnd := directiveEnd(text, name)
 		if lineEnd >= len(text) {
@@ -86,11 +99,16 @@ func preambleEnd(text []byte) int {
 		if depth < 0 {
 			break
 		}
+		if start < 0 {
+			start = j
+		}
 		if depth == 0 {
 			end = i
+			units = append(units, regionUnit{start: start, end: i})
+			start = -1
 		}
 	}
-	return end
+	return units, end
 }
 
 // skipSpaceAndComments skips blanks, line continuations and comments from
@@ -233,7 +251,7 @@ func (c *preambleCache) get(key, path string, seeds map[string]bool, valid func(
 		}
 		// A region that cannot be a preamble (errors in its headers) is
 		// not built again for other seeds while its headers are unchanged.
-		if e.pre == nil || !e.vmlinux || seeds == nil && e.seeds == nil || seeds != nil && e.seeds != nil && subset(seeds, e.seeds) {
+		if e.pre == nil || e.serves(seeds) {
 			c.entries = append(slices.Delete(c.entries, i, i+1), e)
 			return e, nil
 		}
@@ -264,6 +282,13 @@ func (c *preambleCache) put(e *preamble) {
 		c.bytes -= c.entries[0].size
 		c.entries = c.entries[1:]
 	}
+}
+
+// serves reports whether a parse trimming vmlinux.h to seeds (nil: not
+// trimmed) may resume from e: e's vmlinux.h, if it read one, is trimmed
+// alike, to a superset of seeds.
+func (e *preamble) serves(seeds map[string]bool) bool {
+	return !e.vmlinux || seeds == nil && e.seeds == nil || seeds != nil && e.seeds != nil && subset(seeds, e.seeds)
 }
 
 func subset(a, b map[string]bool) bool {
@@ -333,9 +358,10 @@ func (p *Parser) fresh(e *preamble, overlay map[string][]byte) bool {
 }
 
 // resume translates text resumed from the preamble of its first lines
-// (building the preamble when none is cached). ok is false when no
-// preamble applies or the resumed translation must not be trusted: the
-// caller then translates the whole text.
+// (building the preamble when none is cached), or from the one its batch
+// shares (share.go). used is the preamble, nil when none applies or the
+// resumed translation must not be trusted: the caller then translates the
+// whole text.
 func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, seeds map[string]bool) (ast *cc.AST, inc *includeState, used *preamble, err error) {
 	e, cut, cfg, inc, ok := p.resumeFrom(ctx, f, flags, overlay, text, seeds)
 	if !ok {
@@ -355,59 +381,22 @@ func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map
 }
 
 // resumeFrom finds (or builds) the preamble of text's first lines (which
-// end at cut) and prepares a translation resumed from it: the Config and
-// include state, the preamble's served texts merged into f's. ok is false
-// when no preamble applies.
+// end at cut), the file's own or its batch's, and prepares a translation
+// resumed from it: the Config and include state, the preamble's served
+// texts merged into f's. ok is false when no preamble applies.
 func (p *Parser) resumeFrom(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, seeds map[string]bool) (e *preamble, cut int, cfg *cc.Config, inc *includeState, ok bool) {
-	if p.opts.NoPreamble {
-		return nil, 0, nil, nil, false
-	}
-	cut = preambleEnd(text)
-	if cut == 0 && len(flags.Forced) == 0 {
-		return nil, 0, nil, nil, false
-	}
-	key := regionKey(f.Path, flags, text[:cut])
-	var prior map[string]bool
-	e, prior = p.preambles.get(key, f.Path, seeds, func(e *preamble) bool { return p.fresh(e, overlay) })
-	// A file open in an editor (its text in the overlay) will be edited:
-	// its preamble pays off from the first edit, which must not pay for
-	// building it. Other files build one on a region's second parse (not
-	// on a retry round of the first: a workspace pass would then build,
-	// and evict an open file's preamble, for files parsed once), unless
-	// only open files build them.
-	if _, open := overlay[f.Path]; e == nil && !open {
-		if p.opts.OpenPreambles {
-			return nil, 0, nil, nil, false
-		}
-		if f.sighted != nil && *f.sighted == key {
-			return nil, 0, nil, nil, false
-		}
-		if p.preambles.firstSight(key) {
-			if f.sighted != nil {
-				*f.sighted = key
-			}
-			return nil, 0, nil, nil, false
-		}
+	if sh := p.batch.of(f.Path); sh != nil {
+		e, cut = p.sharedFor(ctx, sh, f, flags, overlay, text, seeds)
+	} else {
+		e, cut = p.ownPreamble(ctx, f, flags, overlay, text, seeds)
 	}
 	if e == nil {
-		// Seeds only grow while a file is edited: the union serves the
-		// next edits too.
-		if seeds != nil && prior != nil {
-			seeds = maps.Clone(seeds)
-			maps.Copy(seeds, prior)
-		}
-		if e = p.buildPreamble(ctx, f, flags, overlay, text, cut, key, seeds); e == nil {
-			return nil, 0, nil, nil, false
-		}
-	}
-	if e.pre == nil {
 		return nil, 0, nil, nil, false
 	}
-
 	f.src.merge(e.src)
 	f.src.add(preambleName(f.Path), f.Path, text, 0)
 	inc = e.inc.clone(f.src, f.Path)
-	inc.reserveMain(text)
+	inc.reserveMain(e.inc.files[e.inc.main+mainSuffix].directives, text)
 	fsys := &overlayFS{ctx: ctx, files: overlay, headers: p.headers, inc: inc, count: &p.headerOpens}
 	if seeds != nil {
 		fsys.vmlinux = p.vmlinux.trimmer(seeds, 0)
@@ -419,12 +408,64 @@ func (p *Parser) resumeFrom(ctx context.Context, f *File, flags flagSet, overlay
 	return e, cut, cfg, inc, true
 }
 
+// ownPreamble returns the cached preamble of text's first lines (which end
+// at cut), building it when the file is open or its region was parsed
+// before; e is nil when there is none to resume from.
+func (p *Parser) ownPreamble(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, seeds map[string]bool) (e *preamble, cut int) {
+	if p.opts.NoPreamble {
+		return nil, 0
+	}
+	cut = preambleEnd(text)
+	if cut == 0 && len(flags.Forced) == 0 {
+		return nil, 0
+	}
+	key := regionKey(f.Path, flags, text[:cut])
+	e, prior := p.preambles.get(key, f.Path, seeds, func(e *preamble) bool { return p.fresh(e, overlay) })
+	// A file open in an editor (its text in the overlay) will be edited:
+	// its preamble pays off from the first edit, which must not pay for
+	// building it. Other files build one on a region's second parse (not
+	// on a retry round of the first: a workspace pass would then build,
+	// and evict an open file's preamble, for files parsed once), unless
+	// only open files build them.
+	if _, open := overlay[f.Path]; e == nil && !open {
+		if p.opts.OpenPreambles {
+			return nil, 0
+		}
+		if f.sighted != nil && *f.sighted == key {
+			return nil, 0
+		}
+		if p.preambles.firstSight(key) {
+			if f.sighted != nil {
+				*f.sighted = key
+			}
+			return nil, 0
+		}
+	}
+	if e == nil {
+		// Seeds only grow while a file is edited: the union serves the
+		// next edits too.
+		if seeds != nil && prior != nil {
+			seeds = maps.Clone(seeds)
+			maps.Copy(seeds, prior)
+		}
+		if e = p.buildPreamble(ctx, f.Path, flags, overlay, text, cut, key, seeds); e == nil {
+			return nil, 0
+		}
+		p.preambles.put(e)
+	}
+	if e.pre == nil {
+		return nil, 0
+	}
+	return e, cut
+}
+
 // buildPreamble translates text[:cut] (after the predefined macros,
-// builtins and forced includes) as a preamble and caches it, or caches
-// that it cannot be one. It returns nil when cancelled.
-func (p *Parser) buildPreamble(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, text []byte, cut int, key string, seeds map[string]bool) *preamble {
+// builtins and forced includes) of the main file at path as a preamble, or
+// records that it cannot be one (pre is nil). It returns nil when
+// cancelled.
+func (p *Parser) buildPreamble(ctx context.Context, path string, flags flagSet, overlay map[string][]byte, text []byte, cut int, key string, seeds map[string]bool) *preamble {
 	p.preambleBuilds.Add(1)
-	e := &preamble{key: key, seeds: seeds, builtFor: f.Path,
+	e := &preamble{key: key, seeds: seeds, builtFor: path,
 		src: &sources{files: map[string][]byte{}, maxSize: p.opts.MaxFileSize}}
 	var vmlinux func(string, []byte) []byte
 	if seeds != nil {
@@ -436,9 +477,9 @@ func (p *Parser) buildPreamble(ctx context.Context, f *File, flags flagSet, over
 	}
 	// The main file is served whole (its #include lines decide the
 	// include chains), but cc/v4 reads only the region.
-	name := preambleName(f.Path)
-	e.src.add(name, f.Path, text, 0)
-	cfg, sources, fsys, err := p.newRoundOf(ctx, f.Path, e.src, flags, overlay, text, name, bytes.Clone(text[:cut]), vmlinux)
+	name := preambleName(path)
+	e.src.add(name, path, text, 0)
+	cfg, sources, fsys, err := p.newRoundOf(ctx, path, e.src, flags, overlay, text, name, bytes.Clone(text[:cut]), vmlinux)
 	if err != nil {
 		return nil
 	}
@@ -463,7 +504,7 @@ func (p *Parser) buildPreamble(ctx context.Context, f *File, flags flagSet, over
 		}
 		e.size *= preambleCostFactor
 		if len(inc.errs) > 0 {
-			e.owner = f.Path // their messages name the main file
+			e.owner = path // their messages name the main file
 		}
 		if len(inc.missing) > 0 {
 			e.missing = slices.Sorted(maps.Keys(inc.missing))
@@ -472,12 +513,11 @@ func (p *Parser) buildPreamble(ctx context.Context, f *File, flags flagSet, over
 	}
 	// What is the main file's, each parse serves again.
 	e.src.mu.Lock()
-	delete(e.src.files, f.Path)
-	delete(e.src.lines, f.Path)
+	delete(e.src.files, path)
+	delete(e.src.lines, path)
 	delete(e.src.names, name)
-	delete(e.src.names, f.Path+mainSuffix)
+	delete(e.src.names, path+mainSuffix)
 	e.src.mu.Unlock()
-	p.preambles.put(e)
 	return e
 }
 
@@ -529,10 +569,27 @@ func (s *includeState) clone(src *sources, main string) *includeState {
 }
 
 // reserveMain serves the main file's current text in place of the one the
-// preamble was built with; the main frame keeps its cursor: the #include
-// lines of the region, the same in both, have been used.
-func (s *includeState) reserveMain(text []byte) {
-	s.serve(s.main+mainSuffix, s.main, text, 0)
+// preamble was built with, whose #include lines were built; the main frame
+// keeps its cursor: the #include lines of the region, the same in both,
+// have been used. The include chains then start at those lines in text
+// (a shared preamble was built from another text, see share.go).
+func (s *includeState) reserveMain(built []directive, text []byte) {
+	now := s.serve(s.main+mainSuffix, s.main, text, 0).directives
+	moved := make(map[Span]Span, len(built))
+	for i, d := range built[:min(len(built), len(now))] {
+		d.span.File = s.main
+		moved[d.span] = now[i].span
+	}
+	for _, chain := range s.chains {
+		if to, ok := moved[chain[0]]; ok {
+			chain[0] = to
+		}
+	}
+	for i := range s.stack {
+		if to, ok := moved[s.stack[i].at]; ok {
+			s.stack[i].at = to
+		}
+	}
 }
 
 // merge adds the texts and names served in from, and their line tables.

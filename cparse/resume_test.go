@@ -73,14 +73,7 @@ func summary(f *File) string {
 // TestPreambleSameFile parses every test program with and without the
 // preamble: the Files must be the same.
 func TestPreambleSameFile(t *testing.T) {
-	var paths []string
-	for _, glob := range []string{"../testdata/*.bpf.c", "../lsp/testdata/*.bpf.c"} {
-		m, _ := filepath.Glob(glob)
-		paths = append(paths, m...)
-	}
-	if len(paths) < 20 {
-		t.Fatalf("only %d test programs", len(paths))
-	}
+	paths := testPrograms(t)
 	dir := t.TempDir()
 	// Programs the testdata does not cover: include guards and #pragma once
 	// across the preamble's end, a header error, a missing header, a body
@@ -115,6 +108,19 @@ func TestPreambleSameFile(t *testing.T) {
 			}
 		}
 	}
+}
+
+// testPrograms are the test programs of the analysis and of the server.
+func testPrograms(t *testing.T) []string {
+	var paths []string
+	for _, glob := range []string{"../testdata/*.bpf.c", "../lsp/testdata/*.bpf.c"} {
+		m, _ := filepath.Glob(glob)
+		paths = append(paths, m...)
+	}
+	if len(paths) < 20 {
+		t.Fatalf("only %d test programs", len(paths))
+	}
+	return paths
 }
 
 // vmlinuxDirIfAny is the directory of a generated vmlinux.h, "" when it
