@@ -3,7 +3,7 @@
 # corpus (which fails on a regression against its baseline).
 GO ?= go
 
-.PHONY: test go-test editor-test deps build install vsix check-demo realworld realworld-update-baseline stress bench bench-corpus
+.PHONY: test go-test editor-test deps build install vsix check-demo realworld realworld-update-baseline stress bench bench-corpus bench-check
 
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -80,3 +80,10 @@ bench: build
 bench-corpus: build
 	mkdir -p out
 	nice -n 10 $(GO) run ./internal/bench -bin ./bpf-lsp -corpus-edits -json out/bench-corpus.json $(BENCH_FLAGS)
+
+# `make bench-check` runs `bpf-lsp check` over the 798 kernel selftests in
+# one process beside clang-19 -fsyntax-only on the same files and flags (one
+# process per file, one per core), interleaved, 3 runs: wall, CPU, max RSS,
+# first finding and the ratios (make realworld fills the corpus cache).
+bench-check: build
+	python3 scripts/bench-check.py ./bpf-lsp $(BENCH_FLAGS)
