@@ -7,6 +7,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -143,32 +144,44 @@ type funcDocEntry struct {
 
 // failure is why the declarations on the header preamble header were not
 // translated per function; decl is their text without the function
-// bodies (see skeleton): the same after any edit inside a body.
+// bodies (see skeleton): the same after any edit inside a body. When
+// functions had errors, funcs holds their texts: an edit elsewhere fails
+// the same way (a member a kernel's vmlinux.h lacks, as in a selftest of
+// another release), an edit of one of them may not.
 type failure struct {
 	header *preamble
 	decl   []byte
+	funcs  [][]byte
 	why    string
 }
 
-// fail remembers why path's declarations decl failed; it returns why.
-func (d *funcDocs) fail(path string, header *preamble, decl []byte, why string) string {
+// fail remembers why path's declarations decl (or its functions funcs)
+// failed; it returns why.
+func (d *funcDocs) fail(path string, header *preamble, decl []byte, funcs [][]byte, why string) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.failures == nil || len(d.failures) >= maxFuncDocs {
 		d.failures = map[string]failure{}
 	}
-	d.failures[path] = failure{header, decl, why}
+	d.failures[path] = failure{header, decl, funcs, why}
 	return why
 }
 
-// failed returns why path's declarations decl failed before, or "".
-func (d *funcDocs) failed(path string, header *preamble, decl []byte) string {
+// failed returns why path's declarations decl failed before, or why its
+// functions did when text still has each of them, or "".
+func (d *funcDocs) failed(path string, header *preamble, decl, text []byte, regions []region) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if x, ok := d.failures[path]; ok && x.header == header && bytes.Equal(x.decl, decl) {
-		return x.why
+	x, ok := d.failures[path]
+	if !ok || x.header != header || !bytes.Equal(x.decl, decl) {
+		return ""
 	}
-	return ""
+	for _, fn := range x.funcs {
+		if !slices.ContainsFunc(regions, func(r region) bool { return bytes.Equal(text[r.start:r.end], fn) }) {
+			return ""
+		}
+	}
+	return x.why
 }
 
 // maxFuncDocs bounds the documents whose function ASTs are kept: each
@@ -218,6 +231,7 @@ var funcSeq atomic.Int64
 type FuncStats struct {
 	Cold, Edits, Fallbacks int64
 	Reasons                map[string]int64 // why parses fell back to the whole file
+	Remembered             int64            // fallbacks known from an earlier failure, without translating
 }
 
 // translateFuncs fills f.AST from a per-function translation of text when
@@ -301,15 +315,18 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 	} else {
 		decl := declarationsText(text, cut, regions)
 		skel := skeleton(text, regions)
-		if why := p.funcDocs.failed(f.Path, e, skel); why != "" {
+		if why := p.funcDocs.failed(f.Path, e, skel, text, regions); why != "" {
+			p.mu.Lock()
+			p.funcStats.Remembered++
+			p.mu.Unlock()
 			return why
 		}
 		pre, ast, pv, err := translateDecls(cfg, e.pre, f.Path, decl)
 		switch {
 		case pv != nil:
-			return p.funcDocs.fail(f.Path, e, skel, "the declarations panic")
+			return p.funcDocs.fail(f.Path, e, skel, nil, "the declarations panic")
 		case err != nil:
-			return p.funcDocs.fail(f.Path, e, skel, "errors in the declarations")
+			return p.funcDocs.fail(f.Path, e, skel, nil, "errors in the declarations")
 		}
 		doc = &funcDoc{header: e, decl: pre, users: macroUsers(ast), late: declaredIn(ast, f.Path+mainSuffix), text: text, regions: regions,
 			dRegion: regions, funcs: map[int]*funcUnit{}, skeleton: skel}
@@ -324,13 +341,16 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 	}
 	if why := lateMacros(text, regions, doc); why != "" {
 		if doc.skeleton != nil {
-			p.funcDocs.fail(f.Path, e, doc.skeleton, why)
+			p.funcDocs.fail(f.Path, e, doc.skeleton, nil, why)
 		}
 		return why
 	}
 	if len(todo) == 0 {
 		doc.base = prev.base // the same text again
-	} else if why := doc.translate(cfg, f.Path, todo); why != "" {
+	} else if why, failing := doc.translate(cfg, f.Path, todo); why != "" {
+		if doc.skeleton != nil && len(failing) > 0 {
+			p.funcDocs.fail(f.Path, e, doc.skeleton, failing, why)
+		}
 		return why
 	}
 	tu, why := doc.unit(f.Path)
@@ -359,8 +379,9 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 }
 
 // translate translates the function definitions of the regions todo as
-// continuations of the declarations; it returns why it could not, or "".
-func (doc *funcDoc) translate(cfg *cc.Config, path string, todo []int) string {
+// continuations of the declarations; it returns why it could not, or "",
+// and the texts of the functions cc/v4 reported errors in.
+func (doc *funcDoc) translate(cfg *cc.Config, path string, todo []int) (string, [][]byte) {
 	var srcs []cc.Source
 	names := map[string]int{}
 	for _, i := range todo {
@@ -373,9 +394,17 @@ func (doc *funcDoc) translate(cfg *cc.Config, path string, todo []int) string {
 	doc.base = ast
 	switch {
 	case pv != nil:
-		return "a function panics"
+		return "a function panics", nil
 	case err != nil:
-		return "errors in a function"
+		var failing [][]byte
+		for name, i := range names {
+			if strings.Contains(err.Error(), name+":") {
+				r := doc.regions[i]
+				// A copy: the whole-file path blanks the text in place.
+				failing = append(failing, bytes.Clone(doc.text[r.start:r.end]))
+			}
+		}
+		return "errors in a function", failing
 	}
 	n := 0
 	for l := ast.TranslationUnit; l != nil; l = l.TranslationUnit {
@@ -386,7 +415,7 @@ func (doc *funcDoc) translate(cfg *cc.Config, path string, todo []int) string {
 		name := ed.Position().Filename
 		i, ok := names[name]
 		if !ok {
-			return "a function region declares outside its text"
+			return "a function region declares outside its text", nil
 		}
 		if doc.funcs[i] == nil {
 			doc.funcs[i] = &funcUnit{name: name}
@@ -395,10 +424,10 @@ func (doc *funcDoc) translate(cfg *cc.Config, path string, todo []int) string {
 	}
 	for _, i := range todo {
 		if u := doc.funcs[i]; u == nil || u.eds[len(u.eds)-1].FunctionDefinition == nil {
-			return "a function region does not end with a definition"
+			return "a function region does not end with a definition", nil
 		}
 	}
-	return ""
+	return "", nil
 }
 
 // translateDecls translates the declarations' text as a preamble chained

@@ -134,3 +134,30 @@ func TestFuncParseFallbacks(t *testing.T) {
 		})
 	}
 }
+
+// A function with an error (a member the headers lack) makes the document
+// fall back to the whole file; edits of other functions fall back without
+// translating per function again, an edit of that function tries again.
+func TestFuncParseRemembersFunctionErrors(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "prog.bpf.c")
+	p := NewParser(Options{})
+	bad := strings.Replace(funcsProgram, "\treturn x + ONE;\n", "\treturn x + p->missing;\n", 1)
+	parse := func(text string) FuncStats {
+		t.Helper()
+		if _, err := p.Parse(context.Background(), path, map[string][]byte{path: []byte(text)}); err != nil {
+			t.Fatal(err)
+		}
+		return p.FuncStats()
+	}
+	if st := parse(bad); st.Reasons["errors in a function"] != 1 || st.Remembered != 0 {
+		t.Fatalf("first parse: %+v", st)
+	}
+	elsewhere := strings.Replace(bad, "\treturn first(&p);\n", "\treturn first(&p) + 1;\n", 1)
+	if st := parse(elsewhere); st.Remembered != 1 || st.Reasons["errors in a function"] != 2 {
+		t.Errorf("edit of another function: %+v, want the fallback remembered", st)
+	}
+	fixed := strings.Replace(elsewhere, "p->missing", "p->a", 1)
+	if st := parse(fixed); st.Remembered != 1 || st.Cold != 1 {
+		t.Errorf("edit of the function in error: %+v, want it translated per function", st)
+	}
+}
