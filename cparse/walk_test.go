@@ -56,19 +56,45 @@ func reflectInspect(v reflect.Value, fn func(cc.Node) bool) {
 	}
 }
 
-// The generated walker visits what reflection finds, in the same order, on
-// every test program's AST (headers included), and a node's span is that
-// of all its tokens.
-func TestWalkerMatchesReflection(t *testing.T) {
+// testdataFiles parses every program of the testdata.
+func testdataFiles(t *testing.T) []*File {
+	t.Helper()
 	paths, _ := filepath.Glob("../testdata/*.bpf.c")
 	if len(paths) < 10 {
 		t.Fatalf("testdata programs: %d", len(paths))
 	}
 	p := NewParser(Options{IncludeDirs: []string{"../testdata/include"}})
-	nodes := 0
+	var files []*File
 	for _, path := range paths {
 		abs, _ := filepath.Abs(path)
-		f := parse(t, p, abs, nil)
+		files = append(files, parse(t, p, abs, nil))
+	}
+	return files
+}
+
+// tokenBounds is the first and last of n's tokens (by sequence number), as
+// cc.NodeTokens lists them all.
+func tokenBounds(n cc.Node) (first, last cc.Token) {
+	for _, tok := range cc.NodeTokens(n) {
+		if tok.Seq() == 0 {
+			continue
+		}
+		if first.Seq() == 0 || tok.Seq() < first.Seq() {
+			first = tok
+		}
+		if tok.Seq() > last.Seq() {
+			last = tok
+		}
+	}
+	return first, last
+}
+
+// The generated walker visits what reflection finds, in the same order, on
+// every test program's AST (headers included), and a node's span is that
+// of all its tokens.
+func TestWalkerMatchesReflection(t *testing.T) {
+	nodes := 0
+	for _, f := range testdataFiles(t) {
 		if f.AST == nil {
 			continue
 		}
@@ -76,36 +102,48 @@ func TestWalkerMatchesReflection(t *testing.T) {
 		Inspect(f.AST.TranslationUnit, func(n cc.Node) bool { got = append(got, n); return true })
 		reflectInspect(reflect.ValueOf(f.AST.TranslationUnit), func(n cc.Node) bool { want = append(want, n); return true })
 		if len(got) != len(want) {
-			t.Fatalf("%s: %d nodes, reflection finds %d", path, len(got), len(want))
+			t.Fatalf("%s: %d nodes, reflection finds %d", f.Path, len(got), len(want))
 		}
 		for i := range got {
 			if got[i] != want[i] {
-				t.Fatalf("%s: node %d is %T, reflection's is %T", path, i, got[i], want[i])
+				t.Fatalf("%s: node %d is %T, reflection's is %T", f.Path, i, got[i], want[i])
 			}
 		}
 		nodes += len(got)
 		// Spans of a sample of nodes: bounds against all of the tokens.
 		for i := 0; i < len(got); i += 97 {
-			toks := cc.NodeTokens(got[i])
-			var first, last cc.Token
-			for _, tok := range toks {
-				if tok.Seq() == 0 {
-					continue
-				}
-				if first.Seq() == 0 || tok.Seq() < first.Seq() {
-					first = tok
-				}
-				if tok.Seq() > last.Seq() {
-					last = tok
-				}
-			}
+			first, last := tokenBounds(got[i])
 			b := f.spans.bounds(got[i])
 			if b.first.Seq() != first.Seq() || b.last.Seq() != last.Seq() {
-				t.Errorf("%s: %T: bounds %d-%d, tokens %d-%d", path, got[i], b.first.Seq(), b.last.Seq(), first.Seq(), last.Seq())
+				t.Errorf("%s: %T: bounds %d-%d, tokens %d-%d", f.Path, got[i], b.first.Seq(), b.last.Seq(), first.Seq(), last.Seq())
 			}
 		}
 	}
 	if nodes < 10000 {
 		t.Errorf("only %d nodes compared", nodes)
+	}
+}
+
+// A call's span is its callee's first token to its ')' (spanMemo does not
+// walk the arguments): the same span as all of its tokens give.
+func TestCallSpansAreTheirTokens(t *testing.T) {
+	calls := 0
+	for _, f := range testdataFiles(t) {
+		for _, fn := range f.Funcs {
+			for _, c := range fn.Calls {
+				first, last := tokenBounds(c.Expr)
+				if first.Seq() == 0 {
+					continue
+				}
+				want := Span{File: f.tokenSpan(first).File, Start: f.tokenSpan(first).Start, End: f.tokenSpan(last).End}
+				if got := f.SpanOf(c.Expr); got != want {
+					t.Errorf("%s: call %s: span %+v, its tokens give %+v", f.Path, c.Name, got, want)
+				}
+				calls++
+			}
+		}
+	}
+	if calls < 100 {
+		t.Errorf("only %d calls compared", calls)
 	}
 }
