@@ -40,8 +40,8 @@ import (
 
 // preambleEnd returns the length of text's preamble region: the leading
 // lines that are blank, comments or #include, #define, #undef, #pragma and
-// conditional directives, ending at the last line end outside any #if
-// group before the first other line. Line continuations and block
+// conditional directives, ending at the end of the last directive line
+// outside any #if group before the first other line. Line continuations and block
 // comments are followed.
 func preambleEnd(text []byte) int {
 	_, end := regionUnits(text)
@@ -67,10 +67,11 @@ func regionUnits(text []byte) (units []regionUnit, end int) {
 			break
 		}
 		if text[j] == '\n' {
+			// Blank and comment lines do not end the region: a comment
+			// typed below the last directive (the whole file, when it
+			// only includes a header with the code) is body, and does
+			// not make a new preamble.
 			i = j + 1
-			if depth == 0 {
-				end = i
-			}
 			continue
 		}
 		if text[j] != '#' {

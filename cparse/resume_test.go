@@ -24,6 +24,7 @@ func TestPreambleEnd(t *testing.T) {
 		{"#pragma message \"open\nint x;\n", "#pragma message \"open\n"},
 		{"int x;\n#include <a.h>\n", ""},
 		{"#include <a.h>", ""},
+		{"// c\n#include <a.h>\n\n/* typed */\n// below\n", "// c\n#include <a.h>\n"},
 	} {
 		if got := preambleEnd([]byte(tc.text)); got != len(tc.region) || tc.text[:got] != tc.region {
 			t.Errorf("preambleEnd(%q) = %q, want %q", tc.text, tc.text[:got], tc.region)
