@@ -23,6 +23,17 @@ func (a *analyzer) eval(st *state, e cc.ExpressionNode, m mode) value {
 // evalx interprets an expression: calls, assignments to locals, pointer
 // dereferences and accesses to guarded data, and returns its abstract value.
 func (a *analyzer) evalx(st *state, e cc.ExpressionNode, m mode, ctx evalCtx) value {
+	if e == nil {
+		return value{}
+	}
+	if arithmetic(e) && e.Pure() {
+		if n, ok := integerConstant(e); ok {
+			// Integer arithmetic cc/v4's checker computed: walking it
+			// on every path was much of the analysis of packet code
+			// (sizeof and offset arithmetic).
+			return value{isNull: n == 0, num: scalar{known: true, v: n}}
+		}
+	}
 	switch x := e.(type) {
 	case nil:
 		return value{}
@@ -37,7 +48,7 @@ func (a *analyzer) evalx(st *state, e cc.ExpressionNode, m mode, ctx evalCtx) va
 		case cc.PrimaryExpressionIdent:
 			return a.ident(st, x, m, ctx)
 		case cc.PrimaryExpressionInt:
-			if n, ok := intLiteral(x); ok {
+			if n, ok := a.literal(x); ok {
 				return value{isNull: n == 0, num: scalar{known: true, v: n}}
 			}
 			return value{}
@@ -669,6 +680,46 @@ func boolValue(b bool) value {
 
 // intLiteral parses an integer constant (decimal, hex, octal, with
 // suffixes).
+// literal is an integer literal's value: the constant cc/v4's checker
+// gave it, else its text parsed. Exploration evaluates a literal on every
+// path through it, and parsing its text each time was a seventh of the
+// analysis of a program with many paths (test_tc_tunnel.c).
+func (a *analyzer) literal(p *cc.PrimaryExpression) (int64, bool) {
+	if n, ok := integerConstant(p); ok {
+		return n, true
+	}
+	return intLiteral(p)
+}
+
+// arithmetic reports whether e is a sum, product, shift or sizeof:
+// expressions whose constant value, when cc/v4 computed one and they are
+// pure, says all there is to them (an assignment or a comma expression has
+// a value and effects).
+func arithmetic(e cc.ExpressionNode) bool {
+	switch x := e.(type) {
+	case *cc.AdditiveExpression, *cc.MultiplicativeExpression, *cc.ShiftExpression:
+		return true
+	case *cc.UnaryExpression:
+		switch x.Case {
+		case cc.UnaryExpressionSizeofExpr, cc.UnaryExpressionSizeofType, cc.UnaryExpressionAlignofExpr, cc.UnaryExpressionAlignofType:
+			return true
+		}
+	}
+	return false
+}
+
+// integerConstant is the value cc/v4's checker computed for e when it is
+// an integer constant.
+func integerConstant(e cc.ExpressionNode) (int64, bool) {
+	switch v := e.Value().(type) {
+	case cc.Int64Value:
+		return int64(v), true
+	case cc.UInt64Value:
+		return int64(v), true
+	}
+	return 0, false
+}
+
 func intLiteral(p *cc.PrimaryExpression) (int64, bool) {
 	s := p.Token.SrcStr()
 	// strings.TrimRight(s, "uUlL") without building its byte set: literals
