@@ -95,7 +95,7 @@ func corpusSession(bin, root, cache string, patterns []string, workspace bool, t
 	if err != nil {
 		return nil, err
 	}
-	defer func() { srv.Kill() }()
+	defer func() { srv.Stop() }() // shutdown and exit: the profiles are written at exit
 	fmt.Fprintf(os.Stderr, "bench: %d corpus files, one server\n", len(sources))
 
 	start := time.Now()
