@@ -191,11 +191,13 @@ func (d *funcDocs) failed(path string, header *preamble, decl, text []byte, regi
 const maxFuncDocs = 2
 
 // Forget drops what the Parser keeps of path's last parse for the next
-// one (an editor closed the document).
+// one (an editor closed the document): its function ASTs and the
+// preambles built for it.
 func (p *Parser) Forget(path string) {
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}
+	p.preambles.forget(path)
 	p.funcDocs.mu.Lock()
 	defer p.funcDocs.mu.Unlock()
 	p.funcDocs.docs = slices.DeleteFunc(p.funcDocs.docs, func(e funcDocEntry) bool { return e.path == path })

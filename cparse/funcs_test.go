@@ -89,7 +89,23 @@ func TestFuncParseEdits(t *testing.T) {
 			}
 		}
 	}
+	builtFor := func() (n int) {
+		p.preambles.mu.Lock()
+		defer p.preambles.mu.Unlock()
+		for _, e := range p.preambles.entries {
+			if e.builtFor == path {
+				n++
+			}
+		}
+		return n
+	}
+	if builtFor() == 0 {
+		t.Error("no preamble built for the open document")
+	}
 	p.Forget(path)
+	if n := builtFor(); n != 0 {
+		t.Errorf("after Forget: %d preambles built for the document", n)
+	}
 	parseOpen(t, p, path, funcsProgram)
 	if st := p.FuncStats(); st.Cold != 2 {
 		t.Errorf("after Forget: %+v, want a second cold parse", st)

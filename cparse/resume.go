@@ -263,6 +263,21 @@ func (c *preambleCache) get(key, path string, seeds map[string]bool, valid func(
 	return nil, prior
 }
 
+// forget drops the preambles built for the main file path: an editor
+// closed it, and a closed file's preamble serves hardly another (each
+// trims vmlinux.h to its own names) while holding up to 8 MB each.
+func (c *preambleCache) forget(path string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries = slices.DeleteFunc(c.entries, func(e *preamble) bool {
+		if e.builtFor == path {
+			c.bytes -= e.size
+			return true
+		}
+		return false
+	})
+}
+
 func (c *preambleCache) put(e *preamble) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
