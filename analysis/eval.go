@@ -27,7 +27,7 @@ func (a *analyzer) evalx(st *state, e cc.ExpressionNode, m mode, ctx evalCtx) va
 		return value{}
 	}
 	if arithmetic(e) && e.Pure() {
-		if n, ok := integerConstant(e); ok {
+		if n, ok := constValue(e); ok {
 			// Integer arithmetic cc/v4's checker computed: walking it
 			// on every path was much of the analysis of packet code
 			// (sizeof and offset arithmetic).
@@ -685,7 +685,7 @@ func boolValue(b bool) value {
 // path through it, and parsing its text each time was a seventh of the
 // analysis of a program with many paths (test_tc_tunnel.c).
 func (a *analyzer) literal(p *cc.PrimaryExpression) (int64, bool) {
-	if n, ok := integerConstant(p); ok {
+	if n, ok := constValue(p); ok {
 		return n, true
 	}
 	return intLiteral(p)
@@ -706,18 +706,6 @@ func arithmetic(e cc.ExpressionNode) bool {
 		}
 	}
 	return false
-}
-
-// integerConstant is the value cc/v4's checker computed for e when it is
-// an integer constant.
-func integerConstant(e cc.ExpressionNode) (int64, bool) {
-	switch v := e.Value().(type) {
-	case cc.Int64Value:
-		return int64(v), true
-	case cc.UInt64Value:
-		return int64(v), true
-	}
-	return 0, false
 }
 
 func intLiteral(p *cc.PrimaryExpression) (int64, bool) {
