@@ -354,7 +354,15 @@ func (p *Parser) fresh(e *preamble, overlay map[string][]byte) bool {
 			}
 		}
 	}
-	for _, r := range e.reads {
+	return p.unchanged(e.reads, overlay)
+}
+
+// unchanged reports whether every file in reads still has the text it
+// was read with, from the same place (the editor's overlay or the disk;
+// a header cached from disk is the same slice while its file is
+// unchanged).
+func (p *Parser) unchanged(reads []headerRead, overlay map[string][]byte) bool {
+	for _, r := range reads {
 		cur, open := overlay[r.path]
 		if r.overlay {
 			if !open || !bytes.Equal(cur, r.data) {

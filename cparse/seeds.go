@@ -106,17 +106,11 @@ func (p *Parser) seedsFor(ctx context.Context, f *File, flags flagSet, overlay m
 
 // headerPass is what preprocessing a file's preprocessor lines learned.
 type headerPass struct {
-	files       []readFile // every file read, as read: the pass holds while they are unchanged
+	reads       []headerRead // every file read, as read: the pass holds while they are unchanged
 	usesVmlinux bool
 	vmlinux     []*vmIndex      // the vmlinux.h files reached
 	texts       []*textSeeds    // what the texts read (and the builtins) hold
 	seeds       map[string]bool // their names that vmlinux.h declares
-}
-
-// readFile is one file a header pass read: its path and text.
-type readFile struct {
-	path string
-	data []byte
 }
 
 // defines reports whether a vmlinux.h the pass reached declares name.
@@ -127,24 +121,6 @@ func (hp *headerPass) defines(name string) bool {
 		}
 	}
 	return false
-}
-
-// current reports whether every file the pass read still has the text it
-// read then.
-func (p *Parser) current(hp *headerPass, overlay map[string][]byte) bool {
-	for _, r := range hp.files {
-		data, ok := overlay[r.path]
-		if !ok {
-			var err error
-			if data, err = p.headers.read(r.path); err != nil {
-				return false
-			}
-		}
-		if !bytes.Equal(data, r.data) {
-			return false
-		}
-	}
-	return true
 }
 
 // includePrefix returns the preprocessor lines (as scanText gives them) up
@@ -224,7 +200,7 @@ func (c *headerPasses) put(key string, hp *headerPass) {
 // one (kept unless a header was missing: creating it changes the result).
 func (p *Parser) headerPassFor(ctx context.Context, f *File, flags flagSet, overlay map[string][]byte, directives []byte) *headerPass {
 	key := regionKey(f.Path, flags, directives)
-	if hp := p.passes.get(key); hp != nil && p.current(hp, overlay) {
+	if hp := p.passes.get(key); hp != nil && p.unchanged(hp.reads, overlay) {
 		return hp
 	}
 	hp, complete := p.runHeaderPass(ctx, f, flags, overlay, directives)
@@ -244,8 +220,8 @@ func (p *Parser) runHeaderPass(ctx context.Context, f *File, flags flagSet, over
 		return nil, false
 	}
 	hp = &headerPass{}
+	fsys.reads = &hp.reads
 	fsys.serveAs = func(name, real string, data []byte) []byte {
-		hp.files = append(hp.files, readFile{path: real, data: data})
 		if filepath.Base(name) == "vmlinux.h" {
 			hp.usesVmlinux = true
 			hp.vmlinux = append(hp.vmlinux, p.vmlinux.get(name, data).idx)
