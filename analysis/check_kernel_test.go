@@ -1,13 +1,11 @@
 package analysis
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/bpf-lsp/bpf-lsp/cparse"
 	"github.com/bpf-lsp/bpf-lsp/kernels"
 )
 
@@ -41,12 +39,7 @@ char _license[] SEC("license") = "GPL";
 // the kernel rules, with the source after applying each one's fix.
 func kernelFindings(t *testing.T, src string, targets ...*kernels.Target) ([]Finding, []string) {
 	t.Helper()
-	inc, _ := filepath.Abs("../testdata/include")
-	path := filepath.Join(t.TempDir(), "t.bpf.c")
-	f, err := cparse.NewParser(cparse.Options{IncludeDirs: []string{inc}}).Parse(context.Background(), path, map[string][]byte{path: []byte(src)})
-	if err != nil || len(f.Errors) > 0 {
-		t.Fatalf("parse: %v %+v", err, f.Errors)
-	}
+	f := parseSource(t, src)
 	var out []Finding
 	var fixed []string
 	for _, fd := range ForKernels(f, Run(f), targets) {
@@ -182,12 +175,7 @@ int prog(struct __sk_buff *ctx)
 }
 char _license[] SEC("license") = "GPL";
 `
-	inc, _ := filepath.Abs("../testdata/include")
-	path := filepath.Join(t.TempDir(), "t.bpf.c")
-	f, err := cparse.NewParser(cparse.Options{IncludeDirs: []string{inc}}).Parse(context.Background(), path, map[string][]byte{path: []byte(src)})
-	if err != nil || len(f.Errors) > 0 {
-		t.Fatalf("parse: %v %+v", err, f.Errors)
-	}
+	f := parseSource(t, src)
 	res := Run(f)
 	for v, want := range map[string]string{"6.1": kernelCallUnderLock, "6.12": kernelGlobalCallUnderLock} {
 		var got []string
@@ -244,12 +232,7 @@ int prog(struct __sk_buff *ctx)
 }
 char _license[] SEC("license") = "GPL";
 `
-	inc, _ := filepath.Abs("../testdata/include")
-	path := filepath.Join(t.TempDir(), "t.bpf.c")
-	f, err := cparse.NewParser(cparse.Options{IncludeDirs: []string{inc}}).Parse(context.Background(), path, map[string][]byte{path: []byte(src)})
-	if err != nil || len(f.Errors) > 0 {
-		t.Fatalf("parse: %v %+v", err, f.Errors)
-	}
+	f := parseSource(t, src)
 	res := Run(f)
 	calls := func(v string) []Finding {
 		var out []Finding

@@ -10,8 +10,9 @@ import (
 	"github.com/bpf-lsp/bpf-lsp/cparse"
 )
 
-// runSource analyses an in-memory program (through the parser's overlay).
-func runSource(t *testing.T, src string) *Result {
+// parseSource parses an in-memory program (through the parser's overlay)
+// with the testdata's headers; it must have no C errors.
+func parseSource(t *testing.T, src string) *cparse.File {
 	t.Helper()
 	inc, _ := filepath.Abs("../testdata/include")
 	path := filepath.Join(t.TempDir(), "t.bpf.c")
@@ -22,8 +23,11 @@ func runSource(t *testing.T, src string) *Result {
 	if len(f.Errors) > 0 {
 		t.Fatalf("C errors: %+v", f.Errors)
 	}
-	return Run(f)
+	return f
 }
+
+// runSource analyses an in-memory program.
+func runSource(t *testing.T, src string) *Result { return Run(parseSource(t, src)) }
 
 // A guard on a pointer covers what it points to: dereferences need the
 // lock, reading the pointer does not. (No kernel-loadable program can
