@@ -166,12 +166,15 @@ func buildModel(f *File) {
 			m := &File{Path: f.Path, Src: f.Src, src: f.src, spans: f.spans, Structs: map[string]*Struct{},
 				calls: map[*cc.PostfixExpression]*Call{}}
 			m.addExternals(tu, n)
-			e.model = m
+			// Only the model is kept: the File it was built in holds this
+			// parse's texts and span memo, which the preamble must not
+			// keep alive.
+			e.model = &preambleModel{vars: m.Vars, funcs: m.Funcs, structs: m.Structs, calls: m.calls}
 		})
 		m := e.model
-		f.Vars = append(f.Vars, m.Vars...)
-		f.Funcs = append(f.Funcs, m.Funcs...)
-		maps.Copy(f.Structs, m.Structs)
+		f.Vars = append(f.Vars, m.vars...)
+		f.Funcs = append(f.Funcs, m.funcs...)
+		maps.Copy(f.Structs, m.structs)
 		maps.Copy(f.calls, m.calls)
 		for range n {
 			tu = tu.TranslationUnit

@@ -191,7 +191,15 @@ type preamble struct {
 	// first in its AST, and rebuilding their model was a fifth of an edit
 	// of a selftest.
 	modelOnce sync.Once
-	model     *File
+	model     *preambleModel
+}
+
+// preambleModel is the model of a preamble's declarations.
+type preambleModel struct {
+	vars    []*Var
+	funcs   []*Func
+	structs map[string]*Struct
+	calls   map[*cc.PostfixExpression]*Call
 }
 
 // preambleCache keeps the preambles of a Parser, least recently used first
