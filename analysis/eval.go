@@ -35,8 +35,6 @@ func (a *analyzer) evalx(st *state, e cc.ExpressionNode, m mode, ctx evalCtx) va
 		}
 	}
 	switch x := e.(type) {
-	case nil:
-		return value{}
 	case *cc.ExpressionList:
 		var v value
 		for l := x; l != nil; l = l.ExpressionList {
