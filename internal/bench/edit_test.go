@@ -55,6 +55,34 @@ func BenchmarkWarmEdit(b *testing.B) {
 	}
 }
 
+// BenchmarkColdOpen is the server's work for the first parse of a file
+// (a new Parser each time, so no preamble or header cache is warm), then
+// its analysis, in process, so a CPU profile shows its phases:
+//
+//	go test ./internal/bench -run XXX -bench ColdOpen -cpuprofile cpu.out
+func BenchmarkColdOpen(b *testing.B) {
+	b.Chdir("../..")
+	for _, c := range cases(os.Getenv("HOME")+"/.cache/bpf-lsp/realworld/linux-source-6.12", "/tmp/rw") {
+		path, src, skip := c.setup(b.TempDir())
+		b.Run(c.name, func(b *testing.B) {
+			if skip != "" {
+				b.Skip(skip)
+			}
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for range b.N {
+				p := cparse.NewParser(cparse.Options{CacheDir: b.TempDir()})
+				f, err := p.Parse(context.Background(), path, map[string][]byte{path: []byte(src)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				analysis.NewCache().Run(f)
+			}
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+		})
+	}
+}
+
 // cpuTime is the process's user and system time so far.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
