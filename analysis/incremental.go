@@ -74,7 +74,7 @@ func NewCache() *Cache { return &Cache{hashes: map[string]textHash{}} }
 
 // Run is Run(f), reusing the programs' analyses of the previous version;
 // a nil Cache reuses nothing.
-func (c *Cache) Run(f *cparse.File) *Result { return run(f, c) }
+func (c *Cache) Run(f *cparse.File) *Result { return run(f, c, parallelism) }
 
 // generation is one version of a file: its text, its lock classes (reused
 // results name their locks) and the results by fingerprint.

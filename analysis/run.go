@@ -2,9 +2,12 @@ package analysis
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"modernc.org/cc/v4"
 
@@ -14,22 +17,35 @@ import (
 // Run analyses one parsed file: lock classes and declaration findings, then
 // every program and global function path by path (static functions in the
 // states of their callers), then suppressions.
-func Run(f *cparse.File) *Result { return run(f, nil) }
+func Run(f *cparse.File) *Result { return run(f, nil, parallelism) }
+
+// parallelism is how many programs are analysed at once when n need it:
+// all cores for a whole file, one for the few programs an edit changes
+// (starting goroutines would cost those more than it saves).
+func parallelism(n int) int {
+	if n < 8 {
+		return 1
+	}
+	return runtime.GOMAXPROCS(0)
+}
 
 // run analyses f, reusing from c (when not nil) the analyses of programs
-// whose inputs did not change since the version c last saw.
-func run(f *cparse.File, c *Cache) *Result {
+// whose inputs did not change since the version c last saw; workers says
+// how many programs to analyse at once, given how many need it.
+func run(f *cparse.File, c *Cache, workers func(n int) int) *Result {
 	r := &Result{}
 	if f == nil || f.AST == nil {
 		return r
 	}
 	cl := buildClasses(f)
-	memo := &nodeMemo{spans: map[cc.Node]cparse.Span{}, cfgs: map[*cparse.Func]*cfg{}, forks: map[cc.Node]bool{}, ops: map[cc.ExpressionNode][]cc.ExpressionNode{}, declPos: map[*cc.Declarator]declKey{}}
 	var gen *generation
 	if c != nil {
 		gen = c.begin(f, cl)
 	}
+	// The Cache is read and written here, the programs it misses are
+	// analysed (maybe in parallel) in between.
 	var units []*unitResult
+	var todo []unitJob
 	called := calledFuncs(f)
 	for _, fn := range f.Funcs {
 		if fn.Def == nil || fn.Def.CompoundStatement == nil {
@@ -44,14 +60,15 @@ func run(f *cparse.File, c *Cache) *Result {
 			u = gen.lookup(fn, entry)
 		}
 		if u == nil {
-			u = analyzeUnit(f, cl, memo, fn, entry)
-			if gen != nil {
-				gen.store(fn, entry, u)
-			}
+			todo = append(todo, unitJob{fn: fn, entry: entry, at: len(units)})
 		}
 		units = append(units, u)
 	}
+	analyzeUnits(f, cl, todo, units, workers(len(todo)))
 	if gen != nil {
+		for _, job := range todo {
+			gen.store(job.fn, job.entry, units[job.at])
+		}
 		c.commit(gen)
 	}
 	findings := cl.findings
@@ -111,7 +128,8 @@ type unitResult struct {
 	stats    Stats
 }
 
-// nodeMemo holds what is computed once per AST node for all programs.
+// nodeMemo holds what is computed once per AST node for all the programs
+// one goroutine analyses.
 type nodeMemo struct {
 	spans map[cc.Node]cparse.Span
 	cfgs  map[*cparse.Func]*cfg
@@ -119,6 +137,75 @@ type nodeMemo struct {
 	ops   map[cc.ExpressionNode][]cc.ExpressionNode // see analyzer.operands
 	// declPos memoises declarators' positions (see analyzer.declKey).
 	declPos map[*cc.Declarator]declKey
+}
+
+func newNodeMemo() *nodeMemo {
+	return &nodeMemo{spans: map[cc.Node]cparse.Span{}, cfgs: map[*cparse.Func]*cfg{}, forks: map[cc.Node]bool{}, ops: map[cc.ExpressionNode][]cc.ExpressionNode{}, declPos: map[*cc.Declarator]declKey{}}
+}
+
+// unitJob is a program to analyse, and where its result goes.
+type unitJob struct {
+	fn    *cparse.Func
+	entry bool
+	at    int
+}
+
+// analyzeUnits analyses the programs of jobs into units, with up to
+// workers goroutines, each with its own memo (the programs share nothing
+// else they write). A panic is raised again here, the first program's in
+// file order, as the serial loop would raise it: the language server
+// recovers it on this goroutine.
+func analyzeUnits(f *cparse.File, cl *classes, jobs []unitJob, units []*unitResult, workers int) {
+	workers = min(workers, len(jobs))
+	if workers <= 1 {
+		memo := newNodeMemo()
+		for _, job := range jobs {
+			units[job.at] = analyzeUnit(f, cl, memo, job.fn, job.entry)
+		}
+		return
+	}
+	var (
+		next     atomic.Int64 // the next job to take: jobs are taken in order
+		mu       sync.Mutex
+		panicked = len(jobs) // the first job that panicked
+		value    any
+		wg       sync.WaitGroup
+	)
+	analyze := func(memo *nodeMemo, i int) {
+		defer func() {
+			if r := recover(); r != nil {
+				mu.Lock()
+				if i < panicked {
+					panicked, value = i, r
+				}
+				mu.Unlock()
+			}
+		}()
+		units[jobs[i].at] = analyzeUnit(f, cl, memo, jobs[i].fn, jobs[i].entry)
+	}
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			memo := newNodeMemo()
+			for {
+				i := int(next.Add(1) - 1)
+				mu.Lock()
+				stop := i >= panicked
+				mu.Unlock()
+				if i >= len(jobs) || stop {
+					return
+				}
+				analyze(memo, i)
+			}
+		}()
+	}
+	wg.Wait()
+	// Every job before one taken was taken and finished: the first panic
+	// among them is the serial loop's.
+	if panicked < len(jobs) {
+		panic(value)
+	}
 }
 
 // analyzeUnit explores one program from its entry.
