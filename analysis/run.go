@@ -164,47 +164,25 @@ func analyzeUnits(f *cparse.File, cl *classes, jobs []unitJob, units []*unitResu
 		}
 		return
 	}
-	var (
-		next     atomic.Int64 // the next job to take: jobs are taken in order
-		mu       sync.Mutex
-		panicked = len(jobs) // the first job that panicked
-		value    any
-		wg       sync.WaitGroup
-	)
-	analyze := func(memo *nodeMemo, i int) {
-		defer func() {
-			if r := recover(); r != nil {
-				mu.Lock()
-				if i < panicked {
-					panicked, value = i, r
-				}
-				mu.Unlock()
-			}
-		}()
-		units[jobs[i].at] = analyzeUnit(f, cl, memo, jobs[i].fn, jobs[i].entry)
-	}
+	panics := make([]any, len(jobs))
+	var next atomic.Int64 // programs differ in size: each worker takes the next one
+	var wg sync.WaitGroup
 	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			memo := newNodeMemo()
-			for {
-				i := int(next.Add(1) - 1)
-				mu.Lock()
-				stop := i >= panicked
-				mu.Unlock()
-				if i >= len(jobs) || stop {
-					return
-				}
-				analyze(memo, i)
+			for i := int(next.Add(1) - 1); i < len(jobs); i = int(next.Add(1) - 1) {
+				func() {
+					defer func() { panics[i] = recover() }()
+					units[jobs[i].at] = analyzeUnit(f, cl, memo, jobs[i].fn, jobs[i].entry)
+				}()
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	// Every job before one taken was taken and finished: the first panic
-	// among them is the serial loop's.
-	if panicked < len(jobs) {
-		panic(value)
+	for _, p := range panics {
+		if p != nil {
+			panic(p)
+		}
 	}
 }
 
