@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"modernc.org/sortutil"
 	"modernc.org/token"
@@ -1188,10 +1189,15 @@ type structType struct {
 	align         int
 	defAlign      int // From an aligned attribute of the definition, see StructOrUnionSpecifier.check.
 	padding       int
-	isComplete    bool // Memoized isIncompleteInner() == false, see (*StructType).isIncompleteInner.
+	isComplete    uint32 // Memoized isIncompleteInner() == false, see (*StructType).isIncompleteInner and bpf-lsp patch 14.
 	isIncomplete0 bool
 	isUnion       bool
 }
+
+// complete and setComplete read and set the completeness memo atomically
+// (bpf-lsp patch 14): a checked AST's types are read by concurrent goroutines.
+func (n *structType) complete() bool { return atomic.LoadUint32(&n.isComplete) != 0 }
+func (n *structType) setComplete()   { atomic.StoreUint32(&n.isComplete, 1) }
 
 func (n *structType) clone() (r *structType) {
 	// defer func() { trc("%p %q cloned to %p %q", n, n, r, r) }() //TODO-
@@ -1565,7 +1571,7 @@ func (n *StructType) isIncompleteInner(m map[Type]struct{}) (r bool) {
 	// quadratic in the nesting depth overall and, for pathological inputs like
 	// gcc.c-torture/compile/limits-structnest.c (10,000 levels), dominates the
 	// whole translation.
-	if n.isComplete {
+	if n.complete() {
 		return false
 	}
 
@@ -1591,7 +1597,7 @@ func (n *StructType) isIncompleteInner(m map[Type]struct{}) (r bool) {
 	// (size >= 0) or when the result comes from the forward declaration's
 	// definition.
 	if !r && (n.forward != nil || n.size >= 0) && !n.c.frozen { // bpf-lsp patch 10: see ctx.frozen
-		n.isComplete = true
+		n.setComplete()
 	}
 	return r
 }
@@ -1868,7 +1874,7 @@ func (n *UnionType) isIncompleteInner(m map[Type]struct{}) (r bool) {
 	}
 
 	// See (*StructType).isIncompleteInner for the memoization rationale.
-	if n.isComplete {
+	if n.complete() {
 		return false
 	}
 
@@ -1890,7 +1896,7 @@ func (n *UnionType) isIncompleteInner(m map[Type]struct{}) (r bool) {
 		r = n.isIncomplete(m)
 	}
 	if !r && (n.forward != nil || n.size >= 0) && !n.c.frozen { // bpf-lsp patch 10: see ctx.frozen
-		n.isComplete = true
+		n.setComplete()
 	}
 	return r
 }
