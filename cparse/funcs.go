@@ -62,6 +62,11 @@ type funcDoc struct {
 	skeleton []byte
 	moves    []move // of the declarations' positions in text
 	chunks   int    // how many translations the last functions took
+	// failing are the regions whose functions cc/v4 reported errors in:
+	// the doc is kept without them (and without the functions of their
+	// translation), so that an edit of the one in error translates only
+	// what is missing, not the declarations and every function again.
+	failing []int
 }
 
 // funcUnit is one translated function region: its external declarations
@@ -304,7 +309,8 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 	var todo []int // regions to translate
 	if k, moves := editedBody(prev, e, text, regions); k >= 0 {
 		doc = &funcDoc{header: e, decl: prev.decl, declEDs: prev.declEDs, users: prev.users, late: prev.late, text: text, regions: regions,
-			dRegion: prev.dRegion, funcs: maps.Clone(prev.funcs)}
+			dRegion: prev.dRegion, funcs: maps.Clone(prev.funcs), skeleton: prev.skeleton, moves: moves,
+			failing: slices.DeleteFunc(slices.Clone(prev.failing), func(i int) bool { return i == k })}
 		f.reuse = map[*cc.FunctionDefinition]*Func{}
 		for i, u := range prev.funcs {
 			for _, fn := range u.fns {
@@ -313,11 +319,21 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 				}
 			}
 		}
-		if k < len(regions) {
-			delete(doc.funcs, k)
-			todo = []int{k}
+		delete(doc.funcs, k)
+		if len(doc.failing) > 0 {
+			// Another function still has its errors: the whole file it is.
+			doc.text = bytes.Clone(text)
+			p.funcDocs.put(f.Path, doc)
+			p.mu.Lock()
+			p.funcStats.Remembered++
+			p.mu.Unlock()
+			return whyFuncErrors
 		}
-		doc.moves = moves
+		for i, r := range regions {
+			if _, done := doc.funcs[i]; r.bodyStart >= 0 && !done {
+				todo = append(todo, i) // the edited one, and any a failure left out
+			}
+		}
 	} else {
 		decl := declarationsText(text, cut, regions)
 		skel := skeleton(text, regions)
@@ -354,8 +370,16 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 	if len(todo) == 0 {
 		doc.base = prev.base // the same text again
 	} else if why, failing := doc.translate(cfg, f, todo); why != "" {
-		if doc.skeleton != nil && len(failing) > 0 {
-			p.funcDocs.fail(f.Path, e, doc.skeleton, failing, why)
+		if len(failing) > 0 {
+			var texts [][]byte
+			for _, i := range failing {
+				// A copy: the whole-file path blanks the text in place.
+				texts = append(texts, bytes.Clone(text[regions[i].start:regions[i].end]))
+			}
+			p.funcDocs.fail(f.Path, e, doc.skeleton, texts, why)
+			doc.failing = failing
+			doc.text = bytes.Clone(text) // as the remembered texts
+			p.funcDocs.put(f.Path, doc)
 		}
 		return why
 	}
@@ -389,10 +413,11 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 
 // translate translates the function definitions of the regions todo as
 // continuations of the declarations; it returns why it could not, or "",
-// and the texts of the functions cc/v4 reported errors in. Many functions
+// and the regions of the functions cc/v4 reported errors in (the
+// functions of the other chunks are in doc.funcs even then). Many functions
 // (a cold parse) are translated in parallel chunks, one per core:
 // continuations of one preamble share nothing they write.
-func (doc *funcDoc) translate(cfg *cc.Config, f *File, todo []int) (string, [][]byte) {
+func (doc *funcDoc) translate(cfg *cc.Config, f *File, todo []int) (string, []int) {
 	names := map[string]int{}
 	var srcs []cc.Source
 	f.src.mu.Lock()
@@ -435,7 +460,7 @@ func (doc *funcDoc) translate(cfg *cc.Config, f *File, todo []int) (string, [][]
 	// Any chunk's AST serves as the base: its header and declaration
 	// nodes are the preamble's, the same in every continuation.
 	doc.base = results[0].ast
-	var failing [][]byte
+	var failing []int
 	for _, r := range results {
 		switch {
 		case r.pv != nil:
@@ -443,17 +468,16 @@ func (doc *funcDoc) translate(cfg *cc.Config, f *File, todo []int) (string, [][]
 		case r.err != nil:
 			for name, i := range names {
 				if strings.Contains(r.err.Error(), name+":") {
-					r := doc.regions[i]
-					// A copy: the whole-file path blanks the text in place.
-					failing = append(failing, bytes.Clone(doc.text[r.start:r.end]))
+					failing = append(failing, i)
 				}
 			}
 		}
 	}
-	if failing != nil || slices.ContainsFunc(results, func(r result) bool { return r.err != nil }) {
-		return "errors in a function", failing
-	}
+	slices.Sort(failing)
 	for _, r := range results {
+		if r.err != nil {
+			continue
+		}
 		n := 0
 		for l := r.ast.TranslationUnit; l != nil; l = l.TranslationUnit {
 			if n++; n <= len(doc.declEDs) {
@@ -469,6 +493,9 @@ func (doc *funcDoc) translate(cfg *cc.Config, f *File, todo []int) (string, [][]
 			}
 			doc.funcs[i].eds = append(doc.funcs[i].eds, ed)
 		}
+	}
+	if slices.ContainsFunc(results, func(r result) bool { return r.err != nil }) {
+		return whyFuncErrors, failing
 	}
 	for _, i := range todo {
 		if u := doc.funcs[i]; u == nil || u.eds[len(u.eds)-1].FunctionDefinition == nil {
@@ -499,6 +526,8 @@ func (doc *funcDoc) models(f *File, ast *cc.AST) []*Func {
 	}
 	return g.Funcs
 }
+
+const whyFuncErrors = "errors in a function"
 
 // minChunkBytes is the least function text worth a translation of its
 // own: each continuation first resumes the preamble.
