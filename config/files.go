@@ -62,10 +62,10 @@ func (cl *Classifier) IsBPF(file string, src []byte) bool {
 	return cl.isProgram(file, cfg, src)
 }
 
-// inDatabase looks for file in the compile database Base names or, when
-// it names none, in the nearest compile_commands.json above file (also in
-// a build/ subdirectory, as clangd looks): the database the parse takes
-// its flags from.
+// inDatabase looks for file in the compile database Base names (the
+// parse's, too) or, when it names none, in the nearest
+// compile_commands.json above file that names it (also in a build/
+// subdirectory, as clangd looks).
 func (cl *Classifier) inDatabase(file string) (bpf, named bool) {
 	if cl.Base.CompileDB != "" {
 		// One that cannot be found names no file; the parse reports it.

@@ -26,10 +26,10 @@ import (
 // are not open in the editor: the files `bpf-lsp check ROOT` checks with
 // the editor's include flags and compile database, as config.Classifier
 // selects them (*.bpf.c, compile database entries built for BPF, config
-// globs, files including bpf_helpers.h). One worker
-// analyses them one at a time at the lowest priority: it starts a file only
-// when no document analysis is pending and gives its parse slot up to any
-// that arrives (rankWorkspace), so an edit's diagnostics never wait for it.
+// globs, files including bpf_helpers.h). One worker analyses them one at a
+// time at the lowest priority: it starts a file only when no document
+// analysis is pending and gives its parse slot up to any that arrives
+// (rankWorkspace), so an edit's diagnostics never wait for it.
 // Of each file it keeps only the diagnostics and their result id, never the
 // parse: memory grows with the findings, not with the workspace.
 //
