@@ -353,7 +353,7 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 	}
 	if len(todo) == 0 {
 		doc.base = prev.base // the same text again
-	} else if why, failing := doc.translate(cfg, f.Path, todo); why != "" {
+	} else if why, failing := doc.translate(cfg, f, todo); why != "" {
 		if doc.skeleton != nil && len(failing) > 0 {
 			p.funcDocs.fail(f.Path, e, doc.skeleton, failing, why)
 		}
@@ -392,18 +392,23 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 // and the texts of the functions cc/v4 reported errors in. Many functions
 // (a cold parse) are translated in parallel chunks, one per core:
 // continuations of one preamble share nothing they write.
-func (doc *funcDoc) translate(cfg *cc.Config, path string, todo []int) (string, [][]byte) {
+func (doc *funcDoc) translate(cfg *cc.Config, f *File, todo []int) (string, [][]byte) {
 	names := map[string]int{}
 	var srcs []cc.Source
+	f.src.mu.Lock()
 	for _, i := range todo {
 		r := doc.regions[i]
-		name := fmt.Sprintf("%s#bpf-lsp-fn%d", path, funcSeq.Add(1))
+		name := fmt.Sprintf("%s#bpf-lsp-fn%d", f.Path, funcSeq.Add(1))
 		names[name] = i
 		srcs = append(srcs, cc.Source{Name: name, Value: append(bytes.Clone(doc.text[r.start:r.end]), '\n')})
+		// Known before the chunks build the functions' models.
+		f.src.names[name] = servedName{display: f.Path, shift: -r.start}
 	}
+	f.src.mu.Unlock()
 	chunks := splitSources(srcs, runtime.GOMAXPROCS(0))
 	type result struct {
 		ast *cc.AST
+		fns []*Func
 		pv  *panicked
 		err error
 	}
@@ -415,8 +420,15 @@ func (doc *funcDoc) translate(cfg *cc.Config, path string, todo []int) (string, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ast, pv, err := recovering(func() (*cc.AST, error) { return cc.TranslateAfter(shared, doc.decl, chunk) })
-			results[k] = result{ast, pv, err}
+			var fns []*Func
+			ast, pv, err := recovering(func() (*cc.AST, error) {
+				ast, err := cc.TranslateAfter(shared, doc.decl, chunk)
+				if err == nil {
+					fns = doc.models(f, ast)
+				}
+				return ast, err
+			})
+			results[k] = result{ast, fns, pv, err}
 		}()
 	}
 	wg.Wait()
@@ -463,7 +475,29 @@ func (doc *funcDoc) translate(cfg *cc.Config, path string, todo []int) (string, 
 			return "a function region does not end with a definition", nil
 		}
 	}
+	if f.reuse == nil {
+		f.reuse = map[*cc.FunctionDefinition]*Func{}
+	}
+	for _, r := range results {
+		for _, fn := range r.fns {
+			f.reuse[fn.Def] = fn
+		}
+	}
 	return "", nil
+}
+
+// models builds the models of the function definitions ast adds to the
+// declarations, for buildModel to take as they are: built beside their
+// translation, they are spread across the chunks too.
+func (doc *funcDoc) models(f *File, ast *cc.AST) []*Func {
+	g := &File{Path: f.Path, Src: f.Src, src: f.src, spans: &spanMemo{}, calls: map[*cc.PostfixExpression]*Call{}}
+	n := 0
+	for l := ast.TranslationUnit; l != nil; l = l.TranslationUnit {
+		if n++; n > len(doc.declEDs) && l.ExternalDeclaration.FunctionDefinition != nil {
+			g.addFunc(l.ExternalDeclaration.FunctionDefinition)
+		}
+	}
+	return g.Funcs
 }
 
 // minChunkBytes is the least function text worth a translation of its
