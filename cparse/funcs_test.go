@@ -2,10 +2,15 @@ package cparse
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
+
+	"modernc.org/cc/v4"
 )
 
 const funcsProgram = `#define ONE 1
@@ -69,25 +74,10 @@ func TestFuncParseEdits(t *testing.T) {
 		if st := p.FuncStats(); st.Cold != s.cold || st.Edits != s.edits || st.Fallbacks != 0 {
 			t.Fatalf("step %d: %+v, want %d cold parses and %d edits", i, st, s.cold, s.edits)
 		}
-		if len(f.Funcs) != 3 || len(w.Funcs) != 3 {
-			t.Fatalf("step %d: %d functions, whole %d", i, len(f.Funcs), len(w.Funcs))
+		if len(f.Funcs) != 3 {
+			t.Fatalf("step %d: %d functions", i, len(f.Funcs))
 		}
-		for j, fn := range f.Funcs {
-			wf := w.Funcs[j]
-			if fn.Name != wf.Name || fn.Span != wf.Span || fn.BodySpan != wf.BodySpan || len(fn.Calls) != len(wf.Calls) {
-				t.Fatalf("step %d: %s at %v/%v, whole %s at %v/%v", i, fn.Name, fn.Span, fn.BodySpan, wf.Name, wf.Span, wf.BodySpan)
-			}
-			for k, c := range fn.Calls {
-				if c.Span != wf.Calls[k].Span || c.Args[0].Span != wf.Calls[k].Args[0].Span {
-					t.Errorf("step %d: %s's call %s at %v, whole %v", i, fn.Name, c.Name, c.Span, wf.Calls[k].Span)
-				}
-			}
-		}
-		for _, name := range []string{"g", "tail"} {
-			if v, wv := f.Var(name), w.Var(name); v == nil || v.Span != wv.Span || v.DeclSpan != wv.DeclSpan {
-				t.Errorf("step %d: %s at %v, whole %v", i, name, v, wv)
-			}
-		}
+		sameModel(t, fmt.Sprintf("step %d", i), f, w, "g", "tail")
 	}
 	builtFor := func() (n int) {
 		p.preambles.mu.Lock()
@@ -122,6 +112,93 @@ func TestFuncParseEdits(t *testing.T) {
 	}
 }
 
+// sameModel reports where f's functions (spans, calls) and the variables
+// vars differ from w's, the whole translation's.
+func sameModel(t *testing.T, what string, f, w *File, vars ...string) {
+	t.Helper()
+	if len(f.Funcs) != len(w.Funcs) {
+		t.Fatalf("%s: %d functions, whole %d", what, len(f.Funcs), len(w.Funcs))
+	}
+	for j, fn := range f.Funcs {
+		wf := w.Funcs[j]
+		if fn.Name != wf.Name || fn.Span != wf.Span || fn.BodySpan != wf.BodySpan || len(fn.Calls) != len(wf.Calls) {
+			t.Fatalf("%s: %s at %v/%v, whole %s at %v/%v", what, fn.Name, fn.Span, fn.BodySpan, wf.Name, wf.Span, wf.BodySpan)
+		}
+		for k, c := range fn.Calls {
+			wc := wf.Calls[k]
+			if c.Span != wc.Span || len(c.Args) != len(wc.Args) {
+				t.Fatalf("%s: %s's call %s at %v, whole %v", what, fn.Name, c.Name, c.Span, wc.Span)
+			}
+			for a, arg := range c.Args {
+				if arg.Span != wc.Args[a].Span {
+					t.Errorf("%s: %s's call %s: argument %d at %v, whole %v", what, fn.Name, c.Name, a, arg.Span, wc.Args[a].Span)
+				}
+			}
+		}
+	}
+	for _, name := range vars {
+		if v, wv := f.Var(name), w.Var(name); v == nil || v.Span != wv.Span || v.DeclSpan != wv.DeclSpan {
+			t.Errorf("%s: %s at %v, whole %v", what, name, v, wv)
+		}
+	}
+}
+
+// TestFuncParseParallel checks that a cold parse of a big document, its
+// functions translated in parallel chunks, gives the whole translation's
+// model, and an edit after it translates one function.
+func TestFuncParseParallel(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4)) // chunks on any machine
+	var b strings.Builder
+	b.WriteString(funcsProgram)
+	for i := 0; b.Len() < 6*minChunkBytes; i++ {
+		fmt.Fprintf(&b, "\nint f%d(struct pair *p)\n{\n\tint x = sum(p) + %d;\n\n\tif (x > g)\n\t\treturn first(p);\n\treturn last() + ONE;\n}\n", i, i)
+	}
+	text := b.String()
+	path := filepath.Join(t.TempDir(), "prog.bpf.c")
+	p := NewParser(Options{})
+	whole := NewParser(Options{WholeFile: true})
+	sameModel(t, "cold", parseOpen(t, p, path, text), parseOpen(t, whole, path, text), "g", "tail")
+	if st := p.FuncStats(); st.Cold != 1 || st.Chunked != 1 {
+		t.Fatalf("%+v, want one cold parse in chunks", st)
+	}
+	edited := strings.Replace(text, "sum(p) + 7;", "sum(p) + 7 + g;", 1)
+	sameModel(t, "edit", parseOpen(t, p, path, edited), parseOpen(t, whole, path, edited), "g", "tail")
+	if st := p.FuncStats(); st.Edits != 1 || st.Chunked != 1 {
+		t.Errorf("%+v, want an edit of one function", st)
+	}
+}
+
+func TestSplitSources(t *testing.T) {
+	src := func(n int) cc.Source { return cc.Source{Value: make([]byte, n)} }
+	sizes := func(chunks [][]cc.Source) (out []int) {
+		for _, c := range chunks {
+			n := 0
+			for _, s := range c {
+				n += len(s.Value.([]byte))
+			}
+			out = append(out, n)
+		}
+		return out
+	}
+	k := minChunkBytes
+	for _, c := range []struct {
+		srcs []cc.Source
+		n    int
+		want []int
+	}{
+		{[]cc.Source{src(10)}, 4, []int{10}},
+		{[]cc.Source{src(k), src(k / 2)}, 2, []int{k + k/2}}, // too little for two
+		{[]cc.Source{src(k), src(k), src(k), src(k)}, 2, []int{2 * k, 2 * k}},
+		{[]cc.Source{src(3 * k), src(k), src(k), src(k)}, 2, []int{3 * k, 3 * k}},
+		{[]cc.Source{src(k), src(k), src(k), src(k), src(k), src(k)}, 3, []int{2 * k, 2 * k, 2 * k}},
+		{[]cc.Source{src(k), src(k), src(k)}, 8, []int{k, k, k}},
+	} {
+		if got := sizes(splitSources(c.srcs, c.n)); !slices.Equal(got, c.want) {
+			t.Errorf("%v in %d: %v, want %v", sizes([][]cc.Source{c.srcs}), c.n, got, c.want)
+		}
+	}
+}
+
 // TestFuncParseFallbacks checks that texts where per-function translation
 // could differ from a whole translation take the whole-file path.
 func TestFuncParseFallbacks(t *testing.T) {
@@ -153,7 +230,8 @@ func TestFuncParseFallbacks(t *testing.T) {
 
 // A function with an error (a member the headers lack) makes the document
 // fall back to the whole file; edits of other functions fall back without
-// translating per function again, an edit of that function tries again.
+// translating per function again, an edit of that function translates it
+// (and what its failure left out) again, reusing the declarations.
 func TestFuncParseRemembersFunctionErrors(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "prog.bpf.c")
 	p := NewParser(Options{})
@@ -172,8 +250,14 @@ func TestFuncParseRemembersFunctionErrors(t *testing.T) {
 	if st := parse(elsewhere); st.Remembered != 1 || st.Reasons["errors in a function"] != 2 {
 		t.Errorf("edit of another function: %+v, want the fallback remembered", st)
 	}
-	fixed := strings.Replace(elsewhere, "p->missing", "p->a", 1)
-	if st := parse(fixed); st.Remembered != 1 || st.Cold != 1 {
+	still := strings.Replace(elsewhere, "p->missing", "p->missing + 1", 1)
+	if st := parse(still); st.Remembered != 1 || st.Reasons["errors in a function"] != 3 {
+		t.Errorf("edit of the function in error, still in error: %+v, want it translated again", st)
+	}
+	// The declarations and the other functions were kept: fixing the
+	// function is an edit, not a cold parse.
+	fixed := strings.Replace(still, "p->missing", "p->a", 1)
+	if st := parse(fixed); st.Remembered != 1 || st.Cold != 0 || st.Edits != 1 {
 		t.Errorf("edit of the function in error: %+v, want it translated per function", st)
 	}
 }
