@@ -65,7 +65,8 @@ func TestParallelPanic(t *testing.T) {
 SEC("tc")
 int prog(struct __sk_buff *ctx) { return 0; }
 `)
-	jobs := []unitJob{{fn: f.Funcs[0], entry: true, at: 0}, {fn: nil, entry: true, at: 1}, {fn: f.Funcs[0], entry: true, at: 2}}
+	prog := f.Func("prog")
+	jobs := []unitJob{{fn: prog, entry: true, at: 0}, {fn: nil, entry: true, at: 1}, {fn: prog, entry: true, at: 2}}
 	defer func() {
 		if recover() == nil {
 			t.Error("the panic of a program's analysis was lost")
