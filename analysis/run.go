@@ -151,8 +151,9 @@ type unitJob struct {
 }
 
 // analyzeUnits analyses the programs of jobs into units, with up to
-// workers goroutines, each with its own memo (the programs share nothing
-// else they write). A panic is raised again here, the first program's in
+// workers goroutines, each with its own memo (the other memos the
+// programs share, the File's spans and cc/v4's types', are safe for
+// concurrent use). A panic is raised again here, the first program's in
 // file order, as the serial loop would raise it: the language server
 // recovers it on this goroutine.
 func analyzeUnits(f *cparse.File, cl *classes, jobs []unitJob, units []*unitResult, workers int) {
