@@ -21,16 +21,16 @@ func (c *Config) ParserOptions(base cparse.Options) cparse.Options {
 }
 
 // A Classifier decides which C files are BPF programs: a *.bpf.c name, a
-// config glob, a compile database entry built with -target bpf, or, for a
-// file no database names, its text and the project headers it includes
-// (see isProgram). A compile database entry without a BPF target makes
-// the file user space whatever its text. It caches databases and headers;
-// use one per run.
+// config glob, an entry built with -target bpf in the compile database
+// (Base's, or the nearest), or, for a file that database does not name,
+// its text and the project headers it includes (see isProgram). An entry
+// without a BPF target makes the file user space whatever its text. It
+// caches databases and headers; use one per run.
 type Classifier struct {
 	Configs *Cache
 	// Base is the command line's or the editor's parser options: their
-	// include flags (and compile database) find project headers as a
-	// parse would.
+	// compile database names the files it builds, and their include flags
+	// find project headers, as a parse would.
 	Base    cparse.Options
 	dbs     map[string]map[string]bool // database path -> file -> targets BPF
 	headers map[string]*header         // by path: each header is read once
@@ -62,9 +62,20 @@ func (cl *Classifier) IsBPF(file string, src []byte) bool {
 	return cl.isProgram(file, cfg, src)
 }
 
-// inDatabase looks for file in the nearest compile_commands.json above it
-// (also in a build/ subdirectory, as clangd looks).
+// inDatabase looks for file in the compile database Base names (the
+// parse's, too) or, when it names none, in the nearest
+// compile_commands.json above file that names it (also in a build/
+// subdirectory, as clangd looks).
 func (cl *Classifier) inDatabase(file string) (bpf, named bool) {
+	if cl.Base.CompileDB != "" {
+		// One that cannot be found names no file; the parse reports it.
+		path, err := cparse.ExplicitDatabase(cl.Base.CompileDB)
+		if err != nil {
+			return false, false
+		}
+		bpf, named = cl.database(path)[file]
+		return bpf, named
+	}
 	for dir := filepath.Dir(file); ; dir = filepath.Dir(dir) {
 		for _, p := range []string{filepath.Join(dir, "compile_commands.json"), filepath.Join(dir, "build", "compile_commands.json")} {
 			files := cl.database(p)

@@ -286,29 +286,16 @@ func pathAffinity(file, entry string) int {
 // when set, names the database (file or directory) to use instead.
 func (c *dbCache) findCompileFlags(file, explicit string) (flagSet, error) {
 	if explicit != "" {
-		st, err := os.Stat(explicit)
+		path, err := ExplicitDatabase(explicit)
 		if err != nil {
-			return flagSet{}, fmt.Errorf("compile database: %w", err)
+			return flagSet{}, err
 		}
-		if !st.IsDir() {
-			db, err := c.load(explicit)
-			if err != nil {
-				return flagSet{}, err
-			}
-			fs, _ := db.flagsFor(file)
-			return fs, nil
+		db, err := c.load(path)
+		if err != nil {
+			return flagSet{}, err
 		}
-		for _, p := range databaseNames(explicit) {
-			if _, err := os.Stat(p); err == nil {
-				db, err := c.load(p)
-				if err != nil {
-					return flagSet{}, err
-				}
-				fs, _ := db.flagsFor(file)
-				return fs, nil
-			}
-		}
-		return flagSet{}, fmt.Errorf("compile database: no compile_commands.json or compile_flags.txt in %s", explicit)
+		fs, _ := db.flagsFor(file)
+		return fs, nil
 	}
 	for dir := filepath.Dir(file); ; dir = filepath.Dir(dir) {
 		for _, p := range databaseNames(dir) {
@@ -327,6 +314,30 @@ func (c *dbCache) findCompileFlags(file, explicit string) (flagSet, error) {
 			return flagSet{}, nil
 		}
 	}
+}
+
+// ExplicitDatabase returns the database file that path, given by the
+// user, names: path itself, or for a directory the first of the files
+// clangd looks for in it. The result is absolute, so that the database's
+// relative directories are too.
+func ExplicitDatabase(path string) (string, error) {
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("compile database: %w", err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("compile database: %w", err)
+	}
+	if !st.IsDir() {
+		return path, nil
+	}
+	for _, p := range databaseNames(path) {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("compile database: no compile_commands.json or compile_flags.txt in %s", path)
 }
 
 // databaseNames are the files clangd looks for in a directory.

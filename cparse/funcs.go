@@ -62,6 +62,11 @@ type funcDoc struct {
 	skeleton []byte
 	moves    []move // of the declarations' positions in text
 	chunks   int    // how many translations the last functions took
+	// failing are the regions whose functions cc/v4 reported errors in:
+	// the doc is kept without them (and without the functions of their
+	// translation), so that an edit of the one in error translates only
+	// what is missing, not the declarations and every function again.
+	failing []int
 }
 
 // funcUnit is one translated function region: its external declarations
@@ -304,7 +309,8 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 	var todo []int // regions to translate
 	if k, moves := editedBody(prev, e, text, regions); k >= 0 {
 		doc = &funcDoc{header: e, decl: prev.decl, declEDs: prev.declEDs, users: prev.users, late: prev.late, text: text, regions: regions,
-			dRegion: prev.dRegion, funcs: maps.Clone(prev.funcs)}
+			dRegion: prev.dRegion, funcs: maps.Clone(prev.funcs), skeleton: prev.skeleton, moves: moves,
+			failing: slices.DeleteFunc(slices.Clone(prev.failing), func(i int) bool { return i == k })}
 		f.reuse = map[*cc.FunctionDefinition]*Func{}
 		for i, u := range prev.funcs {
 			for _, fn := range u.fns {
@@ -313,11 +319,21 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 				}
 			}
 		}
-		if k < len(regions) {
-			delete(doc.funcs, k)
-			todo = []int{k}
+		delete(doc.funcs, k)
+		if len(doc.failing) > 0 {
+			// Another function still has its errors: the whole file it is.
+			doc.text = bytes.Clone(text)
+			p.funcDocs.put(f.Path, doc)
+			p.mu.Lock()
+			p.funcStats.Remembered++
+			p.mu.Unlock()
+			return whyFuncErrors
 		}
-		doc.moves = moves
+		for i, r := range regions {
+			if _, done := doc.funcs[i]; r.bodyStart >= 0 && !done {
+				todo = append(todo, i) // the edited one, and any a failure left out
+			}
+		}
 	} else {
 		decl := declarationsText(text, cut, regions)
 		skel := skeleton(text, regions)
@@ -353,9 +369,17 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 	}
 	if len(todo) == 0 {
 		doc.base = prev.base // the same text again
-	} else if why, failing := doc.translate(cfg, f.Path, todo); why != "" {
-		if doc.skeleton != nil && len(failing) > 0 {
-			p.funcDocs.fail(f.Path, e, doc.skeleton, failing, why)
+	} else if why, failing := doc.translate(cfg, f, todo); why != "" {
+		if len(failing) > 0 {
+			var texts [][]byte
+			for _, i := range failing {
+				// A copy: the whole-file path blanks the text in place.
+				texts = append(texts, bytes.Clone(text[regions[i].start:regions[i].end]))
+			}
+			p.funcDocs.fail(f.Path, e, doc.skeleton, texts, why)
+			doc.failing = failing
+			doc.text = bytes.Clone(text) // as the remembered texts
+			p.funcDocs.put(f.Path, doc)
 		}
 		return why
 	}
@@ -389,21 +413,27 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 
 // translate translates the function definitions of the regions todo as
 // continuations of the declarations; it returns why it could not, or "",
-// and the texts of the functions cc/v4 reported errors in. Many functions
+// and the regions of the functions cc/v4 reported errors in (the
+// functions of the other chunks are in doc.funcs even then). Many functions
 // (a cold parse) are translated in parallel chunks, one per core:
 // continuations of one preamble share nothing they write.
-func (doc *funcDoc) translate(cfg *cc.Config, path string, todo []int) (string, [][]byte) {
+func (doc *funcDoc) translate(cfg *cc.Config, f *File, todo []int) (string, []int) {
 	names := map[string]int{}
 	var srcs []cc.Source
+	f.src.mu.Lock()
 	for _, i := range todo {
 		r := doc.regions[i]
-		name := fmt.Sprintf("%s#bpf-lsp-fn%d", path, funcSeq.Add(1))
+		name := fmt.Sprintf("%s#bpf-lsp-fn%d", f.Path, funcSeq.Add(1))
 		names[name] = i
 		srcs = append(srcs, cc.Source{Name: name, Value: append(bytes.Clone(doc.text[r.start:r.end]), '\n')})
+		// Known before the chunks build the functions' models.
+		f.src.names[name] = servedName{display: f.Path, shift: -r.start}
 	}
+	f.src.mu.Unlock()
 	chunks := splitSources(srcs, runtime.GOMAXPROCS(0))
 	type result struct {
 		ast *cc.AST
+		fns []*Func
 		pv  *panicked
 		err error
 	}
@@ -415,15 +445,22 @@ func (doc *funcDoc) translate(cfg *cc.Config, path string, todo []int) (string, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ast, pv, err := recovering(func() (*cc.AST, error) { return cc.TranslateAfter(shared, doc.decl, chunk) })
-			results[k] = result{ast, pv, err}
+			var fns []*Func
+			ast, pv, err := recovering(func() (*cc.AST, error) {
+				ast, err := cc.TranslateAfter(shared, doc.decl, chunk)
+				if err == nil {
+					fns = doc.models(f, ast)
+				}
+				return ast, err
+			})
+			results[k] = result{ast, fns, pv, err}
 		}()
 	}
 	wg.Wait()
 	// Any chunk's AST serves as the base: its header and declaration
 	// nodes are the preamble's, the same in every continuation.
 	doc.base = results[0].ast
-	var failing [][]byte
+	var failing []int
 	for _, r := range results {
 		switch {
 		case r.pv != nil:
@@ -431,17 +468,16 @@ func (doc *funcDoc) translate(cfg *cc.Config, path string, todo []int) (string, 
 		case r.err != nil:
 			for name, i := range names {
 				if strings.Contains(r.err.Error(), name+":") {
-					r := doc.regions[i]
-					// A copy: the whole-file path blanks the text in place.
-					failing = append(failing, bytes.Clone(doc.text[r.start:r.end]))
+					failing = append(failing, i)
 				}
 			}
 		}
 	}
-	if failing != nil || slices.ContainsFunc(results, func(r result) bool { return r.err != nil }) {
-		return "errors in a function", failing
-	}
+	slices.Sort(failing)
 	for _, r := range results {
+		if r.err != nil {
+			continue
+		}
 		n := 0
 		for l := r.ast.TranslationUnit; l != nil; l = l.TranslationUnit {
 			if n++; n <= len(doc.declEDs) {
@@ -458,13 +494,40 @@ func (doc *funcDoc) translate(cfg *cc.Config, path string, todo []int) (string, 
 			doc.funcs[i].eds = append(doc.funcs[i].eds, ed)
 		}
 	}
+	if slices.ContainsFunc(results, func(r result) bool { return r.err != nil }) {
+		return whyFuncErrors, failing
+	}
 	for _, i := range todo {
 		if u := doc.funcs[i]; u == nil || u.eds[len(u.eds)-1].FunctionDefinition == nil {
 			return "a function region does not end with a definition", nil
 		}
 	}
+	if f.reuse == nil {
+		f.reuse = map[*cc.FunctionDefinition]*Func{}
+	}
+	for _, r := range results {
+		for _, fn := range r.fns {
+			f.reuse[fn.Def] = fn
+		}
+	}
 	return "", nil
 }
+
+// models builds the models of the function definitions ast adds to the
+// declarations, for buildModel to take as they are: built beside their
+// translation, they are spread across the chunks too.
+func (doc *funcDoc) models(f *File, ast *cc.AST) []*Func {
+	g := &File{Path: f.Path, Src: f.Src, src: f.src, spans: &spanMemo{}, calls: map[*cc.PostfixExpression]*Call{}}
+	n := 0
+	for l := ast.TranslationUnit; l != nil; l = l.TranslationUnit {
+		if n++; n > len(doc.declEDs) && l.ExternalDeclaration.FunctionDefinition != nil {
+			g.addFunc(l.ExternalDeclaration.FunctionDefinition)
+		}
+	}
+	return g.Funcs
+}
+
+const whyFuncErrors = "errors in a function"
 
 // minChunkBytes is the least function text worth a translation of its
 // own: each continuation first resumes the preamble.

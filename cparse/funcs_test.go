@@ -230,7 +230,8 @@ func TestFuncParseFallbacks(t *testing.T) {
 
 // A function with an error (a member the headers lack) makes the document
 // fall back to the whole file; edits of other functions fall back without
-// translating per function again, an edit of that function tries again.
+// translating per function again, an edit of that function translates it
+// (and what its failure left out) again, reusing the declarations.
 func TestFuncParseRemembersFunctionErrors(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "prog.bpf.c")
 	p := NewParser(Options{})
@@ -249,8 +250,14 @@ func TestFuncParseRemembersFunctionErrors(t *testing.T) {
 	if st := parse(elsewhere); st.Remembered != 1 || st.Reasons["errors in a function"] != 2 {
 		t.Errorf("edit of another function: %+v, want the fallback remembered", st)
 	}
-	fixed := strings.Replace(elsewhere, "p->missing", "p->a", 1)
-	if st := parse(fixed); st.Remembered != 1 || st.Cold != 1 {
+	still := strings.Replace(elsewhere, "p->missing", "p->missing + 1", 1)
+	if st := parse(still); st.Remembered != 1 || st.Reasons["errors in a function"] != 3 {
+		t.Errorf("edit of the function in error, still in error: %+v, want it translated again", st)
+	}
+	// The declarations and the other functions were kept: fixing the
+	// function is an edit, not a cold parse.
+	fixed := strings.Replace(still, "p->missing", "p->a", 1)
+	if st := parse(fixed); st.Remembered != 1 || st.Cold != 0 || st.Edits != 1 {
 		t.Errorf("edit of the function in error: %+v, want it translated per function", st)
 	}
 }

@@ -109,6 +109,9 @@ func ptr[T any](v T) *T { return &v }
 func (s *Server) Initialized(ctx context.Context, params *protocol.InitializedParams) error {
 	s.logToClient(ctx, protocol.MessageTypeInfo, "bpf-lsp "+Version+" ready")
 	s.startWorkspace()
+	// Every analysis needs the target kernels' BTF (tens of milliseconds
+	// to read): read it now, not when the first document opens.
+	go s.staticTargets()
 	s.mu.Lock()
 	watch := s.caps.watch
 	s.mu.Unlock()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bpf-lsp/bpf-lsp/analysis"
 	"github.com/bpf-lsp/bpf-lsp/cparse"
+	"github.com/bpf-lsp/bpf-lsp/kernels"
 )
 
 // document is one open editor buffer. Text-sync notifications run in wire
@@ -246,7 +247,10 @@ func (s *Server) analyze(ctx context.Context, acquire func() (*parseSlot, error)
 	if err != nil {
 		return failed("analysis cancelled")
 	}
-	targets := s.staticTargets() // reads kernel BTF: inside the slot, like the parse
+	// The kernels' BTF (read once per server) loads beside the parse: it
+	// is needed only after the analysis.
+	targets := make(chan []*kernels.Target, 1)
+	go func() { targets <- s.staticTargets() }()
 	// The parse sees the deadline and the cancellation (cparse checks its
 	// context), so a superseded or hopeless parse ends early.
 	pctx, stop := context.WithTimeout(ctx, limit)
@@ -273,7 +277,7 @@ func (s *Server) analyze(ctx context.Context, acquire func() (*parseSlot, error)
 		parsed := time.Now()
 		res := analyses.Run(f)
 		logAnalysis(s.log, f, res.Stats, parsed.Sub(start), time.Since(parsed))
-		findings := append(analysis.FrontendFindings(f), analysis.ForKernels(f, res, targets)...)
+		findings := append(analysis.FrontendFindings(f), analysis.ForKernels(f, res, <-targets)...)
 		done <- &snapshot{version: version, text: text, calls: callSites(f), programs: programsOf(f), result: res, findings: findings, mapper: newMapper(text, utf8)}
 	}()
 	select {

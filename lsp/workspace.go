@@ -23,12 +23,13 @@ import (
 )
 
 // workspace is the background analysis of the workspace's BPF files that
-// are not open in the editor: the files `bpf-lsp check ROOT` checks, as
-// config.Classifier selects them (*.bpf.c, compile database entries built
-// for BPF, config globs, files including bpf_helpers.h). One worker
-// analyses them one at a time at the lowest priority: it starts a file only
-// when no document analysis is pending and gives its parse slot up to any
-// that arrives (rankWorkspace), so an edit's diagnostics never wait for it.
+// are not open in the editor: the files `bpf-lsp check ROOT` checks with
+// the editor's include flags and compile database, as config.Classifier
+// selects them (*.bpf.c, compile database entries built for BPF, config
+// globs, files including bpf_helpers.h). One worker analyses them one at a
+// time at the lowest priority: it starts a file only when no document
+// analysis is pending and gives its parse slot up to any that arrives
+// (rankWorkspace), so an edit's diagnostics never wait for it.
 // Of each file it keeps only the diagnostics and their result id, never the
 // parse: memory grows with the findings, not with the workspace.
 //
@@ -37,7 +38,7 @@ import (
 // workspace/diagnostic; from then on they are only pulled, or the client
 // would show each twice. An open file belongs to the document pipeline.
 type workspace struct {
-	mu         sync.Mutex
+	mu         sync.Mutex         // taken before Server.mu when both are held, never under it
 	cancel     context.CancelFunc // stops the worker; nil when it is not running
 	root       string
 	files      map[string]*wsFile // the workspace's BPF files, by path
@@ -115,7 +116,9 @@ func (s *Server) stopWorkspace(clear bool) {
 }
 
 // workspaceSettingsChanged starts or stops the worker as the setting says
-// and, when it runs, analyses every file again (flags may have changed).
+// and, when it runs, lists and analyses every file again (the flags and
+// compile database may have changed, and with them which files are BPF
+// programs).
 func (s *Server) workspaceSettingsChanged() {
 	s.mu.Lock()
 	on := s.settings.workspaceDiagnostics()
@@ -227,9 +230,9 @@ func (s *Server) workspaceLoop(ctx context.Context) {
 }
 
 // refreshWorkspace lists the files again if asked to (with a new
-// classifier: the compile databases may have changed), classifies the
-// candidates, and clears the results of files that are no longer BPF
-// programs of the workspace. Only the worker calls it.
+// classifier: the settings or compile databases may have changed),
+// classifies the candidates, and clears the results of files that are no
+// longer BPF programs of the workspace. Only the worker calls it.
 func (s *Server) refreshWorkspace(ctx context.Context) {
 	w := &s.ws
 	w.mu.Lock()
@@ -240,7 +243,13 @@ func (s *Server) refreshWorkspace(ctx context.Context) {
 	rescan, root, candidates := w.rescan, w.root, w.candidates
 	w.rescan, w.candidates = false, map[string]bool{}
 	if rescan || w.classifier == nil {
-		w.classifier = &config.Classifier{Configs: &s.project.cache}
+		// With the include flags and compile database the server parses
+		// with. Read after the rescan was taken: a settings change applies
+		// the settings before it asks for one.
+		s.mu.Lock()
+		base := parserOptions(s.settings)
+		s.mu.Unlock()
+		w.classifier = &config.Classifier{Configs: &s.project.cache, Base: base}
 	}
 	cl := w.classifier // a new worker starts with a rescan: never shared
 	w.mu.Unlock()

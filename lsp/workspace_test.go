@@ -332,6 +332,35 @@ func TestWorkspaceDiagnosticsSetting(t *testing.T) {
 	c.waitPublished(a, "a.bpf.c cleared", unversioned(0))
 }
 
+// The workspace's classifier resolves headers with the editor's flags: a
+// file that is a BPF program only through a header that the settings'
+// include flags reach joins the workspace when a settings change adds
+// them.
+func TestWorkspaceClassifiesWithSettings(t *testing.T) {
+	var prog strings.Builder // buggy without its own BPF marks: those are in common.h
+	prog.WriteString("#include \"common.h\"\n")
+	for _, line := range strings.SplitAfter(string(buggy), "\n") {
+		if !strings.Contains(line, "SEC(") {
+			prog.WriteString(line)
+		}
+	}
+	dir := workspaceDir(t, map[string]string{"a.bpf.c": clean, "src/prog.c": prog.String(),
+		"inc/common.h": "#include \"bpf_lsp.h\"\nchar _license[] SEC(\"license\") = \"GPL\";\n"})
+	c := startServer(t, clientOptions{root: dir, capabilities: workspaceClient})
+	c.waitFor("the end of the workspace pass", func() bool { return slices.Contains(c.progressKinds(), "end") })
+	p := uri.File(filepath.Join(dir, "src", "prog.c"))
+	c.mu.Lock()
+	published := len(c.diags[p])
+	c.mu.Unlock()
+	if published > 0 {
+		t.Fatal("prog.c analysed before its header could be found")
+	}
+	c.notifyServer("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"bpfLsp": map[string]any{"compileFlags": []string{"-Iinc"}}}})
+	if got := codes(c.waitPublished(p, "prog.c's workspace diagnostics", unversioned(1)).Diagnostics); len(got) != 1 || !strings.HasPrefix(got[0], "BL201@") {
+		t.Errorf("prog.c: %v, want its BL201", got)
+	}
+}
+
 // A workspace pull with nothing to report (here: the analysis is off)
 // waits rather than answering at once, which a client would re-send in a
 // loop, and ends when the client cancels it.

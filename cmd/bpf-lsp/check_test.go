@@ -88,6 +88,14 @@ func TestCheckDirectoryTakesCompileDatabaseFiles(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
+	if got := findingFiles(out); got != "queue.c" {
+		t.Errorf("findings in %v, want queue.c only (with the database's -I):\n%s%s", got, out, errs)
+	}
+}
+
+// findingFiles lists the base names of the files with findings in check's
+// text output, sorted and joined by commas.
+func findingFiles(out string) string {
 	files := map[string]bool{}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		files[filepath.Base(strings.SplitN(line, ":", 2)[0])] = true
@@ -97,8 +105,40 @@ func TestCheckDirectoryTakesCompileDatabaseFiles(t *testing.T) {
 		got = append(got, f)
 	}
 	sort.Strings(got)
-	if strings.Join(got, ",") != "queue.c" {
-		t.Errorf("findings in %v, want queue.c only (with the database's -I):\n%s%s", got, out, errs)
+	return strings.Join(got, ",")
+}
+
+// A directory argument with -compile-commands takes the files that
+// database builds for BPF, though it lies outside the tree and they have
+// no BPF mark of their own, and leaves out those it builds as user space,
+// though they have one.
+func TestCheckDirectoryTakesGivenCompileDatabaseFiles(t *testing.T) {
+	dir := t.TempDir()
+	src, _ := os.ReadFile("../../testdata/demo/queue.bpf.c")
+	hdr, _ := os.ReadFile("../../testdata/include/bpf_lsp.h")
+	var unmarked []string // queue.bpf.c without its lines with SEC("...")
+	for _, line := range strings.SplitAfter(string(src), "\n") {
+		if !strings.Contains(line, "SEC(") {
+			unmarked = append(unmarked, line)
+		}
+	}
+	for name, text := range map[string]string{"inc/bpf_lsp.h": string(hdr), "src/foo.c": strings.Join(unmarked, ""), "src/loader.c": string(src),
+		"out/compile_commands.json": `[
+ {"directory": "` + dir + `/src", "file": "foo.c", "arguments": ["clang", "-target", "bpf", "-I../inc", "-c", "foo.c"]},
+ {"directory": "` + dir + `/src", "file": "loader.c", "arguments": ["cc", "-I../inc", "-c", "loader.c"]}]`} {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srcDir, db := filepath.Join(dir, "src"), filepath.Join(dir, "out", "compile_commands.json")
+	code, out, errs := runCmd("check", srcDir)
+	if got := findingFiles(out); code != 1 || got != "loader.c" {
+		t.Fatalf("without the database: exit %d, findings in %v; want loader.c only (its SEC marks):\n%s%s", code, got, out, errs)
+	}
+	code, out, errs = runCmd("check", "-compile-commands", db, srcDir)
+	if got := findingFiles(out); code != 1 || got != "foo.c" {
+		t.Errorf("with -compile-commands: exit %d, findings in %v; want foo.c only:\n%s%s", code, got, out, errs)
 	}
 }
 
