@@ -1,9 +1,6 @@
 package cparse
 
-import (
-	"bytes"
-	"regexp"
-)
+import "regexp"
 
 // conditional matches the start of an #if or #elif line.
 var conditional = regexp.MustCompile(`^#\s*(if|elif)\b`)
@@ -16,31 +13,22 @@ type region struct {
 }
 
 // topLevelRegions splits src into top-level declarations and function
-// definitions by scanning tokens lightly: comments, string and character
-// literals and preprocessor lines are skipped; nesting is tracked with
-// (), [] and {}. A '{' right after ')' (or an attribute list) at depth 0
-// opens a function body.
+// definitions by scanning its pieces: nesting is tracked with (), [] and
+// {}. A '{' right after ')' (or an attribute list) at depth 0 opens a
+// function body.
 func topLevelRegions(src []byte) []region {
 	var out []region
-	start := -1
-	depth := 0
-	body := -1
-	lastSig := byte(0) // last significant byte at depth 0
-	lineStart := true
-	for i := 0; i < len(src); i++ {
-		c := src[i]
-		if end, kind := trivia(src, i, lineStart); kind != notTrivia {
-			lineStart = lineStart || kind == newline
-			i = end
+	start, depth, body := -1, 0, -1
+	lastSig := byte(0) // the first byte of the last token at depth 0
+	for p := range pieces(src, true) {
+		if p.kind.trivia() {
 			continue
 		}
-		lineStart = false
+		i, c := p.start, src[p.start]
 		if start < 0 {
 			start = i
 		}
 		switch c {
-		case '"', '\'':
-			i = skipLiteral(src, i)
 		case '(', '[':
 			depth++
 		case ')', ']':
@@ -66,7 +54,7 @@ func topLevelRegions(src []byte) []region {
 				start = -1
 			}
 		}
-		if depth == 0 && c != ' ' {
+		if depth == 0 {
 			lastSig = c
 		}
 	}
@@ -78,81 +66,6 @@ func topLevelRegions(src []byte) []region {
 		out = append(out, r)
 	}
 	return out
-}
-
-// triviaKind classifies what trivia found.
-type triviaKind int
-
-const (
-	notTrivia triviaKind = iota
-	space
-	newline
-	comment
-	directiveLine
-)
-
-// trivia reports whether src[i] starts something that is not a token:
-// white space, a newline, a comment, or (when only white space precedes
-// it on its line) a preprocessor directive; end is the index of its last
-// byte. An unterminated comment runs to the end of src.
-func trivia(src []byte, i int, lineStart bool) (end int, kind triviaKind) {
-	switch c := src[i]; {
-	case c == '\n':
-		return i, newline
-	case c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v':
-		return i, space
-	case c == '#' && lineStart:
-		return skipDirective(src, i), directiveLine
-	case c == '/' && i+1 < len(src) && src[i+1] == '/':
-		for i < len(src) && src[i] != '\n' {
-			i++
-		}
-		return i - 1, comment
-	case c == '/' && i+1 < len(src) && src[i+1] == '*':
-		if j := indexFrom(src, i+2, "*/"); j >= 0 {
-			return j + 1, comment
-		}
-		return len(src), comment
-	}
-	return i, notTrivia
-}
-
-// skipDirective returns the index of the newline ending the preprocessor
-// directive at i (backslash continuations included).
-func skipDirective(src []byte, i int) int {
-	for i < len(src) {
-		if src[i] == '\n' && (i == 0 || src[i-1] != '\\') {
-			return i - 1
-		}
-		i++
-	}
-	return len(src)
-}
-
-// skipLiteral returns the index of the closing quote of the literal at i
-// (or the end of the line for an unterminated one).
-func skipLiteral(src []byte, i int) int {
-	q := src[i]
-	for j := i + 1; j < len(src); j++ {
-		switch src[j] {
-		case '\\':
-			j++
-		case q:
-			return j
-		case '\n':
-			return j - 1
-		}
-	}
-	return len(src)
-}
-
-func indexFrom(src []byte, from int, s string) int {
-	for i := from; i+len(s) <= len(src); i++ {
-		if string(src[i:i+len(s)]) == s {
-			return i
-		}
-	}
-	return -1
 }
 
 // blankErrors blanks, in text, the part of the main file that holds each
@@ -204,19 +117,26 @@ func blank(b []byte) bool {
 	return changed
 }
 
-// blankRegionAt blanks the preprocessor line or top-level region of text
-// holding off; it reports whether there was one.
+// blankRegionAt blanks the directive or top-level region of text holding
+// off; it reports whether there was one.
 func blankRegionAt(text []byte, off int) bool {
-	start := bytes.LastIndexByte(text[:off], '\n') + 1
-	if line := bytes.TrimLeft(text[start:off+1], " \t"); len(line) > 0 && line[0] == '#' {
-		end := min(skipDirective(text, start)+1, len(text))
+	for p := range pieces(text, true) {
+		if p.end <= off {
+			continue
+		}
+		if p.kind != directiveLine {
+			break
+		}
+		d := text[p.start:p.end]
 		// A conditional stays one, false, so its #endif still matches.
 		var keep []byte
-		if m := conditional.FindSubmatch(line); m != nil && end-start >= len(m[0])+2 {
+		if m := conditional.FindSubmatch(d); m != nil {
 			keep = append(append([]byte("#"), m[1]...), " 0"...)
 		}
-		blank(text[start:end])
-		copy(text[start:], keep)
+		blank(d)
+		if len(keep) <= len(d) {
+			copy(d, keep)
+		}
 		return true
 	}
 	for _, r := range topLevelRegions(text) {

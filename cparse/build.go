@@ -586,7 +586,7 @@ func invocationArgs(text []byte, off int, path string, lt *lineTable) (int, []Sp
 				start = i + 1
 			}
 		case '"', '\'':
-			i = skipLiteral(text, i)
+			i = literalEnd(text, i) - 1
 		}
 	}
 	return nameEnd, nil

@@ -811,39 +811,17 @@ type mainDirective struct {
 // directivesFrom returns the directives at or after offset from.
 func directivesFrom(text []byte, from int) []mainDirective {
 	var out []mainDirective
-	lineStart := true
-	for i := 0; i < len(text); i++ {
-		end, kind := trivia(text, i, lineStart)
-		switch kind {
-		case notTrivia:
-			lineStart = false
-			if text[i] == '"' || text[i] == '\'' {
-				i = skipLiteral(text, i)
-			}
+	for p := range pieces(text, true) {
+		if p.kind != directiveLine || p.start < from {
 			continue
-		case newline:
-			lineStart = true
-		case directiveLine:
-			if i >= from {
-				d := mainDirective{at: i, text: text[i:min(end+1, len(text))]}
-				k := skipSpaceAndComments(text, i+1)
-				j := k
-				for j < len(text) && isIdentByte(text[j]) {
-					j++
-				}
-				d.name = string(text[k:j])
-				if d.name == "define" || d.name == "undef" {
-					a := skipSpaceAndComments(text, j)
-					b := a
-					for b < len(text) && isIdentByte(text[b]) {
-						b++
-					}
-					d.arg = string(text[a:b])
-				}
-				out = append(out, d)
-			}
 		}
-		i = end
+		d := mainDirective{at: p.start, text: text[p.start:p.end]}
+		var rest []byte
+		d.name, rest = firstWord(d.text[1:])
+		if d.name == "define" || d.name == "undef" {
+			d.arg, _ = firstWord(rest)
+		}
+		out = append(out, d)
 	}
 	return out
 }
@@ -985,25 +963,11 @@ func declaredIn(ast *cc.AST, name string) []declaredAt {
 // usesAny returns what names maps the first identifier of text (outside
 // comments and literals) among them to, or "".
 func usesAny(text []byte, names map[string]string) string {
-	for i := 0; i < len(text); i++ {
-		if end, kind := trivia(text, i, false); kind != notTrivia {
-			i = end
-			continue
-		}
-		switch c := text[i]; {
-		case c == '"' || c == '\'':
-			i = skipLiteral(text, i)
-		case isIdentByte(c):
-			j := i
-			for j < len(text) && isIdentByte(text[j]) {
-				j++
+	for p := range pieces(text, false) {
+		if c := text[p.start]; p.kind == word && (c < '0' || c > '9') {
+			if why := names[string(withoutSplices(text[p.start:p.end]))]; why != "" {
+				return why
 			}
-			if c < '0' || c > '9' {
-				if why := names[string(text[i:j])]; why != "" {
-					return why
-				}
-			}
-			i = j - 1
 		}
 	}
 	return ""

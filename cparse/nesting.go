@@ -13,52 +13,40 @@ const (
 	maxRunTokens    = 200_000 // tokens between two ';', '{' or '}'
 )
 
-// nestingProblem scans C text lightly (comments, literals and preprocessor
-// lines skipped) and returns the offset and description of the first place
-// over a limit, or "" when there is none.
+// nestingProblem scans C text's pieces (directives only for their
+// brackets) and returns the offset and description of the first place over
+// a limit, or "" when there is none.
 func nestingProblem(src []byte) (int, string) {
 	depth, run, control := 0, 0, 0
-	lineStart := true
-	for i := 0; i < len(src); i++ {
-		c := src[i]
-		if c == '\\' {
-			continue // a line continuation
-		}
-		if end, kind := trivia(src, i, lineStart); kind != notTrivia {
-			if kind == directiveLine {
-				if off := directiveTooDeep(src[i:min(end+1, len(src))]); off >= 0 {
-					return i + off, fmt.Sprintf("brackets nested more than %d deep", maxBracketDepth)
-				}
+	for p := range pieces(src, true) {
+		i := p.start
+		switch p.kind {
+		case directiveLine:
+			if off := directiveTooDeep(src[i:p.end]); off >= 0 {
+				return i + off, fmt.Sprintf("brackets nested more than %d deep", maxBracketDepth)
 			}
-			lineStart = lineStart || kind == newline
-			i = end
 			continue
-		}
-		lineStart = false
-		run++
-		switch {
-		case c == '"' || c == '\'':
-			i = skipLiteral(src, i)
-		case c == '(' || c == '[' || c == '{':
-			depth++
-			if depth > maxBracketDepth {
-				return i, fmt.Sprintf("brackets nested more than %d deep", maxBracketDepth)
-			}
-		case c == ')' || c == ']' || c == '}':
-			depth = max(depth-1, 0)
-		case isIdentByte(c):
-			j := i
-			for j < len(src) && isIdentByte(src[j]) {
-				j++
-			}
-			switch string(src[i:j]) {
+		case space, newline, comment:
+			continue
+		case word:
+			switch string(src[i:p.end]) {
 			case "if", "for", "while", "switch", "do", "else":
 				control++
 				if control > maxControlChain {
 					return i, fmt.Sprintf("more than %d nested control statements without braces", maxControlChain)
 				}
 			}
-			i = j - 1
+		}
+		run++
+		c := src[i]
+		switch c {
+		case '(', '[', '{':
+			depth++
+			if depth > maxBracketDepth {
+				return i, fmt.Sprintf("brackets nested more than %d deep", maxBracketDepth)
+			}
+		case ')', ']', '}':
+			depth = max(depth-1, 0)
 		}
 		if c == ';' || c == '{' || c == '}' {
 			run, control = 0, 0

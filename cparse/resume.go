@@ -58,31 +58,19 @@ type regionUnit struct {
 // units and returns the region's length.
 func regionUnits(text []byte) (units []regionUnit, end int) {
 	depth, start := 0, -1
-	i := 0
-	for i < len(text) {
-		// One logical line: leading space and comments, then a directive
-		// or nothing.
-		j := skipSpaceAndComments(text, i)
-		if j >= len(text) {
-			break
-		}
-		if text[j] == '\n' {
+	for p := range pieces(text, true) {
+		switch p.kind {
+		case space, newline, comment:
 			// Blank and comment lines do not end the region: a comment
 			// typed below the last directive (the whole file, when it
 			// only includes a header with the code) is body, and does
 			// not make a new preamble.
-			i = j + 1
 			continue
+		case directiveLine:
+		default:
+			return units, end
 		}
-		if text[j] != '#' {
-			break
-		}
-		k := skipSpaceAndComments(text, j+1)
-		name := k
-		for name < len(text) && isIdentByte(text[name]) {
-			name++
-		}
-		switch string(text[k:name]) {
+		switch name, _ := firstWord(text[p.start+1 : p.end]); name {
 		case "include", "define", "undef", "pragma":
 		case "if", "ifdef", "ifndef":
 			depth++
@@ -92,79 +80,22 @@ func regionUnits(text []byte) (units []regionUnit, end int) {
 		default:
 			return units, end // #error, #line, #include_next, ...: leave them to the body
 		}
-		lineEnd := directiveEnd(text, name)
-		if lineEnd >= len(text) {
-			break // no newline: cc/v4 would read the rest as the body's
+		if p.end == len(text) {
+			return units, end // no newline: cc/v4 would read the rest as the body's
 		}
-		i = lineEnd + 1
 		if depth < 0 {
-			break
+			return units, end // an #endif with no #if
 		}
 		if start < 0 {
-			start = j
+			start = p.start
 		}
 		if depth == 0 {
-			end = i
-			units = append(units, regionUnit{start: start, end: i})
+			end = p.end + 1
+			units = append(units, regionUnit{start: start, end: end})
 			start = -1
 		}
 	}
 	return units, end
-}
-
-// skipSpaceAndComments skips blanks, line continuations and comments from
-// i, stopping at a newline or anything else.
-func skipSpaceAndComments(text []byte, i int) int {
-	for i < len(text) {
-		switch {
-		case text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\f' || text[i] == '\v':
-			i++
-		case text[i] == '\\' && i+1 < len(text) && text[i+1] == '\n':
-			i += 2
-		case bytes.HasPrefix(text[i:], []byte("/*")):
-			e := bytes.Index(text[i+2:], []byte("*/"))
-			if e < 0 {
-				return len(text)
-			}
-			i += 2 + e + 2
-		case bytes.HasPrefix(text[i:], []byte("//")):
-			for i < len(text) && !(text[i] == '\n' && text[i-1] != '\\') {
-				i++
-			}
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-// directiveEnd returns the offset of the newline ending the directive
-// line containing i: continuations, block comments and literals followed.
-func directiveEnd(text []byte, i int) int {
-	for i < len(text) {
-		switch c := text[i]; {
-		case c == '\n':
-			return i
-		case c == '\\' && i+1 < len(text) && text[i+1] == '\n':
-			i += 2
-		case c == '/' && i+1 < len(text) && (text[i+1] == '*' || text[i+1] == '/'):
-			i = skipSpaceAndComments(text, i)
-		case c == '"' || c == '\'':
-			i++
-			for i < len(text) && text[i] != c && text[i] != '\n' {
-				if text[i] == '\\' {
-					i++
-				}
-				i++
-			}
-			if i < len(text) && text[i] == c {
-				i++ // the closing quote; an unterminated one (#define Q can't) ends with the line
-			}
-		default:
-			i++
-		}
-	}
-	return len(text)
 }
 
 // preamble is one translated preamble and what replaying it needs. pre is

@@ -36,22 +36,15 @@ func rewriteEmptyAttributes(src []byte) []byte {
 		if k < 0 {
 			return out
 		}
-		i := from + k + len(kw)
-		from = i
+		at := from + k + len(kw)
+		from = at
 		depth, comma := 0, -1
 	scan:
-		for ; i < len(src); i++ {
-			switch c := src[i]; {
-			case c == ' ' || c == '\t' || c == '\n' || c == '\\' || c == '\r':
+		for p := range pieces(src[at:], false) {
+			if p.kind.trivia() {
 				continue
-			case c == '/' && i+1 < len(src) && src[i+1] == '*':
-				if j := indexFrom(src, i+2, "*/"); j >= 0 {
-					i = j + 1
-					continue
-				}
-				break scan
-			case c == '"':
-				i = skipLiteral(src, i)
+			}
+			switch i, c := at+p.start, src[at+p.start]; {
 			case c == '(':
 				depth++
 			case c == ')':

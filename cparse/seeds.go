@@ -371,59 +371,6 @@ func isIdentStart(c byte) bool {
 	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-// withoutComments returns text with backslash-newlines removed and each
-// comment replaced by a space, as the preprocessor sees it; string and
-// character literals are kept (a comment opener inside one is no comment).
-// A literal ends at the end of its line at the latest.
-func withoutComments(text []byte) []byte {
-	if bytes.Contains(text, []byte("\\\r\n")) {
-		text = bytes.ReplaceAll(text, []byte("\\\r\n"), nil)
-	}
-	if bytes.Contains(text, []byte("\\\n")) {
-		text = bytes.ReplaceAll(text, []byte("\\\n"), nil)
-	}
-	if !bytes.Contains(text, []byte("/")) {
-		return text
-	}
-	out := make([]byte, 0, len(text))
-	for i := 0; i < len(text); {
-		c := text[i]
-		switch {
-		case c == '"' || c == '\'':
-			j := i + 1
-			for j < len(text) && text[j] != c && text[j] != '\n' {
-				if text[j] == '\\' && j+1 < len(text) && text[j+1] != '\n' {
-					j++
-				}
-				j++
-			}
-			if j < len(text) && text[j] == c {
-				j++
-			}
-			out = append(out, text[i:j]...)
-			i = j
-		case c == '/' && i+1 < len(text) && text[i+1] == '*':
-			end := bytes.Index(text[i+2:], []byte("*/"))
-			if end < 0 {
-				return append(out, ' ')
-			}
-			out = append(out, ' ')
-			i += 2 + end + 2
-		case c == '/' && i+1 < len(text) && text[i+1] == '/':
-			end := bytes.IndexByte(text[i:], '\n')
-			out = append(out, ' ')
-			if end < 0 {
-				return out
-			}
-			i += end
-		default:
-			out = append(out, c)
-			i++
-		}
-	}
-	return out
-}
-
 // parseDefine reads a "#define NAME(params) replacement" line (comments
 // removed, leading blanks trimmed): the identifiers and ## names of the
 // replacement list. m is nil for other lines.
