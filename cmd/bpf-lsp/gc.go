@@ -10,7 +10,8 @@ import (
 // tokens and AST nodes) over a small long-lived heap (the vmlinux.h index,
 // header texts), so the default GOGC=100 collects several times per parse:
 // at 200 an edit costs 10-20% less CPU (BenchmarkWarmEdit in
-// internal/bench). The soft limit keeps the larger target from growing the
+// internal/bench), and the server's 400 less again on opening a file
+// (below). The soft limit keeps the larger target from growing the
 // resident set past what the command may use on big inputs. It returns
 // the limit for the server's analyses of closed files, 0 when the user's
 // setting stands.
@@ -45,9 +46,13 @@ var (
 	// (tracing_struct_many_args.c, ~120 MB live) thrashed the collector
 	// under 144 MiB (edits 0.4-0.6 s, opening 1.9-2.4 s), against
 	// 0.05-0.1 s and 0.9 s at 256 MiB (241 MB RSS). Smaller files stay far
-	// below it: GOGC decides their heap (the benchmark files peak at
-	// 50-105 MB).
-	serveGC = gcTuning{percent: 200, softLimit: 256 << 20, closedLimit: 112 << 20}
+	// below it: GOGC decides their heap. A cold open builds its whole
+	// live heap (the ASTs) from a young, small one, which at 200 the
+	// collector marked several times over: opening the 5,000-line
+	// benchmark file took 97 ms against 88-90 at 400 (medians of 7 runs,
+	// twice each), its edits 24-27 against 19-20 ms; the benchmark files
+	// then peak at 52-119 MB (72-102 at 200).
+	serveGC = gcTuning{percent: 400, softLimit: 256 << 20, closedLimit: 112 << 20}
 	// checkGC lets a batch run use more of its 300 MB budget: check on the
 	// 798 selftests on two idle cores took 14.3-14.6 s wall, 27 s CPU and
 	// 271 MB at 600/256 MiB, against 14.7-15.1 s, 28 s and 256 MB at
