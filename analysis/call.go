@@ -353,7 +353,11 @@ func (a *analyzer) checkRoot(st *state, c *cparse.Call, op graphOp, m mode) {
 		rootDesc = fmt.Sprintf("'%s' (passed as '%s')", g.Name, root)
 	}
 	rel := related(g.Span, fmt.Sprintf("'%s' is guarded by '%s' (%s)", g.Name, g.Lock.Name, g.Reason))
-	fix := a.fixWrap(a.curStmt, lockText)
+	var stmt cparse.Span
+	if a.curStmt != nil {
+		stmt = a.span(a.curStmt)
+	}
+	fix := a.fixWrap(stmt, lockText)
 	if h, ok := st.held[key]; ok {
 		a.report(codeGraphUnlocked, c.NameSpan, fmt.Sprintf("%s on %s requires holding '%s', but the result of %s was not checked: it may not have taken the lock", name, rootDesc, lockText, "bpf_res_spin_lock"), m,
 			rel, related(h.takenAt, fmt.Sprintf("'%s' taken here", lockText)), g.Kernel, fix)

@@ -22,7 +22,7 @@ type analyzer struct {
 	refs     map[cparse.Span]*Ref
 	held     map[cparse.Span]*HeldRange
 	depth    int
-	curStmt  cparse.Span // the statement being interpreted (fixes wrap it)
+	curStmt  cc.Node // the statement being interpreted (fixes wrap it; its span is wanted only then)
 	spans    map[cc.Node]cparse.Span
 	cfgs     map[*cparse.Func]*cfg
 	declPos  map[*cc.Declarator]declKey
@@ -96,7 +96,7 @@ func (v value) truth(st *state) (truth, known bool) {
 // atom applies one atom's effects and returns the value of its expression;
 // for a return it also checks the exit and reports that it was one.
 func (a *analyzer) atom(st *state, at atom, m mode) (value, bool) {
-	a.curStmt = a.span(at.node)
+	a.curStmt = at.node
 	switch at.kind {
 	case atomDecl:
 		a.declaration(st, at.node.(*cc.Declaration), m)
