@@ -144,13 +144,12 @@ func (c *Cache) commit(g *generation) {
 	c.mu.Unlock()
 }
 
-// lookup returns the previous version's result for the program fn, moved
-// to the new text, or nil.
-func (g *generation) lookup(fn *cparse.Func, entry bool) *unitResult {
+// lookup returns the previous version's result for the program whose
+// key is key, moved to the new text, or nil.
+func (g *generation) lookup(key [32]byte) *unitResult {
 	if g.prev == nil {
 		return nil
 	}
-	key := g.unitKey(fn, entry)
 	old, ok := g.prev.units[key]
 	if !ok {
 		return nil
@@ -165,9 +164,19 @@ func (g *generation) lookup(fn *cparse.Func, entry bool) *unitResult {
 	return &out
 }
 
-// store records the result of analysing fn in this version.
-func (g *generation) store(fn *cparse.Func, entry bool, u *unitResult) {
-	g.units[g.unitKey(fn, entry)] = u
+// unitKeys fingerprints the programs progs with up to workers
+// goroutines. Every function's facts come first (a key follows calls
+// through them), so that the keys are computed on a memo only read.
+func (g *generation) unitKeys(progs []unitJob, workers int) [][32]byte {
+	fns := g.f.Funcs
+	facts := make([]*funcFacts, len(fns))
+	forEach(len(fns), workers, func(_, i int) { facts[i] = g.newFacts(fns[i]) })
+	for i, fn := range fns {
+		g.funcs[fn] = facts[i]
+	}
+	keys := make([][32]byte, len(progs))
+	forEach(len(progs), workers, func(_, i int) { keys[i] = g.unitKey(progs[i].fn, progs[i].entry) })
+	return keys
 }
 
 // unitKey fingerprints the program fn: the file's declarations and the
@@ -209,13 +218,12 @@ func (g *generation) unitKey(fn *cparse.Func, entry bool) [32]byte {
 	return key
 }
 
-// facts hashes one function and lists the functions its body names.
-func (g *generation) facts(fn *cparse.Func) *funcFacts {
-	if ff, ok := g.funcs[fn]; ok {
-		return ff
-	}
+// facts returns fn's facts (see unitKeys).
+func (g *generation) facts(fn *cparse.Func) *funcFacts { return g.funcs[fn] }
+
+// newFacts hashes one function and lists the functions its body names.
+func (g *generation) newFacts(fn *cparse.Func) *funcFacts {
 	ff := &funcFacts{idents: map[string]bool{}}
-	g.funcs[fn] = ff
 	h := sha256.New()
 	fmt.Fprintf(h, "%d:%s|%t|%q|%s|", len(fn.Name), fn.Name, fn.Static, fn.Section, fn.BodySpan.File)
 	body := fn.Def != nil && fn.Def.CompoundStatement != nil

@@ -42,10 +42,7 @@ func run(f *cparse.File, c *Cache, workers func(n int) int) *Result {
 	if c != nil {
 		gen = c.begin(f, cl)
 	}
-	// The Cache is read and written here, the programs it misses are
-	// analysed (maybe in parallel) in between.
-	var units []*unitResult
-	var todo []unitJob
+	var progs []unitJob
 	called := calledFuncs(f)
 	for _, fn := range f.Funcs {
 		if fn.Def == nil || fn.Def.CompoundStatement == nil {
@@ -55,19 +52,28 @@ func run(f *cparse.File, c *Cache, workers func(n int) int) *Result {
 		if !entry && called[fn.Name] {
 			continue // analysed where it is called, in the caller's state
 		}
-		var u *unitResult
+		progs = append(progs, unitJob{fn: fn, entry: entry, at: len(progs)})
+	}
+	// The Cache is read and written here; the programs' keys, and the
+	// programs it misses, are computed (maybe in parallel) in between.
+	var keys [][32]byte
+	if gen != nil {
+		keys = gen.unitKeys(progs, workers(len(progs)))
+	}
+	units := make([]*unitResult, len(progs))
+	var todo []unitJob
+	for i, p := range progs {
 		if gen != nil {
-			u = gen.lookup(fn, entry)
+			units[i] = gen.lookup(keys[i])
 		}
-		if u == nil {
-			todo = append(todo, unitJob{fn: fn, entry: entry, at: len(units)})
+		if units[i] == nil {
+			todo = append(todo, p)
 		}
-		units = append(units, u)
 	}
 	analyzeUnits(f, cl, todo, units, workers(len(todo)))
 	if gen != nil {
 		for _, job := range todo {
-			gen.store(job.fn, job.entry, units[job.at])
+			gen.units[keys[job.at]] = units[job.at]
 		}
 		c.commit(gen)
 	}
@@ -153,28 +159,40 @@ type unitJob struct {
 // analyzeUnits analyses the programs of jobs into units, with up to
 // workers goroutines, each with its own memo (the other memos the
 // programs share, the File's spans and cc/v4's types', are safe for
-// concurrent use). A panic is raised again here, the first program's in
-// file order, as the serial loop would raise it: the language server
-// recovers it on this goroutine.
+// concurrent use).
 func analyzeUnits(f *cparse.File, cl *classes, jobs []unitJob, units []*unitResult, workers int) {
-	workers = min(workers, len(jobs))
+	memos := make([]*nodeMemo, max(1, min(workers, len(jobs))))
+	forEach(len(jobs), len(memos), func(w, i int) {
+		if memos[w] == nil {
+			memos[w] = newNodeMemo()
+		}
+		units[jobs[i].at] = analyzeUnit(f, cl, memos[w], jobs[i].fn, jobs[i].entry)
+	})
+}
+
+// forEach calls do(w, i) for every i < n, in order on the calling
+// goroutine (w = 0) when workers < 2, else on up to workers goroutines
+// (w numbers them) that each take the next i, as the work of each i
+// varies. A panic is raised again here once all are done, the lowest i's,
+// as the serial loop would raise it: the language server recovers it on
+// this goroutine.
+func forEach(n, workers int, do func(w, i int)) {
+	workers = min(workers, n)
 	if workers <= 1 {
-		memo := newNodeMemo()
-		for _, job := range jobs {
-			units[job.at] = analyzeUnit(f, cl, memo, job.fn, job.entry)
+		for i := range n {
+			do(0, i)
 		}
 		return
 	}
-	panics := make([]any, len(jobs))
-	var next atomic.Int64 // programs differ in size: each worker takes the next one
+	panics := make([]any, n)
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range workers {
+	for w := range workers {
 		wg.Go(func() {
-			memo := newNodeMemo()
-			for i := int(next.Add(1) - 1); i < len(jobs); i = int(next.Add(1) - 1) {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
 				func() {
 					defer func() { panics[i] = recover() }()
-					units[jobs[i].at] = analyzeUnit(f, cl, memo, jobs[i].fn, jobs[i].entry)
+					do(w, i)
 				}()
 			}
 		})

@@ -181,6 +181,7 @@ func buildModel(f *File) {
 		}
 	}
 	f.addExternals(tu, -1)
+	f.indexFuncs()
 }
 
 // addExternals adds the model of the first n external declarations of
@@ -676,12 +677,27 @@ func (f *File) CallOf(e *cc.PostfixExpression) *Call { return f.calls[e] }
 
 // Func returns the function definition called name, or nil.
 func (f *File) Func(name string) *Func {
+	if f.funcs != nil {
+		return f.funcs[name]
+	}
 	for _, fn := range f.Funcs {
 		if fn.Name == name {
 			return fn
 		}
 	}
 	return nil
+}
+
+// indexFuncs indexes f.Funcs by name for Func (the first of a name, as
+// the scan finds it): the analysis asks for every identifier of every
+// body, which scanning took quadratic time in the number of functions.
+func (f *File) indexFuncs() {
+	f.funcs = make(map[string]*Func, len(f.Funcs))
+	for _, fn := range f.Funcs {
+		if _, dup := f.funcs[fn.Name]; !dup {
+			f.funcs[fn.Name] = fn
+		}
+	}
 }
 
 // Var returns the file-scope variable called name, or nil.

@@ -154,7 +154,8 @@ type File struct {
 
 	src   *sources // texts of the files positions point into
 	calls map[*cc.PostfixExpression]*Call
-	spans *spanMemo // first and last tokens of the nodes SpanOf has walked
+	funcs map[string]*Func // Funcs by name, once the model is built (see Func)
+	spans *spanMemo        // first and last tokens of the nodes SpanOf has walked
 	// sighted is the preamble region this parse counted as first seen: its
 	// retry rounds (on copies of the File) are the same parse, not the
 	// second one a build needs.

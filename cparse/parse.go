@@ -169,7 +169,7 @@ func (p *Parser) Parse(ctx context.Context, path string, overlay map[string][]by
 		// never the process.
 		if r := recover(); r != nil {
 			f.AST = nil
-			f.Vars, f.Funcs, f.Structs = nil, nil, map[string]*Struct{}
+			f.Vars, f.Funcs, f.funcs, f.Structs = nil, nil, nil, map[string]*Struct{}
 			f.Errors = append(f.Errors, internalError(path, src, r))
 			err = nil
 		}
