@@ -42,6 +42,9 @@ type Options struct {
 	// files, and no open document, are analysed (the workspace pass); 0
 	// leaves the limit alone.
 	ClosedMemoryLimit int64
+	// OpeningGCPercent is the collector's GOGC while a document's first
+	// analysis runs; 0 leaves it alone.
+	OpeningGCPercent int
 }
 
 const (

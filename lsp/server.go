@@ -123,7 +123,7 @@ func newServer(opts Options) *Server {
 		calls:    &inFlight{cancel: map[jsonrpc2.ID]context.CancelFunc{}},
 		exitCode: make(chan int, 1), slots: newParseSlots(max(1, runtime.GOMAXPROCS(0)))}
 	s.parser = newParser(opts.Settings)
-	s.memory = newMemoryLimits(opts.ClosedMemoryLimit)
+	s.memory = newMemoryLimits(opts.ClosedMemoryLimit, opts.OpeningGCPercent)
 	return s
 }
 

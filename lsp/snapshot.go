@@ -145,6 +145,10 @@ func (s *Server) schedule(u uri.URI, delay time.Duration, why priority) {
 		d.analyses = analysis.NewCache()
 	}
 	gen, version, text, path, analyses := d.gen, d.version, d.text, d.path, d.analyses
+	load := loadOpen
+	if d.good == nil {
+		load = loadOpening // nothing analysed yet: no cache, no preamble warm
+	}
 	overlay := s.overlayLocked()
 	parser, st, utf8, timeout := s.parser, s.settings, s.caps.utf8, s.opts.ParseTimeout
 	s.mu.Unlock()
@@ -175,7 +179,7 @@ func (s *Server) schedule(u uri.URI, delay time.Duration, why priority) {
 		}
 		parser, cfg := s.projectFor(st, parser, path)
 		acquire := func() (*parseSlot, error) { return s.slots.acquire(ctx, rank) }
-		leave := s.memory.enter(true)
+		leave := s.memory.enter(load)
 		snap := s.analyze(ctx, acquire, parser, analyses, path, version, text, overlay, utf8, timeout)
 		leave()
 		snap.uri, snap.path = u, path

@@ -413,7 +413,7 @@ func (s *Server) analyseClosed(ctx context.Context, path string) {
 	}
 	// Closed files are parsed one at a time and an edit preempts them:
 	// collecting harder over one such parse caps the pass's resident set.
-	defer s.memory.enter(false)()
+	defer s.memory.enter(loadClosed)()
 	fctx, preempt := context.WithCancel(ctx)
 	defer preempt()
 	parser, cfg := s.projectFor(st, parser, path)

@@ -47,25 +47,55 @@ func TestMemoryLimitsOverlap(t *testing.T) {
 	before := debug.SetMemoryLimit(-1)
 	t.Cleanup(func() { debug.SetMemoryLimit(before) })
 	const closed = 100 << 20
-	m := newMemoryLimits(closed)
+	m := newMemoryLimits(closed, 0)
 	check := func(when string, want int64) {
 		t.Helper()
 		if got := debug.SetMemoryLimit(-1); got != want {
 			t.Errorf("%s: limit %d, want %d", when, got, want)
 		}
 	}
-	leaveClosed := m.enter(false)
+	leaveClosed := m.enter(loadClosed)
 	check("closed file", closed)
-	leaveOpen := m.enter(true)
+	leaveOpen := m.enter(loadOpen)
 	check("closed file and document", before)
 	leaveClosed()
 	check("document", before)
-	leaveClosed2 := m.enter(false)
+	leaveClosed2 := m.enter(loadClosed)
 	check("document and closed file", before)
 	leaveOpen()
 	check("closed file again", closed)
 	leaveClosed2()
 	check("nothing", before)
-	newMemoryLimits(0).enter(false)()
+	newMemoryLimits(0, 0).enter(loadClosed)()
 	check("no closed files' limit", before)
+}
+
+// A document's first analysis runs the collector at the opening percent
+// while any runs, the steady one otherwise.
+func TestOpeningGCPercent(t *testing.T) {
+	steady := debug.SetGCPercent(150)
+	t.Cleanup(func() { debug.SetGCPercent(steady) })
+	m := newMemoryLimits(0, 400)
+	percent := func() int {
+		p := debug.SetGCPercent(-1)
+		debug.SetGCPercent(p)
+		return p
+	}
+	check := func(when string, want int) {
+		t.Helper()
+		if got := percent(); got != want {
+			t.Errorf("%s: GOGC %d, want %d", when, got, want)
+		}
+	}
+	check("nothing", 150)
+	leaveEdit := m.enter(loadOpen)
+	check("an edit", 150)
+	leaveOpening := m.enter(loadOpening)
+	check("an edit and an opening", 400)
+	leaveEdit()
+	check("an opening", 400)
+	leaveOpening()
+	check("nothing again", 150)
+	newMemoryLimits(0, 0).enter(loadOpening)()
+	check("no opening percent", 150)
 }

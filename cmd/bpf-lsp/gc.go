@@ -10,18 +10,17 @@ import (
 // tokens and AST nodes) over a small long-lived heap (the vmlinux.h index,
 // header texts), so the default GOGC=100 collects several times per parse:
 // at 200 an edit costs 10-20% less CPU (BenchmarkWarmEdit in
-// internal/bench), and the server's 400 less again on opening a file
+// internal/bench), and 400 less again while the server opens a file
 // (below). The soft limit keeps the larger target from growing the
 // resident set past what the command may use on big inputs. It returns
-// the limit for the server's analyses of closed files, 0 when the user's
-// setting stands.
-func tuneGC(g gcTuning) (closedLimit int64) {
+// the setting, zero when the user's stands.
+func tuneGC(g gcTuning) gcTuning {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
-		return 0
+		return gcTuning{}
 	}
 	debug.SetGCPercent(g.percent)
 	debug.SetMemoryLimit(g.softLimit)
-	return g.closedLimit
+	return g
 }
 
 // gcTuning is a command's collector setting.
@@ -31,6 +30,9 @@ type gcTuning struct {
 	// closedLimit is the soft limit while the server analyses closed
 	// files only (lsp.Options.ClosedMemoryLimit); 0 keeps softLimit.
 	closedLimit int64
+	// openingPercent is GOGC while the server analyses a document for the
+	// first time (lsp.Options.OpeningGCPercent); 0 keeps percent.
+	openingPercent int
 }
 
 var (
@@ -46,13 +48,14 @@ var (
 	// (tracing_struct_many_args.c, ~120 MB live) thrashed the collector
 	// under 144 MiB (edits 0.4-0.6 s, opening 1.9-2.4 s), against
 	// 0.05-0.1 s and 0.9 s at 256 MiB (241 MB RSS). Smaller files stay far
-	// below it: GOGC decides their heap. A cold open builds its whole
-	// live heap (the ASTs) from a young, small one, which at 200 the
-	// collector marked several times over: opening the 5,000-line
-	// benchmark file took 97 ms against 88-90 at 400 (medians of 7 runs,
-	// twice each), its edits 24-27 against 19-20 ms; the benchmark files
-	// then peak at 52-119 MB (72-102 at 200).
-	serveGC = gcTuning{percent: 400, softLimit: 256 << 20, closedLimit: 112 << 20}
+	// below it: GOGC decides their heap. A document's first analysis
+	// builds its whole live heap (the ASTs) from a young, small one, which
+	// at 200 the collector marked several times over: opening the
+	// 5,000-line benchmark file took 97 ms against 88-90 at 400 (medians
+	// of 7 runs, twice each). 400 throughout also made edits cheaper
+	// (19-20 against 24-27 ms) but left linked_list.c at 140 MB after 15
+	// edits (94 at 200), near the server's 150 MB budget.
+	serveGC = gcTuning{percent: 200, softLimit: 256 << 20, closedLimit: 112 << 20, openingPercent: 400}
 	// checkGC lets a batch run use more of its 300 MB budget: check on the
 	// 798 selftests on two idle cores took 14.3-14.6 s wall, 27 s CPU and
 	// 271 MB at 600/256 MiB, against 14.7-15.1 s, 28 s and 256 MB at

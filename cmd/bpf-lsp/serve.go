@@ -16,7 +16,7 @@ import (
 // Editor settings (initializationOptions, didChangeConfiguration) are
 // merged over these flags.
 func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	closedLimit := tuneGC(serveGC)
+	gc := tuneGC(serveGC)
 	fs := newFlagSet("serve", "serve [-I dir] [-D name[=value]] [--log-file FILE] [--verify-on-save] [--clang PATH] [-v]", stderr)
 	var includes, defines listFlag
 	fs.Var(&includes, "I", "add `dir` to the include path")
@@ -59,7 +59,8 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	lsp.Version = versionString()
 	return lsp.Serve(context.Background(), stdio{stdin, stdout}, lsp.Options{
 		Logger:            slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})),
-		ClosedMemoryLimit: closedLimit,
+		ClosedMemoryLimit: gc.closedLimit,
+		OpeningGCPercent:  gc.openingPercent,
 		Settings:          lsp.Settings{IncludeDirs: includes, Defines: defines, VerifyOnSave: *verify, ClangPath: *clang, TargetKernels: targetKernels},
 	})
 }
