@@ -57,9 +57,10 @@ import (
 // use; analyses racing on one Cache each reuse what the last one to finish
 // left.
 type Cache struct {
-	mu     sync.Mutex
-	last   *generation
-	hashes map[string]textHash // headers hashed, by path
+	mu      sync.Mutex
+	last    *generation
+	pending chan struct{}       // closed once a commit made in the background is done
+	hashes  map[string]textHash // headers hashed, by path
 }
 
 // textHash remembers the hash of a text by its identity (the same bytes,
@@ -115,6 +116,12 @@ type varDecl struct {
 // begin starts the generation of f, against the last one committed.
 func (c *Cache) begin(f *cparse.File, cl *classes) *generation {
 	c.mu.Lock()
+	pending := c.pending
+	c.mu.Unlock()
+	if pending != nil {
+		<-pending
+	}
+	c.mu.Lock()
 	prev := c.last
 	c.mu.Unlock()
 	g := &generation{c: c, f: f, path: f.Path, text: f.Src, units: map[[32]byte]*unitResult{}, funcs: map[*cparse.Func]*funcFacts{}}
@@ -133,6 +140,21 @@ func (c *Cache) begin(f *cparse.File, cl *classes) *generation {
 		}
 	}
 	return g
+}
+
+// commitLater runs store, which commits, in the background; the next
+// begin waits for it. A panic there costs the next run its reuse, as
+// nothing was committed, not the process.
+func (c *Cache) commitLater(store func()) {
+	done := make(chan struct{})
+	c.mu.Lock()
+	c.pending = done
+	c.mu.Unlock()
+	go func() {
+		defer close(done)
+		defer func() { _ = recover() }()
+		store()
+	}()
 }
 
 // commit makes g the generation the next analysis starts from. Results

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"cmp"
 	"fmt"
 	"runtime"
 	"slices"
@@ -56,14 +57,17 @@ func run(f *cparse.File, c *Cache, workers func(n int) int) *Result {
 	}
 	// The Cache is read and written here; the programs' keys, and the
 	// programs it misses, are computed (maybe in parallel) in between.
+	// With nothing to reuse (a first run), the keys serve only the next
+	// run, and are computed after this one returns.
+	cold := gen != nil && gen.prev == nil
 	var keys [][32]byte
-	if gen != nil {
+	if gen != nil && !cold {
 		keys = gen.unitKeys(progs, workers(len(progs)))
 	}
 	units := make([]*unitResult, len(progs))
 	var todo []unitJob
 	for i, p := range progs {
-		if gen != nil {
+		if keys != nil {
 			units[i] = gen.lookup(keys[i])
 		}
 		if units[i] == nil {
@@ -72,14 +76,28 @@ func run(f *cparse.File, c *Cache, workers func(n int) int) *Result {
 	}
 	analyzeUnits(f, cl, todo, units, workers(len(todo)))
 	if gen != nil {
-		for _, job := range todo {
-			gen.units[keys[job.at]] = units[job.at]
+		store := func() {
+			if keys == nil {
+				keys = gen.unitKeys(progs, workers(len(progs)))
+			}
+			for _, job := range todo {
+				gen.units[keys[job.at]] = units[job.at]
+			}
+			c.commit(gen)
 		}
-		c.commit(gen)
+		if cold {
+			c.commitLater(store)
+		} else {
+			store()
+		}
 	}
 	findings := cl.findings
-	held := map[cparse.Span]*HeldRange{}
-	refs := map[cparse.Span]*Ref{}
+	nHeld, nRefs := 0, 0
+	for _, u := range units {
+		nHeld, nRefs = nHeld+len(u.held), nRefs+len(u.refs)
+	}
+	held := make(map[cparse.Span]*HeldRange, nHeld)
+	refs := make(map[cparse.Span]*Ref, nRefs)
 	for _, u := range units {
 		findings = append(findings, u.findings...)
 		// Across programs, as across the paths of one, a statement is
@@ -113,13 +131,13 @@ func run(f *cparse.File, c *Cache, workers func(n int) int) *Result {
 	for _, ref := range refs {
 		r.Refs = append(r.Refs, *ref)
 	}
-	sort.Slice(r.Refs, func(i, j int) bool { return spanLess(r.Refs[i].Span, r.Refs[j].Span) })
+	slices.SortFunc(r.Refs, func(x, y Ref) int { return spanCompare(x.Span, y.Span) })
 	for _, h := range held {
 		if len(h.Locks) > 0 {
 			r.Held = append(r.Held, *h)
 		}
 	}
-	sort.Slice(r.Held, func(i, j int) bool { return spanLess(r.Held[i].Span, r.Held[j].Span) })
+	slices.SortFunc(r.Held, func(x, y HeldRange) int { return spanCompare(x.Span, y.Span) })
 	return r
 }
 
@@ -230,22 +248,17 @@ func analyzeUnit(f *cparse.File, cl *classes, memo *nodeMemo, fn *cparse.Func, e
 	for _, h := range a.held {
 		u.held = append(u.held, *h)
 	}
-	sort.Slice(u.held, func(i, j int) bool { return spanLess(u.held[i].Span, u.held[j].Span) })
+	slices.SortFunc(u.held, func(x, y HeldRange) int { return spanCompare(x.Span, y.Span) })
 	for _, ref := range a.refs {
 		u.refs = append(u.refs, *ref)
 	}
-	sort.Slice(u.refs, func(i, j int) bool { return spanLess(u.refs[i].Span, u.refs[j].Span) })
+	slices.SortFunc(u.refs, func(x, y Ref) int { return spanCompare(x.Span, y.Span) })
 	return u
 }
 
-func spanLess(a, b cparse.Span) bool {
-	if a.File != b.File {
-		return a.File < b.File
-	}
-	if a.Start.Offset != b.Start.Offset {
-		return a.Start.Offset < b.Start.Offset
-	}
-	return a.End.Offset < b.End.Offset
+// spanCompare orders spans by file, start and end.
+func spanCompare(a, b cparse.Span) int {
+	return cmp.Or(strings.Compare(a.File, b.File), cmp.Compare(a.Start.Offset, b.Start.Offset), cmp.Compare(a.End.Offset, b.End.Offset))
 }
 
 // entryArgs gives each pointer parameter of an entry function an object of
