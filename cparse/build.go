@@ -17,7 +17,10 @@ import (
 // sources holds the text of every file positions may point into, so spans
 // can be computed (and macro-expanded tokens recognised) after parsing.
 type sources struct {
-	mu      sync.Mutex
+	// mu is read-locked by the lookups of every token's span, which
+	// concurrent goroutines (the chunks of a parse, the analysis'
+	// workers) make all the time: they must not queue behind each other.
+	mu      sync.RWMutex
 	maxSize int64
 	files   map[string][]byte // by display path, as served to cc/v4
 	lines   map[string]*lineTable
@@ -57,8 +60,8 @@ func (s *sources) resolve(name string) (string, int) {
 
 // resolveAt is resolve for the position at offset off of name.
 func (s *sources) resolveAt(name string, off int) (string, int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	n, ok := s.names[name]
 	if !ok {
 		return name, 0
@@ -99,6 +102,12 @@ func (t *lineTable) pos(off int) Pos {
 
 // table returns the line table of path's text.
 func (s *sources) table(path string, text []byte) *lineTable {
+	s.mu.RLock()
+	t, ok := s.lines[path]
+	s.mu.RUnlock()
+	if ok && t.size == len(text) {
+		return t
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t, ok := s.lines[path]; ok && t.size == len(text) {
@@ -107,18 +116,24 @@ func (s *sources) table(path string, text []byte) *lineTable {
 	if s.lines == nil {
 		s.lines = map[string]*lineTable{}
 	}
-	t := newLineTable(text)
+	t = newLineTable(text)
 	s.lines[path] = t
 	return t
 }
 
 func (s *sources) text(path string) []byte {
+	s.mu.RLock()
+	t, ok := s.files[path]
+	s.mu.RUnlock()
+	if ok {
+		return t
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t, ok := s.files[path]; ok {
 		return t
 	}
-	t, _ := readRegular(path, s.maxSize) // a file that cannot be read gives invocation-less spans
+	t, _ = readRegular(path, s.maxSize) // a file that cannot be read gives invocation-less spans
 	s.files[path] = t
 	return t
 }

@@ -33,10 +33,11 @@ type tokenPair struct{ first, last cc.Token }
 // spanMemo remembers the tokenPairs of postfix expressions (calls among
 // them). Calls nest inside calls (macro expansions such as BPF_PROG's),
 // and SpanOf on each of them walked every subtree again: building a file's
-// model was quadratic in the nesting.
+// model was quadratic in the nesting. Concurrent walks (the analysis'
+// workers) lock it only to read or add an entry, never for a whole walk.
 type spanMemo struct {
-	mu    sync.Mutex
-	nodes map[cc.Node]tokenPair
+	mu    sync.RWMutex
+	nodes map[*cc.PostfixExpression]tokenPair
 }
 
 // bounds returns the first and last real tokens (by sequence number) below
@@ -46,18 +47,16 @@ func (m *spanMemo) bounds(n cc.Node) tokenPair {
 	if m == nil { // a File not made by Parse
 		m = &spanMemo{}
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.nodes == nil {
-		m.nodes = map[cc.Node]tokenPair{}
-	}
 	return m.walk(n)
 }
 
 func (m *spanMemo) walk(n cc.Node) (p tokenPair) {
 	pe, call := n.(*cc.PostfixExpression)
 	if call = call && pe != nil && pe.Case == cc.PostfixExpressionCall; call {
-		if known, ok := m.nodes[pe]; ok {
+		m.mu.RLock()
+		known, ok := m.nodes[pe]
+		m.mu.RUnlock()
+		if ok {
 			return known
 		}
 		if pe.Token2.Seq() != 0 {
@@ -68,7 +67,7 @@ func (m *spanMemo) walk(n cc.Node) (p tokenPair) {
 			p = m.walk(pe.PostfixExpression)
 			p.add(pe.Token)
 			p.add(pe.Token2)
-			m.nodes[pe] = p
+			m.remember(pe, p)
 			return p
 		}
 	}
@@ -78,9 +77,18 @@ func (m *spanMemo) walk(n cc.Node) (p tokenPair) {
 		p.add(below.last)
 	})
 	if call {
-		m.nodes[pe] = p // only calls: they are what nests, and SpanOf's main use
+		m.remember(pe, p) // only calls: they are what nests, and SpanOf's main use
 	}
 	return p
+}
+
+func (m *spanMemo) remember(pe *cc.PostfixExpression, p tokenPair) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.nodes == nil {
+		m.nodes = map[*cc.PostfixExpression]tokenPair{}
+	}
+	m.nodes[pe] = p
 }
 
 // add widens p to include t (a zero token is no token).
