@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"math"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -67,6 +68,10 @@ type funcDoc struct {
 	// translation), so that an edit of the one in error translates only
 	// what is missing, not the declarations and every function again.
 	failing []int
+	// unnamed are the functions, by region, whose names nothing else in
+	// the file uses: the declarations leave their prototypes out (see
+	// unnamedFuncs).
+	unnamed map[int]string
 }
 
 // funcUnit is one translated function region: its external declarations
@@ -307,9 +312,13 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 	prev := p.funcDocs.get(f.Path)
 	var doc *funcDoc
 	var todo []int // regions to translate
-	if k, moves := editedBody(prev, e, text, regions); k >= 0 {
+	k, moves := editedBody(prev, e, text, regions)
+	if k >= 0 && k < len(regions) && prev.namesUndeclared(text, regions, k) {
+		k = -1 // the declarations must now declare a function they left out
+	}
+	if k >= 0 {
 		doc = &funcDoc{header: e, decl: prev.decl, declEDs: prev.declEDs, users: prev.users, late: prev.late, text: text, regions: regions,
-			dRegion: prev.dRegion, funcs: maps.Clone(prev.funcs), skeleton: prev.skeleton, moves: moves,
+			dRegion: prev.dRegion, funcs: maps.Clone(prev.funcs), skeleton: prev.skeleton, moves: moves, unnamed: prev.unnamed,
 			failing: slices.DeleteFunc(slices.Clone(prev.failing), func(i int) bool { return i == k })}
 		f.reuse = map[*cc.FunctionDefinition]*Func{}
 		for i, u := range prev.funcs {
@@ -335,7 +344,8 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 			}
 		}
 	} else {
-		decl := declarationsText(text, cut, regions)
+		unnamed := unnamedFuncs(text, regions, e.pre.Defines)
+		decl := declarationsText(text, cut, regions, unnamed)
 		skel := skeleton(text, regions)
 		if why := p.funcDocs.failed(f.Path, e, skel, text, regions); why != "" {
 			p.mu.Lock()
@@ -351,7 +361,7 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 			return p.funcDocs.fail(f.Path, e, skel, nil, "errors in the declarations")
 		}
 		doc = &funcDoc{header: e, decl: pre, users: macroUsers(ast), late: declaredIn(ast, f.Path+mainSuffix), text: text, regions: regions,
-			dRegion: regions, funcs: map[int]*funcUnit{}, skeleton: skel}
+			dRegion: regions, funcs: map[int]*funcUnit{}, skeleton: skel, unnamed: unnamed}
 		for l := ast.TranslationUnit; l != nil; l = l.TranslationUnit {
 			doc.declEDs = append(doc.declEDs, l.ExternalDeclaration)
 		}
@@ -610,17 +620,123 @@ func translateDecls(cfg *cc.Config, header *cc.Preamble, path string, decl []byt
 // declarationsText is text with the preamble region (the headers', already
 // translated) and every function body blanked, the body's '{' made a ';'
 // and the EOF guard appended.
-func declarationsText(text []byte, cut int, regions []region) []byte {
+func declarationsText(text []byte, cut int, regions []region, unnamed map[int]string) []byte {
 	d := make([]byte, 0, len(text)+len(eofGuard))
 	d = append(d, text...)
 	blank(d[:cut])
-	for _, r := range regions {
-		if r.bodyStart >= 0 {
+	for i, r := range regions {
+		switch _, gone := unnamed[i]; {
+		case gone:
+			blank(d[r.start:r.end])
+		case r.bodyStart >= 0:
 			blank(d[r.bodyStart-1 : r.end])
 			d[r.bodyStart-1] = ';'
 		}
 	}
 	return append(d, eofGuard...)
+}
+
+// unnamedFuncs finds the function definitions whose name nothing else in
+// text uses (outside their own region: no other function, initializer or
+// #define names it), by region. Their prototypes can stay out of the
+// declarations, which every cold parse waits for: a program's definition
+// declares it, and no other function refers to it (most programs). A name
+// that cannot be told for sure keeps its prototype: a macro (BPF_PROG
+// spells a definition; headerMacro tells the headers' ones), one followed
+// by attributes, any file whose #defines paste tokens (## could spell any
+// name).
+func unnamedFuncs(text []byte, regions []region, headerMacro func(string) bool) map[int]string {
+	uses := map[string][]int{} // offsets of each identifier
+	macros := map[string]bool{}
+	addUse := func(text []byte, p piece, base int) {
+		if p.kind == word && isIdentStart(text[p.start]) {
+			name := string(withoutSplices(text[p.start:p.end]))
+			uses[name] = append(uses[name], base+p.start)
+		}
+	}
+	for p := range pieces(text, true) {
+		if p.kind != directiveLine {
+			addUse(text, p, 0)
+			continue
+		}
+		line := text[p.start:p.end]
+		if bytes.Contains(line, []byte("##")) {
+			return nil
+		}
+		var words []string
+		for q := range pieces(line, false) {
+			addUse(line, q, p.start)
+			if q.kind == word {
+				words = append(words, string(withoutSplices(line[q.start:q.end])))
+			}
+		}
+		if len(words) >= 2 && words[0] == "define" {
+			macros[words[1]] = true
+		}
+	}
+	out := map[int]string{}
+	for i, r := range regions {
+		if r.bodyStart < 0 {
+			continue
+		}
+		name, at := declaredName(text[r.start : r.bodyStart-1])
+		if name == "" || macros[name] || headerMacro(name) {
+			continue
+		}
+		if offs := uses[name]; len(offs) > 0 && !slices.ContainsFunc(offs, func(off int) bool {
+			return off < r.start || off >= r.end || off < r.bodyStart && off != r.start+at
+		}) {
+			out[i] = name
+		}
+	}
+	return out
+}
+
+// namesUndeclared reports whether region k of text uses the name of a
+// function whose prototype doc's declarations left out, other than its
+// own: an edit that makes a function call a program the declarations do
+// not declare needs them translated again.
+func (doc *funcDoc) namesUndeclared(text []byte, regions []region, k int) bool {
+	if len(doc.unnamed) == 0 {
+		return false
+	}
+	names := map[string]string{}
+	for i, name := range doc.unnamed {
+		if i != k {
+			names[name] = "named"
+		}
+	}
+	return usesAny(text[regions[k].start:regions[k].end], names) != ""
+}
+
+// declaredName is the identifier just before the last '(' at nesting depth
+// 0 of a function definition's text before its body, and its offset, or
+// "": the declarator's name when that '(' opens the parameters.
+func declaredName(head []byte) (string, int) {
+	name, at, depth := "", -1, 0
+	var prev piece // the last token
+	for p := range pieces(head, false) {
+		if p.kind.trivia() {
+			continue
+		}
+		switch c := head[p.start]; {
+		case p.kind == punct && c == '(':
+			if depth == 0 {
+				name, at = "", -1
+				if prev.kind == word && isIdentStart(head[prev.start]) {
+					name, at = string(withoutSplices(head[prev.start:prev.end])), prev.start
+				}
+			}
+			depth++
+		case p.kind == punct && c == ')':
+			depth--
+		}
+		prev = p
+	}
+	if depth != 0 || at < 0 || !bytes.HasSuffix(bytes.TrimRight(head, " \t\r\n"), []byte(")")) {
+		return "", -1
+	}
+	return name, at
 }
 
 // skeleton is text without its function bodies.
@@ -651,12 +767,24 @@ func (doc *funcDoc) unit(path string) (*cc.TranslationUnit, string) {
 		last = l
 	}
 	done := map[int]bool{}
+	next := 0 // regions before it whose prototypes were left out are placed
+	placeBefore := func(off int) {
+		for ; next < len(doc.dRegion) && doc.dRegion[next].start < off; next++ {
+			if _, gone := doc.unnamed[next]; gone && doc.funcs[next] != nil {
+				done[next] = true
+				for _, ed := range doc.funcs[next].eds {
+					add(ed)
+				}
+			}
+		}
+	}
 	for _, ed := range doc.declEDs {
 		pos := ed.Position()
 		if pos.Filename != path+mainSuffix {
 			add(ed)
 			continue
 		}
+		placeBefore(pos.Offset)
 		i, ok := regionAt(doc.dRegion, pos.Offset)
 		if !ok || doc.dRegion[i].bodyStart < 0 {
 			add(ed)
@@ -669,6 +797,7 @@ func (doc *funcDoc) unit(path string) (*cc.TranslationUnit, string) {
 			}
 		}
 	}
+	placeBefore(math.MaxInt)
 	if len(done) != len(doc.funcs) {
 		return nil, "a function has no prototype among the declarations"
 	}

@@ -261,3 +261,46 @@ func TestFuncParseRemembersFunctionErrors(t *testing.T) {
 		t.Errorf("edit of the function in error: %+v, want it translated per function", st)
 	}
 }
+
+// A function nothing else names is left out of the declarations; an edit
+// that names it translates them again, with its prototype. Macros, which
+// may spell a definition, and files pasting tokens keep every prototype.
+func TestFuncParseUnnamed(t *testing.T) {
+	text := strings.Replace(funcsProgram, "int first(", "int prog(void)\n{\n\treturn 1;\n}\n\nint first(", 1)
+	names := func(text string, headerMacro func(string) bool) []string {
+		var out []string
+		for _, name := range unnamedFuncs([]byte(text), topLevelRegions([]byte(text)), headerMacro) {
+			out = append(out, name)
+		}
+		slices.Sort(out)
+		return out
+	}
+	none := func(string) bool { return false }
+	if got := names(text, none); !slices.Equal(got, []string{"last", "prog"}) {
+		t.Errorf("unnamed %v, want last and prog (sum and first are called)", got)
+	}
+	if got := names(text, func(name string) bool { return name == "prog" }); !slices.Equal(got, []string{"last"}) {
+		t.Errorf("unnamed %v with prog a header's macro, want last", got)
+	}
+	if got := names("#define MK(n) int n(void)\nMK(a)\n{\n\treturn 0;\n}\n", none); got != nil {
+		t.Errorf("unnamed %v, want none (MK is a macro)", got)
+	}
+	if got := names("#define CAT(a, b) a ## b\n"+text, none); got != nil {
+		t.Errorf("unnamed %v, want none (## may spell any name)", got)
+	}
+
+	path := filepath.Join(t.TempDir(), "prog.bpf.c")
+	p := NewParser(Options{})
+	whole := NewParser(Options{WholeFile: true})
+	sameModel(t, "cold", parseOpen(t, p, path, text), parseOpen(t, whole, path, text), "g", "tail")
+	calls := strings.Replace(text, "\treturn first(&p);\n", "\treturn first(&p) + prog();\n", 1)
+	sameModel(t, "an edit naming prog", parseOpen(t, p, path, calls), parseOpen(t, whole, path, calls), "g", "tail")
+	if st := p.FuncStats(); st.Cold != 2 || st.Edits != 0 || st.Fallbacks != 0 {
+		t.Errorf("%+v, want the declarations translated again", st)
+	}
+	again := strings.Replace(calls, "\treturn 1;\n", "\treturn 2;\n", 1)
+	sameModel(t, "an edit of prog", parseOpen(t, p, path, again), parseOpen(t, whole, path, again), "g", "tail")
+	if st := p.FuncStats(); st.Edits != 1 {
+		t.Errorf("%+v, want an edit of one function", st)
+	}
+}

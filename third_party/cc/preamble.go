@@ -51,6 +51,14 @@ type Preamble struct {
 // so what a caller derives from them can be kept with the preamble.
 func (pre *Preamble) Len() int { return len(pre.tu) }
 
+// Defines reports whether name is a macro at the end of pre (bpf-lsp patch
+// 16): a caller reading a continuation's text can tell a macro from a
+// name the C code declares.
+func (pre *Preamble) Defines(name string) bool {
+	_, ok := pre.macros[name]
+	return ok
+}
+
 // TranslatePreamble translates sources, the prefix of a translation unit,
 // as Translate does, for TranslateAfter to resume from. sources must be
 // complete external declarations (the prefix ends between two of them) and
