@@ -147,11 +147,9 @@ func (p *Parser) Parse(ctx context.Context, path string, overlay map[string][]by
 		return nil, err
 	}
 	defer p.batch.parsed(path)
-	src, ok := overlay[path]
-	if !ok {
-		if src, err = readRegular(path, p.opts.MaxFileSize); err != nil {
-			return nil, err
-		}
+	src, err := p.mainText(path, overlay)
+	if err != nil {
+		return nil, err
 	}
 	flags, dbErr := p.flagsFor(path)
 	f = &File{Path: path, Src: src, Structs: map[string]*Struct{}, Flags: flags.args(), FlagsSource: flags.Source, spans: &spanMemo{}, sighted: new(string),
@@ -205,6 +203,15 @@ func (p *Parser) Parse(ctx context.Context, path string, overlay map[string][]by
 	}
 	f.reuse = nil
 	return f, nil
+}
+
+// mainText is path's text as a parse reads it: the editor's, else the
+// file's.
+func (p *Parser) mainText(path string, overlay map[string][]byte) ([]byte, error) {
+	if text, ok := overlay[path]; ok {
+		return text, nil
+	}
+	return readRegular(path, p.opts.MaxFileSize)
 }
 
 // internalError turns a recovered panic into an Error carrying the stack.

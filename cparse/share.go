@@ -68,11 +68,9 @@ func (p *Parser) ShareHeaders(paths []string, overlay map[string][]byte) {
 			continue // a file listed twice is planned for its first parse
 		}
 		seen[path] = true
-		text, ok := overlay[path]
-		if !ok {
-			if text, err = readRegular(path, p.opts.MaxFileSize); err != nil {
-				continue
-			}
+		text, err := p.mainText(path, overlay)
+		if err != nil {
+			continue
 		}
 		flags, _ := p.flagsFor(path)
 		units, _ := regionUnits(text)
@@ -263,12 +261,9 @@ func (p *Parser) buildShared(ctx context.Context, sh *sharedPreamble, path strin
 		maps.Copy(seeds, need)
 	} else if !p.opts.NoTrim {
 		for _, m := range sh.members {
-			text, ok := overlay[m]
-			if !ok {
-				var err error
-				if text, err = readRegular(m, p.opts.MaxFileSize); err != nil {
-					continue
-				}
+			text, err := p.mainText(m, overlay)
+			if err != nil {
+				continue
 			}
 			mf := &File{Path: m, Src: text, src: &sources{files: map[string][]byte{}, maxSize: p.opts.MaxFileSize}}
 			if s, uses := p.seedsFor(ctx, mf, flags, overlay, text); uses {
