@@ -278,6 +278,15 @@ func (p *Parser) translateFuncs(ctx context.Context, f *File, flags flagSet, ove
 	return true
 }
 
+// remembered counts a fallback known from an earlier failure; it returns
+// why.
+func (p *Parser) remembered(why string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.funcStats.Remembered++
+	return why
+}
+
 func (p *Parser) fallback(why string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -311,7 +320,6 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 	}
 	prev := p.funcDocs.get(f.Path)
 	var doc *funcDoc
-	var todo []int // regions to translate
 	k, moves := editedBody(prev, e, text, regions)
 	if k >= 0 && k < len(regions) && prev.namesUndeclared(text, regions, k) {
 		k = -1 // the declarations must now declare a function they left out
@@ -333,25 +341,14 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 			// Another function still has its errors: the whole file it is.
 			doc.text = bytes.Clone(text)
 			p.funcDocs.put(f.Path, doc)
-			p.mu.Lock()
-			p.funcStats.Remembered++
-			p.mu.Unlock()
-			return whyFuncErrors
-		}
-		for i, r := range regions {
-			if _, done := doc.funcs[i]; r.bodyStart >= 0 && !done {
-				todo = append(todo, i) // the edited one, and any a failure left out
-			}
+			return p.remembered(whyFuncErrors)
 		}
 	} else {
 		unnamed := unnamedFuncs(text, regions, e.pre.Defines)
 		decl := declarationsText(text, cut, regions, unnamed)
 		skel := skeleton(text, regions)
 		if why := p.funcDocs.failed(f.Path, e, skel, text, regions); why != "" {
-			p.mu.Lock()
-			p.funcStats.Remembered++
-			p.mu.Unlock()
-			return why
+			return p.remembered(why)
 		}
 		pre, ast, pv, err := translateDecls(cfg, e.pre, f.Path, decl)
 		switch {
@@ -365,10 +362,11 @@ func (p *Parser) translateFuncsWith(ctx context.Context, f *File, flags flagSet,
 		for l := ast.TranslationUnit; l != nil; l = l.TranslationUnit {
 			doc.declEDs = append(doc.declEDs, l.ExternalDeclaration)
 		}
-		for i, r := range regions {
-			if r.bodyStart >= 0 {
-				todo = append(todo, i)
-			}
+	}
+	var todo []int // every function not kept: all of them, or the edited one (and any a failure left out)
+	for i, r := range regions {
+		if _, kept := doc.funcs[i]; r.bodyStart >= 0 && !kept {
+			todo = append(todo, i)
 		}
 	}
 	if why := lateMacros(text, regions, doc); why != "" {
@@ -621,9 +619,7 @@ func translateDecls(cfg *cc.Config, header *cc.Preamble, path string, decl []byt
 // translated) and every function body blanked, the body's '{' made a ';'
 // and the EOF guard appended.
 func declarationsText(text []byte, cut int, regions []region, unnamed map[int]string) []byte {
-	d := make([]byte, 0, len(text)+len(eofGuard))
-	d = append(d, text...)
-	blank(d[:cut])
+	d := afterPreamble(text, cut)
 	for i, r := range regions {
 		switch _, gone := unnamed[i]; {
 		case gone:
@@ -633,7 +629,7 @@ func declarationsText(text []byte, cut int, regions []region, unnamed map[int]st
 			d[r.bodyStart-1] = ';'
 		}
 	}
-	return append(d, eofGuard...)
+	return d
 }
 
 // unnamedFuncs finds the function definitions whose name nothing else in

@@ -330,10 +330,7 @@ func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map
 	if !ok {
 		return nil, nil, nil, nil
 	}
-	body := make([]byte, 0, len(text)+len(eofGuard))
-	body = append(body, text...)
-	blank(body[:cut])
-	body = append(body, eofGuard...)
+	body := afterPreamble(text, cut)
 	ast, pv, err := recovering(func() (*cc.AST, error) {
 		return cc.TranslateAfter(cfg, e.pre, []cc.Source{{Name: f.Path + mainSuffix, Value: body}})
 	})
@@ -341,6 +338,16 @@ func (p *Parser) resume(ctx context.Context, f *File, flags flagSet, overlay map
 		return nil, nil, nil, nil
 	}
 	return ast, inc, e, err
+}
+
+// afterPreamble is the text a translation resumed from a preamble ending
+// at cut reads: a copy of text with the preamble region blanked (its
+// positions kept) and the EOF guard appended.
+func afterPreamble(text []byte, cut int) []byte {
+	body := make([]byte, 0, len(text)+len(eofGuard))
+	body = append(body, text...)
+	blank(body[:cut])
+	return append(body, eofGuard...)
 }
 
 // resumeFrom finds (or builds) the preamble of text's first lines (which
