@@ -1,8 +1,11 @@
 package kernels
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestCatalogue(t *testing.T) {
@@ -71,5 +74,36 @@ func TestTargets(t *testing.T) {
 	}
 	if _, err := OpenTarget("/sys/kernel/btf/vmlinux"); err != nil {
 		t.Logf("no kernel BTF here: %v", err)
+	}
+}
+
+// A target read from a file is read again only when the file changes.
+func TestFileTargetKeptWhileUnchanged(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vmlinux.h")
+	write := func(text string, mtime time.Time) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(path, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	then := time.Now().Add(-time.Hour)
+	write("enum bpf_func_id {\n\tBPF_FUNC_spin_lock = 93,\n};\nextern int bpf_obj_new_impl(void) __ksym;\n", then)
+	a, err := OpenTarget(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := OpenTarget(path); err != nil || b != a {
+		t.Errorf("second open: %p, %v; want the first target %p again", b, err, a)
+	}
+	if !a.Has(Helper, "bpf_spin_lock") || a.Has(Kfunc, "bpf_rbtree_add_impl") {
+		t.Errorf("the header's target: spin_lock %v, rbtree_add %v", a.Has(Helper, "bpf_spin_lock"), a.Has(Kfunc, "bpf_rbtree_add_impl"))
+	}
+	write("enum bpf_func_id {\n\tBPF_FUNC_map_lookup_elem = 1,\n};\nextern int bpf_obj_new_impl(void) __ksym;\n", then.Add(time.Minute))
+	c, err := OpenTarget(path)
+	if err != nil || c == a || c.Has(Helper, "bpf_spin_lock") {
+		t.Errorf("after the file changed: %p (first %p), %v, spin_lock %v", c, a, err, c != nil && c.Has(Helper, "bpf_spin_lock"))
 	}
 }

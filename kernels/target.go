@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
@@ -126,14 +127,7 @@ func OpenTarget(spec string) (*Target, error) {
 	case spec == "" || spec == "running":
 		return runningTarget()
 	case strings.ContainsRune(spec, '/') || strings.HasSuffix(spec, ".h"):
-		if strings.HasSuffix(spec, ".h") {
-			return headerTarget(spec)
-		}
-		s, err := btf.LoadSpec(spec)
-		if err != nil {
-			return nil, fmt.Errorf("--kernel %s: %w", spec, err)
-		}
-		return btfTarget(spec, Version{}, s), nil
+		return fileTarget(spec)
 	}
 	k, err := Lookup(spec)
 	if err != nil {
@@ -143,6 +137,47 @@ func OpenTarget(spec string) (*Target, error) {
 	return &Target{Name: k.Version, Version: v, has: func(kind, name string) bool {
 		return slices.Contains(available[kind+"/"+name], k.Version)
 	}}, nil
+}
+
+// fileTargets are the targets read from files, by path, kept while the
+// file is unchanged: the server asks for its targets on every analysis,
+// and a vmlinux.h or BTF file takes tens of milliseconds to read.
+var fileTargets sync.Map // path -> loadedTarget
+
+type loadedTarget struct {
+	size  int64
+	mtime time.Time
+	t     *Target
+}
+
+// fileTarget reads the target a BTF file, a vmlinux ELF or a vmlinux.h
+// at path describes, or returns the one read before from the same file.
+func fileTarget(path string) (*Target, error) {
+	st, statErr := os.Stat(path)
+	if statErr == nil {
+		if v, ok := fileTargets.Load(path); ok {
+			if l := v.(loadedTarget); l.size == st.Size() && l.mtime.Equal(st.ModTime()) {
+				return l.t, nil
+			}
+		}
+	}
+	var t *Target
+	if strings.HasSuffix(path, ".h") {
+		var err error
+		if t, err = headerTarget(path); err != nil {
+			return nil, err
+		}
+	} else {
+		s, err := btf.LoadSpec(path)
+		if err != nil {
+			return nil, fmt.Errorf("--kernel %s: %w", path, err)
+		}
+		t = btfTarget(path, Version{}, s)
+	}
+	if statErr == nil {
+		fileTargets.Store(path, loadedTarget{size: st.Size(), mtime: st.ModTime(), t: t})
+	}
+	return t, nil
 }
 
 // runningTarget is loaded once per process: the server asks for it on every
